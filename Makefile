@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test install assets services bench lint messages clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed assets
+
+assets: node_modules/.installed
+
+## make demo: embedded SQLite, demo data, site on 127.0.0.1:8000 with Celery worker and beat.
+demo: install
+	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
+	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py serve_demo
+
+## make test: the whole suite on a throwaway PostgreSQL and Redis started here.
+test: install
+	.ci/services start
+	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
+	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)
+
+services:
+	.ci/services start
+
+bench: install services
+	eval "$$(.ci/services env)" && for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	.ci/services stop
+	rm -rf $(VENV) node_modules .tmp demo.sqlite3 var

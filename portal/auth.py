@@ -1,0 +1,12 @@
+from django.contrib.auth.backends import ModelBackend
+
+from portal import idcard
+
+
+class IdNumberBackend(ModelBackend):
+    """Log in with the ID number however it was typed (spaces, full-width, lower-case x)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is not None:
+            username = idcard.normalize(username)
+        return super().authenticate(request, username=username, password=password, **kwargs)

@@ -1,0 +1,288 @@
+"""The organisation tree (city → district → school), people and their roles."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal import idcard
+from portal.validators import validate_id_number, validate_mobile
+
+
+class Stage(models.Model):
+    """A school stage (学段): 幼儿园, 小学, 初中, 高中, 中职, 特殊教育 — data, so a city can add one."""
+
+    code = models.SlugField(_("代码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=20, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    compulsory = models.BooleanField(_("义务教育"), default=False)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("学段")
+        verbose_name_plural = _("学段")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnitKind(models.TextChoices):
+    CITY = "city", _("市")
+    DISTRICT = "district", _("区（县级）")
+    SCHOOL = "school", _("学校")
+    CENTER = "center", _("教师发展中心")
+    OTHER = "other", _("其他单位")
+
+
+EMPLOYER_KINDS = (UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER)
+ADMIN_KINDS = (UnitKind.CITY, UnitKind.DISTRICT, UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER)
+
+
+class DistrictType(models.TextChoices):
+    DISTRICT = "district", _("区")
+    COUNTY_CITY = "county_city", _("县级市")
+    COUNTY = "county", _("县")
+    ZONE = "zone", _("功能区")
+
+
+class Ownership(models.TextChoices):
+    PUBLIC = "public", _("公办")
+    PRIVATE = "private", _("民办")
+
+
+unit_code_validator = RegexValidator(r"^[A-Za-z0-9_-]+$", _("单位代码只能包含字母、数字、下划线和连字符"))
+
+
+class Unit(models.Model):
+    """A node of the organisation tree.
+
+    ``path`` is the chain of codes from the city down ("/440100/440104/S001/"),
+    so "is X inside Y" is ``X.path.startswith(Y.path)`` and a whole subtree is
+    one indexed prefix query, however many schools the city has.
+    """
+
+    code = models.CharField(_("单位代码"), max_length=32, unique=True, validators=[unit_code_validator])
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=10, choices=UnitKind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True)
+    district_type = models.CharField(_("区县类型"), max_length=12, choices=DistrictType.choices, blank=True)
+    ownership = models.CharField(_("办学性质"), max_length=10, choices=Ownership.choices, blank=True)
+    stages = models.ManyToManyField(Stage, verbose_name=_("学段"), blank=True, related_name="units")
+    is_active = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        indexes = [models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=UnitKind.CITY, parent__isnull=True) | ~Q(kind=UnitKind.CITY),
+                name="unit_city_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.path = self.compute_path()
+        super().save(*args, **kwargs)
+
+    def compute_path(self) -> str:
+        prefix = self.parent.path if self.parent_id else "/"
+        return f"{prefix}{self.code}/"
+
+    def contains(self, other: "Unit") -> bool:
+        return other.path.startswith(self.path)
+
+    @property
+    def city_code(self) -> str:
+        return self.path.split("/")[1]
+
+    def subtree(self):
+        return Unit.objects.filter(path__startswith=self.path)
+
+    def ancestor_paths(self) -> list[str]:
+        parts = self.path.strip("/").split("/")
+        return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+    def ancestor_of_kind(self, kind: str) -> "Unit | None":
+        """The closest unit of ``kind`` on the way up, self included (one query)."""
+        if self.kind == kind:
+            return self
+        return Unit.objects.filter(path__in=self.ancestor_paths(), kind=kind).order_by("-path").first()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, id_number, password=None, **extra):
+        user = self.model(id_number=idcard.normalize(id_number), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, id_number, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(id_number, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Everybody logs in with the ID number (身份证号) and a password."""
+
+    id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
+    name = models.CharField(_("姓名"), max_length=50)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    mobile = models.CharField(_("手机号码"), max_length=11, blank=True, validators=[validate_mobile])
+    is_active = models.BooleanField(_("有效"), default=True)
+    is_staff = models.BooleanField(_("可进入后台"), default=False)
+    date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "id_number"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{idcard.mask(self.id_number)}）"
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    TEACHER = "teacher", _("教师")
+    SCHOOL_ADMIN = "school_admin", _("学校管理员")
+    DISTRICT_ADMIN = "district_admin", _("区级管理员")
+    CITY_ADMIN = "city_admin", _("市级管理员")
+    PROVIDER = "provider", _("施教机构")
+
+
+ADMIN_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+ROLE_UNIT_KINDS = {
+    Role.SCHOOL_ADMIN: EMPLOYER_KINDS,
+    Role.DISTRICT_ADMIN: (UnitKind.DISTRICT,),
+    Role.CITY_ADMIN: (UnitKind.CITY,),
+}
+
+
+class RoleAssignment(models.Model):
+    """An administrative role held over a unit and everything below it.
+
+    The teacher role comes from a Teacher record, provider staff from
+    courses.ProviderStaff; one person may hold several roles.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(_("角色"), max_length=20, choices=[(r.value, r.label) for r in ADMIN_ROLES])
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.CASCADE, related_name="role_assignments")
+
+    class Meta:
+        verbose_name = _("管理角色")
+        verbose_name_plural = _("管理角色")
+        constraints = [models.UniqueConstraint(fields=["user", "role", "unit"], name="role_assignment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user.name} · {self.get_role_display()} · {self.unit}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.unit_id and self.unit.kind not in ROLE_UNIT_KINDS[Role(self.role)]:
+            raise ValidationError({"unit": _("%(role)s 不能设在%(kind)s上") % {
+                "role": self.get_role_display(), "kind": self.unit.get_kind_display()}})
+
+
+class TeacherStatus(models.TextChoices):
+    ACTIVE = "active", _("在职")
+    TRANSFERRED = "transferred", _("调出")
+    RETIRED = "retired", _("退休")
+
+
+class Position(models.TextChoices):
+    PRINCIPAL = "principal", _("校长")
+    VICE_PRINCIPAL = "vice_principal", _("副校长")
+    MIDDLE = "middle", _("中层干部")
+    TEACHER = "teacher", _("教师")
+    LAB = "lab", _("实验教师")
+    LAB_ADMIN = "lab_admin", _("实验管理员")
+    OTHER = "other", _("其他")
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class Teacher(models.Model):
+    """A teacher on a unit's roster. Gender and birth date come from the ID number."""
+
+    name = models.CharField(_("姓名"), max_length=50)
+    id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, editable=False)
+    birth_date = models.DateField(_("出生日期"), editable=False)
+    unit = models.ForeignKey(Unit, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="teachers")
+    stage = models.ForeignKey(Stage, verbose_name=_("学段"), null=True, blank=True, on_delete=models.PROTECT)
+    subject = models.CharField(_("任教学科"), max_length=30, blank=True)
+    position = models.CharField(_("职务"), max_length=20, choices=Position.choices, default=Position.TEACHER)
+    mobile = models.CharField(_("手机号码"), max_length=11, blank=True, validators=[validate_mobile])
+    status = models.CharField(_("状态"), max_length=12, choices=TeacherStatus.choices, default=TeacherStatus.ACTIVE)
+    status_date = models.DateField(_("状态变更日期"), null=True, blank=True)
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="teacher")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["unit__path", "name", "id"]
+        verbose_name = _("教师")
+        verbose_name_plural = _("教师")
+        indexes = [models.Index(fields=["unit", "status"], name="teacher_unit_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.derive_from_id_number()
+        super().save(*args, **kwargs)
+
+    def derive_from_id_number(self) -> None:
+        parsed = idcard.check(self.id_number)
+        self.id_number, self.gender, self.birth_date = parsed.number, parsed.gender, parsed.birth_date
+
+    @property
+    def masked_id_number(self) -> str:
+        return idcard.mask(self.id_number)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == TeacherStatus.ACTIVE
+
+
+class TeacherMove(models.Model):
+    """History of a teacher's transfers; earlier records stay with the teacher."""
+
+    teacher = models.ForeignKey(Teacher, on_delete=models.CASCADE, related_name="moves")
+    from_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("状态"), max_length=12, choices=TeacherStatus.choices)
+    date = models.DateField(_("日期"))
+    recorded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("教师变动记录")
+        verbose_name_plural = _("教师变动记录")

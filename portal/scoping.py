@@ -1,0 +1,115 @@
+"""Who may see and change what: the one place that decides it.
+
+Every view and selector starts its queryset from here. A user's reach is
+the set of unit paths of her administrative roles; a teacher reaches only
+herself, provider staff only their providers (courses.selectors builds on
+``Scope.provider_ids``). Nothing here is cached beyond one user object, so a
+role granted or taken away applies on the next request.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None
+    paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # admin role -> unit paths
+    units: dict[str, tuple[Unit, ...]] = field(default_factory=dict)
+    teacher: Teacher | None = None
+    provider_ids: tuple[int, ...] = ()
+
+    @property
+    def roles(self) -> list[Role]:
+        found = [Role.TEACHER] if self.teacher else []
+        found += [role for role in ADMIN_ROLES if self.paths.get(role)]
+        if self.provider_ids:
+            found.append(Role.PROVIDER)
+        return found
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return any(self.paths.get(role) for role in ADMIN_ROLES)
+
+    def admin_paths(self, roles=ADMIN_ROLES) -> tuple[str, ...]:
+        paths = sorted({p for role in roles for p in self.paths.get(role, ())})
+        # A path inside another adds nothing to the reach.
+        return tuple(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
+
+    def reaches(self, unit: Unit, roles=ADMIN_ROLES) -> bool:
+        return any(unit.path.startswith(p) for p in self.admin_paths(roles))
+
+    def unit_q(self, prefix: str = "unit", roles=ADMIN_ROLES) -> Q:
+        """Q for rows whose ``prefix`` unit lies in the user's reach (no rows if none).
+
+        ``prefix=""`` filters Unit itself.
+        """
+        paths = self.admin_paths(roles)
+        if not paths:
+            return Q(pk__in=[])
+        lookup = f"{prefix}__path__startswith" if prefix else "path__startswith"
+        q = Q()
+        for path in paths:
+            q |= Q(**{lookup: path})
+        return q
+
+
+def scope_for(user) -> Scope:
+    """The user's scope, computed once per user object (i.e. once per request)."""
+    if not getattr(user, "is_authenticated", False):
+        return Scope(user_id=None)
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    paths: dict[str, list[str]] = {}
+    units: dict[str, list[Unit]] = {}
+    for assignment in RoleAssignment.objects.filter(user=user, unit__is_active=True).select_related("unit"):
+        paths.setdefault(assignment.role, []).append(assignment.unit.path)
+        units.setdefault(assignment.role, []).append(assignment.unit)
+    teacher = Teacher.objects.filter(user=user).select_related("unit", "stage").first()
+    from courses.models import ProviderStaff  # courses builds on portal, not the reverse
+
+    provider_ids = tuple(ProviderStaff.objects.filter(user=user).values_list("provider_id", flat=True))
+    scope = Scope(
+        user_id=user.pk,
+        paths={role: tuple(v) for role, v in paths.items()},
+        units={role: tuple(v) for role, v in units.items()},
+        teacher=teacher,
+        provider_ids=provider_ids,
+    )
+    user._portal_scope = scope
+    return scope
+
+
+def units_visible_to(user) -> QuerySet[Unit]:
+    scope = scope_for(user)
+    return Unit.objects.filter(scope.unit_q("")) if scope.is_admin else Unit.objects.none()
+
+
+def teachers_visible_to(user) -> QuerySet[Teacher]:
+    """Admins: every teacher of their subtrees. A teacher: herself. Others: nobody."""
+    scope = scope_for(user)
+    q = scope.unit_q("unit") if scope.is_admin else Q(pk__in=[])
+    if scope.teacher:
+        q |= Q(pk=scope.teacher.pk)
+    return Teacher.objects.filter(q)
+
+
+def teachers_managed_by(user) -> QuerySet[Teacher]:
+    """The teachers whose records the user may change (admins of their units)."""
+    return Teacher.objects.filter(scope_for(user).unit_q("unit"))
+
+
+def get_visible_or_404(queryset: QuerySet, **lookup):
+    """Outsiders get 404, never 403: they must not learn the object exists."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal.views.home import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("portal.portal_urls")),
+    path("courses/", include("courses.urls")),
+    path("enrollment/", include("enrollment.urls")),
+    path("credits/", include("credits.urls")),
+    path("admin/", admin.site.urls),
+]

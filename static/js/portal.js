@@ -1,0 +1,24 @@
+// Small behaviours shared by all pages; every page also works without JS.
+document.addEventListener("DOMContentLoaded", () => {
+  // "Select all" checkbox for bulk-action tables: <input type="checkbox" data-select-all="name">.
+  document.querySelectorAll("[data-select-all]").forEach((box) => {
+    box.addEventListener("change", () => {
+      document.querySelectorAll(`input[type=checkbox][name="${box.dataset.selectAll}"]`).forEach((item) => {
+        item.checked = box.checked;
+      });
+    });
+  });
+  // Buttons that ask before a bulk change: <button data-confirm="...">.
+  document.querySelectorAll("[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  });
+  // Charts: <div class="chart" data-chart='{"echarts option as JSON"}'> (json_script id in data-chart-src).
+  if (window.echarts) {
+    document.querySelectorAll("[data-chart-src]").forEach((el) => {
+      const option = JSON.parse(document.getElementById(el.dataset.chartSrc).textContent);
+      window.echarts.init(el).setOption(option);
+    });
+  }
+});
