@@ -37,3 +37,37 @@ class ProviderStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.provider}"
+
+
+class TrainingPeriod(models.Model):
+    """A city's training year (Guangzhou 2022: "2201期") with its windows.
+
+    Whether a window is open is derived from these fields and the clock at
+    request time; nothing stores an "open" flag that a job would have to flip.
+    """
+
+    city = models.ForeignKey(
+        "portal.Unit", verbose_name=_("城市"), on_delete=models.PROTECT, related_name="training_periods"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    code = models.CharField(_("期次代码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    rule_set = models.ForeignKey(
+        "credits.RuleSet", verbose_name=_("学时规则"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="periods",
+    )
+    selection_opens_at = models.DateTimeField(_("选课开始"))
+    selection_closes_at = models.DateTimeField(_("选课截止"))
+    late_opens_at = models.DateTimeField(_("补选开始"), null=True, blank=True)
+    late_closes_at = models.DateTimeField(_("补选截止"), null=True, blank=True)
+    drop_allowed_in_late = models.BooleanField(_("补选期间允许退课"), default=False)
+    training_starts_on = models.DateField(_("培训开始"))
+    training_ends_on = models.DateField(_("培训结束"))
+
+    class Meta:
+        ordering = ["-year", "code"]
+        verbose_name = _("培训周期")
+        verbose_name_plural = _("培训周期")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"

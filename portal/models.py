@@ -286,3 +286,27 @@ class TeacherMove(models.Model):
         ordering = ["-date", "-id"]
         verbose_name = _("教师变动记录")
         verbose_name_plural = _("教师变动记录")
+
+
+class Notification(models.Model):
+    """A message in a user's in-app inbox (the background-work issue adds e-mail and preferences)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("类型"), max_length=40)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # "Once per person per occasion": senders that must not repeat pass a key.
+    dedup_key = models.CharField(max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_dedup",
+                                    condition=Q(dedup_key__isnull=False)),
+        ]
