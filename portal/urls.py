@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include("portal.portal_urls")),
+    path("inbox/", include("portal.notification_urls")),
     path("courses/", include("courses.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("credits/", include("credits.urls")),
