@@ -162,7 +162,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+    # Longer than the longest task (CELERY_TASK_TIME_LIMIT), or Redis would hand a
+    # running task to a second worker; tests of redelivery set it short.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 3600)}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "processed"):
