@@ -300,6 +300,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     # "Once per person per occasion": senders that must not repeat pass a key.
     dedup_key = models.CharField(max_length=200, null=True, blank=True)
+    # Set when the e-mail copy was claimed for sending; a second delivery attempt then does nothing.
+    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -310,3 +312,85 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_dedup",
                                     condition=Q(dedup_key__isnull=False)),
         ]
+
+
+class NotificationPreference(models.Model):
+    """Whether a user wants notifications of one kind by e-mail too (the inbox always gets them).
+
+    No row means no e-mail: e-mail is opt-in per kind.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(_("通知类型"), max_length=40)
+    email = models.BooleanField(_("发送邮件"), default=False)
+
+    class Meta:
+        verbose_name = _("通知偏好")
+        verbose_name_plural = _("通知偏好")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user.name} · {self.kind} · {self.email}"
+
+
+class ReminderDate(models.Model):
+    """A date on which a city reminds its teachers who are still short of hours (e.g. 11-01, 12-01).
+
+    Data, so a city admin adds or moves dates in the admin without code.
+    """
+
+    city = models.ForeignKey(
+        Unit, verbose_name=_("城市"), on_delete=models.CASCADE, related_name="reminder_dates",
+        limit_choices_to={"kind": UnitKind.CITY},
+    )
+    date = models.DateField(_("提醒日期"))
+    note = models.CharField(_("说明"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["city", "date"]
+        verbose_name = _("学时提醒日期")
+        verbose_name_plural = _("学时提醒日期")
+        constraints = [models.UniqueConstraint(fields=["city", "date"], name="reminder_date_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.city} · {self.date:%Y-%m-%d}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+EXPORT_ACTIVE_STATES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+class ExportJob(models.Model):
+    """A long export (city-wide roster, compliance list) written by a worker; the user comes back for the file."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="export_jobs")
+    kind = models.CharField(_("导出类型"), max_length=40)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("进度(%)"), default=0)
+    total = models.PositiveIntegerField(_("总行数"), null=True, blank=True)
+    done_rows = models.PositiveIntegerField(_("已写行数"), default=0)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        indexes = [models.Index(fields=["user", "-created_at"], name="export_job_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.user.name} · {self.get_status_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in EXPORT_ACTIVE_STATES
