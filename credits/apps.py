@@ -1,7 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
+
+
+def _names_changed(**kwargs) -> None:
+    from credits.rules import names_cache_clear
+
+    names_cache_clear()
 
 
 class CreditsConfig(AppConfig):
     name = "credits"
     verbose_name = _("学时与达标")
+
+    def ready(self) -> None:
+        from credits.models import CreditKind, Topic
+
+        for model in (CreditKind, Topic):
+            post_save.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-save")
+            post_delete.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-delete")

@@ -1,0 +1,167 @@
+"""Writes to the credit-hour ledger. Every function owns all its side effects.
+
+The ledger is append-only: recording and reversing insert rows, nothing is
+ever updated. Idempotency comes from the unique (source, reference) pair, so
+a second call for the same completion or the same import row records nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from credits.models import Category, CreditEntry, CreditKind, Source
+from portal.models import Teacher
+
+
+def _kind_for(kind: CreditKind | str | None) -> CreditKind | None:
+    if kind is None or isinstance(kind, CreditKind):
+        return kind
+    return CreditKind.objects.get(code=kind)
+
+
+def credit_entry_record(
+    *,
+    teacher: Teacher,
+    year: int,
+    category: str,
+    hours: Decimal | int | str,
+    source: str,
+    reference: str,
+    kind: CreditKind | str | None = None,
+    topics: Iterable[str] = (),
+    actor=None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> CreditEntry | None:
+    """Append one entry; return it, or None when (source, reference) was already recorded.
+
+    Side effects: one INSERT into the ledger (in a savepoint, so a duplicate
+    leaves the caller's transaction usable). ``reference`` names what produced
+    the hours, e.g. "enrollment:123"; no foreign key, so apps stay decoupled.
+    """
+    hours = Decimal(str(hours))
+    if category not in Category.values:
+        raise ValidationError(_("科目类别“%(value)s”不存在") % {"value": category})
+    if hours == 0:
+        raise ValidationError(_("学时不能为 0"))
+    kind_obj = _kind_for(kind)
+    if kind_obj is not None and kind_obj.category != category:
+        raise ValidationError(
+            _("学时类型“%(kind)s”属于%(category)s，与所填科目类别不符")
+            % {"kind": kind_obj.name, "category": Category(kind_obj.category).label}
+        )
+    if CreditEntry.objects.filter(source=source, reference=reference).exists():
+        return None
+    entry = CreditEntry(
+        teacher=teacher,
+        year=year,
+        category=category,
+        kind=kind_obj,
+        hours=hours,
+        source=source,
+        reference=reference,
+        topic_codes=CreditEntry.join_topics(topics),
+        recorded_by=actor,
+        reason=reason,
+        recorded_at=now or timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        # A concurrent call won the race on (source, reference).
+        if CreditEntry.objects.filter(source=source, reference=reference).exists():
+            return None
+        raise
+    return entry
+
+
+def credit_entry_reverse(entry: CreditEntry, actor, reason: str, now: dt.datetime | None = None) -> CreditEntry:
+    """Write the negative twin of ``entry`` (once) and return it.
+
+    Side effects: one INSERT. A reversal cannot itself be reversed (record a
+    new entry instead), and an entry is reversed at most once (unique FK).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请填写冲正原因"))
+    if entry.source == Source.REVERSAL:
+        raise ValidationError(_("冲正记录不能再冲正；如需更正，请新增一条记录"))
+    with transaction.atomic():
+        # Lock the original so two admins cannot reverse it at the same moment.
+        CreditEntry.objects.select_for_update().filter(pk=entry.pk).first()
+        if CreditEntry.objects.filter(reverses=entry).exists():
+            raise ValidationError(_("这条记录已经冲正过了"))
+        reversal = CreditEntry(
+            teacher_id=entry.teacher_id,
+            year=entry.year,
+            category=entry.category,
+            kind_id=entry.kind_id,
+            topic_codes=entry.topic_codes,
+            hours=-entry.hours,
+            source=Source.REVERSAL,
+            reference=f"reversal:{entry.pk}",
+            reverses=entry,
+            recorded_by=actor,
+            reason=reason,
+            recorded_at=now or timezone.now(),
+        )
+        reversal.save()
+    return reversal
+
+
+def credit_adjustment_record(
+    *,
+    actor,
+    teacher: Teacher,
+    year: int,
+    category: str,
+    hours: Decimal,
+    reason: str,
+    kind: CreditKind | None = None,
+    topics: Iterable[str] = (),
+    source: str = Source.MANUAL,
+    now: dt.datetime | None = None,
+) -> CreditEntry:
+    """A district or city admin adds (or, with negative hours, deducts) hours by hand.
+
+    Checks the actor holds a district/city role over the teacher's unit; the
+    reason is mandatory. The entry itself is the audit record (who, when, why).
+    Side effects: one INSERT.
+    """
+    from portal.models import Role
+    from portal.scoping import scope_for
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("人工调整必须填写原因"))
+    scope = scope_for(actor)
+    if not scope.reaches(teacher.unit, roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)):
+        raise PermissionDenied
+    if source not in (Source.MANUAL, Source.TRANSFER):
+        raise ValidationError(_("人工调整的来源只能是人工调整或外市转入"))
+    now = now or timezone.now()
+    import uuid
+
+    entry = credit_entry_record(
+        teacher=teacher,
+        year=year,
+        category=category,
+        hours=hours,
+        source=source,
+        reference=f"{source}:{uuid.uuid4().hex}",
+        kind=kind,
+        topics=topics,
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    assert entry is not None  # a fresh uuid cannot collide
+    return entry
