@@ -1,0 +1,149 @@
+"""Forms of the roster and account pages (crispy, Bootstrap 5)."""
+
+import datetime as dt
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row, Submit
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal import idcard
+from portal.models import Teacher
+from portal.validators import check_mobile
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TeacherForm(forms.ModelForm):
+    """Name, ID number and teaching facts; gender and birth date follow from the ID number."""
+
+    class Meta:
+        model = Teacher
+        fields = ["name", "id_number", "stage", "subject", "mobile", "position"]
+        help_texts = {"id_number": _("18 位；性别和出生日期由身份证号自动得出")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["id_number"].max_length = None  # typed with spaces is fine; checked after normalizing
+        self.fields["id_number"].validators = []
+        self.fields["mobile"].validators = []
+        self.fields["mobile"].max_length = None
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(Column("name", css_class="col-md-6"), Column("id_number", css_class="col-md-6")),
+            Row(Column("stage", css_class="col-md-4"), Column("subject", css_class="col-md-4"),
+                Column("position", css_class="col-md-4")),
+            Row(Column("mobile", css_class="col-md-6")),
+            Submit("save", _("保存")),
+        )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("姓名不能为空"))
+        return name
+
+    def clean_id_number(self) -> str:
+        try:
+            number = idcard.check(self.cleaned_data["id_number"]).number
+        except idcard.IdNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        other = Teacher.objects.filter(id_number=number).exclude(pk=self.instance.pk).select_related("unit").first()
+        if other is not None:
+            raise forms.ValidationError(
+                _("身份证号 %(number)s 已登记在“%(unit)s”；教师调动请由调出单位办理调动")
+                % {"number": idcard.mask(number), "unit": other.unit.name}
+            )
+        return number
+
+    def clean_mobile(self) -> str:
+        try:
+            return check_mobile(self.cleaned_data["mobile"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def validate_unique(self):
+        # clean_id_number already answers uniqueness with a message naming the unit.
+        pass
+
+
+class BulkActionForm(forms.Form):
+    """Bulk retire / transfer on the rows ticked in the roster."""
+
+    RETIRE = "retire"
+    TRANSFER = "transfer"
+    ACTIONS = [(RETIRE, _("标记为退休")), (TRANSFER, _("标记为调出"))]
+
+    action = forms.ChoiceField(label=_("批量操作"), choices=ACTIONS)
+    ids = forms.ModelMultipleChoiceField(queryset=Teacher.objects.none(), label=_("教师"),
+                                         error_messages={"required": _("请先勾选教师")})
+    date = forms.DateField(label=_("日期"), widget=DateInput, initial=timezone.localdate)
+    destination = forms.ModelChoiceField(
+        queryset=None, required=False, label=_("调入单位（市内调动时选择）"),
+        help_text=_("不选表示调出本市，状态改为“调出”；选择本市单位则教师随调动转入该单位，仍为在职"),
+    )
+
+    def __init__(self, *args, teachers, destinations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].queryset = teachers
+        self.fields["destination"].queryset = destinations
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == self.RETIRE and data.get("destination"):
+            self.add_error("destination", _("退休不需要选择调入单位"))
+        date = data.get("date")
+        if date and date > timezone.localdate() + dt.timedelta(days=366):
+            self.add_error("date", _("日期不能晚于一年以后"))
+        return data
+
+
+class TeacherPasswordForm(forms.Form):
+    """An admin sets a teacher's first password or a new one."""
+
+    password1 = forms.CharField(label=_("新密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                strip=False, help_text=password_validation.password_validators_help_text_html())
+    password2 = forms.CharField(label=_("再次输入新密码"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", _("设置密码")))
+
+    def clean_password2(self) -> str:
+        p1, p2 = self.cleaned_data.get("password1"), self.cleaned_data.get("password2")
+        if p1 and p2 and p1 != p2:
+            raise forms.ValidationError(_("两次输入的密码不一致"))
+        return p2
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(label=_("名册文件（.xlsx）"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    unit = forms.ModelChoiceField(queryset=None, label=_("导入到"), required=False,
+                                  help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册"))
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        if units.count() == 1:
+            self.fields["unit"].initial = units.first()
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("preview", _("上传并预览")))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
+                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
+            )
+        if not upload.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(_("请上传 .xlsx 格式的 Excel 文件（可在 Excel 中“另存为 .xlsx”）"))
+        return upload

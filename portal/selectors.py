@@ -1,0 +1,101 @@
+"""Reads for the roster pages, every one starting from portal.scoping."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from portal.models import EMPLOYER_KINDS, Teacher, TeacherMove, TeacherStatus, Unit, UnitKind
+from portal.scoping import scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
+
+
+def roster_for(user) -> QuerySet[Teacher]:
+    """The teachers an admin keeps (her subtree), with what the list shows joined in."""
+    return teachers_managed_by(user).select_related("unit", "stage")
+
+
+def teacher_for_view(user, pk: int) -> QuerySet[Teacher]:
+    return teachers_visible_to(user).select_related("unit", "stage", "user").filter(pk=pk)
+
+
+def teacher_moves(teacher: Teacher) -> QuerySet[TeacherMove]:
+    return teacher.moves.select_related("from_unit", "to_unit", "recorded_by")
+
+
+def employer_units_for(user) -> QuerySet[Unit]:
+    """Schools and other employers in the user's reach (choices for filters and transfers)."""
+    return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
+
+
+def roster_problems(user) -> dict[str, int]:
+    """Counts of what a school admin should fix now, one aggregate query over her reach."""
+    active = Q(status=TeacherStatus.ACTIVE)
+    return teachers_managed_by(user).aggregate(
+        active=Count("pk", filter=active),
+        missing_mobile=Count("pk", filter=active & Q(mobile="")),
+        missing_stage=Count("pk", filter=active & Q(stage__isnull=True)),
+        missing_subject=Count("pk", filter=active & Q(subject="")),
+        no_login=Count("pk", filter=active & Q(user__isnull=True)),
+        retired=Count("pk", filter=Q(status=TeacherStatus.RETIRED)),
+        transferred=Count("pk", filter=Q(status=TeacherStatus.TRANSFERRED)),
+    )
+
+
+@dataclass
+class TreeNode:
+    unit: Unit
+    active: int = 0
+    total: int = 0
+    children: list["TreeNode"] = field(default_factory=list)
+
+    @property
+    def school_count(self) -> int:
+        return sum(1 for c in self.children if c.unit.kind in EMPLOYER_KINDS) + sum(
+            c.school_count for c in self.children if c.unit.kind not in EMPLOYER_KINDS
+        )
+
+
+def unit_tree_for(user) -> list[TreeNode]:
+    """The user's units as a tree with teacher counts; one aggregate query.
+
+    Counts of a district (or city) include everything below it.
+    """
+    units = list(
+        units_visible_to(user)
+        .filter(is_active=True)
+        .annotate(
+            n_active=Count("teachers", filter=Q(teachers__status=TeacherStatus.ACTIVE)),
+            n_total=Count("teachers"),
+        )
+        .order_by("path")
+    )
+    nodes = {u.path: TreeNode(unit=u, active=u.n_active, total=u.n_total) for u in units}
+    roots: list[TreeNode] = []
+    for unit in units:  # ordered by path: parents come first
+        node = nodes[unit.path]
+        parent_path = unit.path[: unit.path.rstrip("/").rfind("/") + 1]
+        parent = nodes.get(parent_path)
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+    for node in reversed(units):
+        n = nodes[node.path]
+        parent = nodes.get(node.path[: node.path.rstrip("/").rfind("/") + 1])
+        if parent is not None:
+            parent.active += n.active
+            parent.total += n.total
+    return roots
+
+
+def organisation_counts(user) -> dict[str, int]:
+    """Districts, schools and active teachers in the user's reach (two queries)."""
+    scope = scope_for(user)
+    units = units_visible_to(user).filter(is_active=True).aggregate(
+        districts=Count("pk", filter=Q(kind=UnitKind.DISTRICT)),
+        schools=Count("pk", filter=Q(kind=UnitKind.SCHOOL)),
+        empty_schools=Count(
+            "pk", filter=Q(kind=UnitKind.SCHOOL) & ~Exists(Teacher.objects.filter(unit=OuterRef("pk")))
+        ),
+    )
+    teachers = Teacher.objects.filter(scope.unit_q("unit"), status=TeacherStatus.ACTIVE).count()
+    return {**units, "teachers": teachers}

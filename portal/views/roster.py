@@ -1,0 +1,157 @@
+"""The roster pages: list with search, filters and bulk actions; a teacher's record, edit and password."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal import selectors, services
+from portal.decorators import role_required
+from portal.filters import TeacherFilter
+from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm
+from portal.models import ADMIN_ROLES, Role, UnitKind
+from portal.scoping import get_visible_or_404, scope_for
+
+PAGE_SIZE = 50
+
+
+def _has_many_units(request) -> bool:
+    scope = scope_for(request.user)
+    return any(
+        unit.kind not in (UnitKind.SCHOOL,) for role in ADMIN_ROLES for unit in scope.units.get(role, ())
+    ) or sum(len(scope.units.get(role, ())) for role in ADMIN_ROLES) > 1
+
+
+def _bulk_form(request, data=None) -> BulkActionForm:
+    return BulkActionForm(
+        data,
+        teachers=selectors.roster_for(request.user),
+        destinations=selectors.employer_units_for(request.user),
+    )
+
+
+@role_required(*ADMIN_ROLES)
+def roster(request: HttpRequest) -> HttpResponse:
+    """The admin's roster: search, filter, sort, page; tick rows for a bulk action."""
+    many_units = _has_many_units(request)
+    units = selectors.employer_units_for(request.user) if many_units else None
+    queryset = selectors.roster_for(request.user)
+    teacher_filter = TeacherFilter(request.GET or None, queryset=queryset, units=units)
+    teachers = teacher_filter.qs if teacher_filter.is_bound else queryset
+    page = Paginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "portal/roster.html", {
+        "filter": teacher_filter,
+        "page": page,
+        "query": query.urlencode(),
+        "many_units": many_units,
+        "bulk_form": _bulk_form(request),
+    })
+
+
+@require_POST
+@role_required(*ADMIN_ROLES)
+def roster_bulk(request: HttpRequest) -> HttpResponse:
+    """Retire or transfer the ticked teachers: one UPDATE and one history insert, however many."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    back = back or reverse("portal:roster")
+    form = _bulk_form(request, request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    data = form.cleaned_data
+    chosen = selectors.roster_for(request.user).filter(pk__in=[t.pk for t in data["ids"]])
+    try:
+        if data["action"] == BulkActionForm.RETIRE:
+            n = services.teachers_retire(chosen, date=data["date"], actor=request.user)
+            messages.success(request, _("已将 %(n)d 名教师标记为退休") % {"n": n})
+        else:
+            n = services.teachers_transfer(chosen, date=data["date"], actor=request.user,
+                                           destination=data["destination"])
+            if data["destination"]:
+                messages.success(request, _("已将 %(n)d 名教师调入“%(unit)s”") % {
+                    "n": n, "unit": data["destination"].name})
+            else:
+                messages.success(request, _("已将 %(n)d 名教师标记为调出") % {"n": n})
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+        return redirect(back)
+    skipped = len(data["ids"]) - n
+    if skipped:
+        messages.warning(request, _("%(n)d 名教师已不是在职状态，未作改动") % {"n": skipped})
+    return redirect(back)
+
+
+@role_required(Role.TEACHER, *ADMIN_ROLES)
+def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A teacher's record and status history: her admins and she herself may see it."""
+    teacher = get_visible_or_404(selectors.teacher_for_view(request.user, pk))
+    return render(request, "portal/teacher_detail.html", {
+        "teacher": teacher,
+        "moves": selectors.teacher_moves(teacher),
+        "can_edit": request.user.has_perm("portal.edit_teacher_record", teacher),
+    })
+
+
+def _managed_teacher_or_404(request, pk: int):
+    return get_visible_or_404(selectors.roster_for(request.user).select_related("user").filter(pk=pk))
+
+
+@role_required(*ADMIN_ROLES)
+def teacher_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    teacher = _managed_teacher_or_404(request, pk)
+    if not request.user.has_perm("portal.edit_teacher_record", teacher):
+        raise PermissionDenied
+    form = TeacherForm(request.POST or None, instance=teacher)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        # The ModelForm already copied the values onto the instance; start again from the stored row.
+        stored = _managed_teacher_or_404(request, pk)
+        try:
+            services.teacher_update(stored, actor=request.user, **changes)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已保存“%(name)s”的信息") % {"name": stored.name})
+            return redirect("portal:teacher_detail", pk=pk)
+    return render(request, "portal/teacher_edit.html", {"teacher": teacher, "form": form})
+
+
+@role_required(*ADMIN_ROLES)
+def teacher_password(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set a teacher's first password, or a new one when she forgot it."""
+    teacher = _managed_teacher_or_404(request, pk)
+    if not request.user.has_perm("portal.set_teacher_password", teacher):
+        raise PermissionDenied
+    form = TeacherPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.teacher_set_password(teacher, password=form.cleaned_data["password1"], actor=request.user)
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        else:
+            messages.success(request, _("已为“%(name)s”设置密码，请当面或电话告知本人，并提醒其登录后修改")
+                             % {"name": teacher.name})
+            return redirect("portal:teacher_detail", pk=pk)
+    return render(request, "portal/teacher_password.html", {"teacher": teacher, "form": form})
+
+
+@login_required
+def my_record(request: HttpRequest) -> HttpResponse:
+    """A teacher's own record (the link on her home page)."""
+    scope = scope_for(request.user)
+    if scope.teacher is None:
+        raise PermissionDenied
+    return redirect("portal:teacher_detail", pk=scope.teacher.pk)

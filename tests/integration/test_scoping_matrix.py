@@ -1,0 +1,116 @@
+"""Each role against a teacher inside and outside its subtree: list, detail, edit.
+
+Outsiders get 404 (they must not learn the teacher exists); roles that have
+no business on admin pages (teachers, provider staff) get 403.
+"""
+
+import pytest
+from django.urls import reverse
+
+from courses.models import Provider, ProviderStaff
+from tests.factories.portal import UserFactory
+
+ROLES = ["alice", "bob", "carol", "dave", "erin", "teacher", "provider"]
+
+
+@pytest.fixture
+def people(tree):
+    provider = Provider.objects.create(code="P1", name="广州开放大学")
+    staff = UserFactory(name="paul")
+    ProviderStaff.objects.create(provider=provider, user=staff)
+    return {
+        "alice": tree.alice, "bob": tree.bob, "carol": tree.carol, "dave": tree.dave, "erin": tree.erin,
+        "teacher": tree.teacher_a, "provider": staff,
+    }
+
+
+def _teacher(tree, which):
+    return {"a": tree.teacher_a, "c": tree.teacher_c}[which].teacher
+
+
+# (role, teacher "a" in school A of district 1 / "c" in school C of district 2) -> expected
+LIST_CONTAINS = {
+    ("alice", "a"): True, ("alice", "c"): False,
+    ("bob", "a"): False, ("bob", "c"): False,
+    ("carol", "a"): True, ("carol", "c"): False,
+    ("dave", "a"): False, ("dave", "c"): True,
+    ("erin", "a"): True, ("erin", "c"): True,
+}
+DETAIL = {
+    ("alice", "a"): 200, ("alice", "c"): 404,
+    ("bob", "a"): 404, ("bob", "c"): 404,
+    ("carol", "a"): 200, ("carol", "c"): 404,
+    ("dave", "a"): 404, ("dave", "c"): 200,
+    ("erin", "a"): 200, ("erin", "c"): 200,
+    ("teacher", "a"): 200, ("teacher", "c"): 404,  # teacher_a sees her own record only
+    ("provider", "a"): 403, ("provider", "c"): 403,
+}
+EDIT = {
+    ("alice", "a"): 302, ("alice", "c"): 404,
+    ("bob", "a"): 404, ("bob", "c"): 404,
+    ("carol", "a"): 302, ("carol", "c"): 404,
+    ("dave", "a"): 404, ("dave", "c"): 302,
+    ("erin", "a"): 302, ("erin", "c"): 302,
+    ("teacher", "a"): 403, ("teacher", "c"): 403,
+    ("provider", "a"): 403, ("provider", "c"): 403,
+}
+
+
+@pytest.mark.parametrize(("role", "which"), sorted(LIST_CONTAINS))
+def test_roster_list_shows_only_own_subtree(client, tree, people, role, which):
+    client.force_login(people[role])
+    teacher = _teacher(tree, which)
+
+    response = client.get(reverse("portal:roster"))
+
+    assert response.status_code == 200
+    shown = {t.pk for t in response.context["page"]}
+    assert (teacher.pk in shown) is LIST_CONTAINS[(role, which)]
+
+
+@pytest.mark.parametrize("role", ["teacher", "provider"])
+def test_roster_list_forbidden_for_non_admins(client, people, role):
+    client.force_login(people[role])
+
+    response = client.get(reverse("portal:roster"))
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("role", "which"), sorted(DETAIL))
+def test_teacher_detail_by_role(client, tree, people, role, which):
+    client.force_login(people[role])
+
+    response = client.get(reverse("portal:teacher_detail", args=[_teacher(tree, which).pk]))
+
+    assert response.status_code == DETAIL[(role, which)]
+
+
+@pytest.mark.parametrize(("role", "which"), sorted(EDIT))
+def test_teacher_edit_post_by_role(client, tree, people, role, which):
+    teacher = _teacher(tree, which)
+    client.force_login(people[role])
+    data = {"name": "改过的名字", "id_number": teacher.id_number, "stage": teacher.stage_id,
+            "subject": "物理", "mobile": "13912345678", "position": teacher.position}
+
+    response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]), data)
+
+    assert response.status_code == EDIT[(role, which)]
+    teacher.refresh_from_db()
+    assert (teacher.subject == "物理") is (EDIT[(role, which)] == 302)
+
+
+@pytest.mark.parametrize(("role", "which"), sorted(EDIT))
+def test_teacher_password_page_by_role(client, tree, people, role, which):
+    client.force_login(people[role])
+
+    response = client.get(reverse("portal:teacher_password", args=[_teacher(tree, which).pk]))
+
+    assert response.status_code == {302: 200}.get(EDIT[(role, which)], EDIT[(role, which)])
+
+
+def test_anonymous_user_is_sent_to_login(client, tree):
+    response = client.get(reverse("portal:teacher_detail", args=[tree.teacher_a.teacher.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
