@@ -1,0 +1,312 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal import idcard, selectors
+from portal.models import Stage, Teacher, TeacherMove, TeacherStatus
+from portal.scoping import scope_for
+from tests.factories.portal import SchoolFactory, TeacherFactory
+
+ROSTER = reverse("portal:roster")
+BULK = reverse("portal:roster_bulk")
+
+
+def _logs_in(id_number: str, password: str):
+    """The user a fresh browser is logged in as after the login form (None if refused)."""
+    from django.test import Client
+
+    from portal.models import User
+
+    client = Client()
+    client.post(reverse("login"), {"username": id_number, "password": password})
+    pk = client.session.get("_auth_user_id")
+    return User.objects.get(pk=pk) if pk else None
+
+
+def _roster_queries(client, user) -> int:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(ROSTER)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_roster_query_count_does_not_grow_with_teachers(client, tree, django_assert_max_num_queries):
+    # school A holds teacher_a only; then 59 more
+    few = _roster_queries(client, tree.alice)
+    TeacherFactory.create_batch(59, unit=tree.school_a)
+
+    with django_assert_max_num_queries(few):
+        response = client.get(ROSTER)
+
+    assert response.context["page"].paginator.count == 60
+    assert len(response.context["page"]) == 50
+
+
+def test_district_roster_query_count_does_not_grow_with_teachers(client, tree, django_assert_max_num_queries):
+    few = _roster_queries(client, tree.carol)
+    TeacherFactory.create_batch(30, unit=tree.school_a)
+    TeacherFactory.create_batch(30, unit=tree.school_b)
+
+    with django_assert_max_num_queries(few):
+        response = client.get(ROSTER, {"ordering": "unit"})
+
+    assert response.context["page"].paginator.count == 62
+
+
+def test_roster_search_by_name(client, tree):
+    TeacherFactory(unit=tree.school_a, name="王小明")
+    TeacherFactory(unit=tree.school_a, name="李四")
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER, {"q": "小明"})
+
+    assert [t.name for t in response.context["page"]] == ["王小明"]
+
+
+def test_roster_search_by_id_number_typed_loosely(client, tree):
+    number = idcard.make("440106", dt.date(1985, 5, 5), 12)
+    while not number.endswith("X"):  # a number ending in X, to type it as lower-case x
+        number = idcard.make("440106", dt.date(1985, 5, 5), int(number[14:17]) + 1)
+    wanted = TeacherFactory(unit=tree.school_a, id_number=number)
+    client.force_login(tree.alice)
+    typed = f" {number[:6]} {number[6:14]} {number[14:17]}x "
+
+    response = client.get(ROSTER, {"q": typed})
+
+    assert [t.pk for t in response.context["page"]] == [wanted.pk]
+
+
+def test_roster_filters_status_stage_subject(client, tree):
+    senior = Stage.objects.get(code="senior")
+    hit = TeacherFactory(unit=tree.school_a, stage=senior, subject="化学")
+    TeacherFactory(unit=tree.school_a, stage=senior, subject="化学", status=TeacherStatus.RETIRED)
+    TeacherFactory(unit=tree.school_a, stage=senior, subject="物理")
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER, {"status": "active", "stage": senior.pk, "subject": "化学"})
+
+    assert [t.pk for t in response.context["page"]] == [hit.pk]
+
+
+def test_roster_problem_filter_lists_teachers_without_login(client, tree):
+    no_login = TeacherFactory(unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER, {"problem": "no_login"})
+
+    assert [t.pk for t in response.context["page"]] == [no_login.pk]
+
+
+def test_district_roster_filters_by_school_in_reach_only(client, tree):
+    client.force_login(tree.carol)
+
+    inside = client.get(ROSTER, {"unit": tree.school_b.pk})
+    outside = client.get(ROSTER, {"unit": tree.school_c.pk})
+
+    assert [t.pk for t in inside.context["page"]] == [tree.teacher_b.teacher.pk]
+    assert outside.context["filter"].errors.keys() == {"unit"}
+
+
+def test_school_admin_has_no_school_filter(client, tree):
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER)
+
+    assert "unit" not in response.context["filter"].form.fields
+
+
+def _bulk(client, ids, **extra):
+    data = {"ids": [str(i) for i in ids], "date": "2026-07-01", "next": ROSTER, **extra}
+    return client.post(BULK, data)
+
+
+def test_bulk_retire_many_with_fixed_query_count(client, tree, django_assert_max_num_queries):
+    client.force_login(tree.alice)
+    few = TeacherFactory.create_batch(2, unit=tree.school_a)
+    with CaptureQueriesContext(connection) as ctx:
+        _bulk(client, [t.pk for t in few], action="retire")
+    many = TeacherFactory.create_batch(40, unit=tree.school_a)
+
+    with django_assert_max_num_queries(len(ctx.captured_queries)):
+        response = _bulk(client, [t.pk for t in many], action="retire")
+
+    assert response.status_code == 302
+    assert Teacher.objects.filter(unit=tree.school_a, status=TeacherStatus.RETIRED).count() == 42
+    assert TeacherMove.objects.filter(status=TeacherStatus.RETIRED, date=dt.date(2026, 7, 1)).count() == 42
+
+
+def test_bulk_transfer_out_of_city_marks_transferred(client, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(tree.alice)
+
+    _bulk(client, [teacher.pk], action="transfer")
+
+    teacher.refresh_from_db()
+    assert (teacher.status, teacher.status_date, teacher.unit_id) == (
+        TeacherStatus.TRANSFERRED, dt.date(2026, 7, 1), tree.school_a.pk)
+    move = TeacherMove.objects.get(teacher=teacher)
+    assert (move.from_unit_id, move.to_unit_id, move.recorded_by_id) == (tree.school_a.pk, None, tree.alice.pk)
+
+
+def test_bulk_transfer_inside_city_moves_teachers(client, tree, django_assert_max_num_queries):
+    client.force_login(tree.carol)
+    few = TeacherFactory.create_batch(2, unit=tree.school_a)
+    with CaptureQueriesContext(connection) as ctx:
+        _bulk(client, [t.pk for t in few], action="transfer", destination=tree.school_b.pk)
+    many = TeacherFactory.create_batch(30, unit=tree.school_a)
+
+    with django_assert_max_num_queries(len(ctx.captured_queries)):
+        _bulk(client, [t.pk for t in many], action="transfer", destination=tree.school_b.pk)
+
+    moved = Teacher.objects.filter(pk__in=[t.pk for t in few + many])
+    assert set(moved.values_list("unit_id", "status")) == {(tree.school_b.pk, TeacherStatus.ACTIVE)}
+    assert TeacherMove.objects.filter(to_unit=tree.school_b, from_unit=tree.school_a).count() == 32
+
+
+def test_bulk_transfer_to_unit_outside_reach_is_refused(client, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(tree.carol)
+
+    _bulk(client, [teacher.pk], action="transfer", destination=tree.school_c.pk)
+
+    teacher.refresh_from_db()
+    assert (teacher.unit_id, teacher.status) == (tree.school_a.pk, TeacherStatus.ACTIVE)
+    assert TeacherMove.objects.count() == 0
+
+
+def test_bulk_action_ignores_teachers_of_other_schools(client, tree):
+    client.force_login(tree.alice)
+
+    response = _bulk(client, [tree.teacher_a.teacher.pk, tree.teacher_b.teacher.pk], action="retire")
+
+    assert response.status_code == 302
+    assert Teacher.objects.filter(status=TeacherStatus.RETIRED).count() == 0  # the whole form is invalid
+
+
+def test_bulk_retire_skips_teachers_already_retired(client, tree):
+    retired = TeacherFactory(unit=tree.school_a, status=TeacherStatus.RETIRED, status_date=dt.date(2025, 1, 1))
+    client.force_login(tree.alice)
+
+    _bulk(client, [retired.pk, tree.teacher_a.teacher.pk], action="retire")
+
+    retired.refresh_from_db()
+    assert retired.status_date == dt.date(2025, 1, 1)
+    assert TeacherMove.objects.count() == 1
+
+
+def test_teacher_edit_rejects_bad_id_number_with_chinese_message(client, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(tree.alice)
+    bad = teacher.id_number[:17] + ("0" if teacher.id_number[17] != "0" else "1")
+
+    response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
+                           {"name": teacher.name, "id_number": bad, "position": "teacher"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号校验位错误（最后一位应为 {teacher.id_number[17]}），请核对号码是否抄错"]
+
+
+def test_teacher_edit_rejects_id_number_of_another_school_naming_it(client, tree):
+    teacher = tree.teacher_a.teacher
+    other = tree.teacher_c.teacher
+    client.force_login(tree.alice)
+
+    response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
+                           {"name": teacher.name, "id_number": other.id_number, "position": "teacher"})
+
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {idcard.mask(other.id_number)} 已登记在“C校”；教师调动请由调出单位办理调动"]
+
+
+def test_teacher_edit_id_number_change_rederives_and_moves_login(client, tree):
+    teacher = tree.teacher_a.teacher
+    new_number = idcard.make("440106", dt.date(1990, 2, 3), 2)  # even sequence: female
+    client.force_login(tree.alice)
+
+    client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
+                {"name": teacher.name, "id_number": new_number.lower(), "position": "teacher",
+                 "mobile": "139 1234 5678"})
+
+    teacher.refresh_from_db()
+    assert (teacher.id_number, teacher.birth_date, teacher.gender, teacher.mobile) == (
+        new_number, dt.date(1990, 2, 3), "F", "13912345678")
+    assert _logs_in(new_number, "pw-123456") == tree.teacher_a
+
+
+def test_set_first_password_creates_login(client, tree):
+    teacher = TeacherFactory(unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    response = client.post(reverse("portal:teacher_password", args=[teacher.pk]),
+                           {"password1": "Kx8-winter-sun", "password2": "Kx8-winter-sun"})
+
+    assert response.status_code == 302
+    teacher.refresh_from_db()
+    assert _logs_in(teacher.id_number, "Kx8-winter-sun") == teacher.user
+
+
+def test_set_password_rejects_weak_password(client, tree):
+    teacher = TeacherFactory(unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    response = client.post(reverse("portal:teacher_password", args=[teacher.pk]),
+                           {"password1": "12345678", "password2": "12345678"})
+
+    assert response.status_code == 200
+    teacher.refresh_from_db()
+    assert teacher.user is None
+
+
+def test_teacher_detail_shows_status_history(client, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(tree.carol)
+    _bulk(client, [teacher.pk], action="transfer", destination=tree.school_b.pk)
+
+    response = client.get(reverse("portal:teacher_detail", args=[teacher.pk]))
+
+    assert [(m.from_unit.name, m.to_unit.name) for m in response.context["moves"]] == [("A校", "B校")]
+    assert "B校" in response.content.decode()
+
+
+def test_unit_tree_counts_with_one_query(tree, django_assert_num_queries):
+    TeacherFactory.create_batch(3, unit=tree.school_b)
+    TeacherFactory(unit=tree.school_b, status=TeacherStatus.RETIRED)
+    scope_for(tree.erin)  # the user's scope is read once per request, before any page query
+
+    with django_assert_num_queries(1):
+        (city,) = selectors.unit_tree_for(tree.erin)
+
+    district1 = next(n for n in city.children if n.unit == tree.district1)
+    assert (city.active, city.total) == (6, 7)
+    assert (district1.active, district1.total) == (5, 6)
+    assert [(s.unit.name, s.active, s.total) for s in district1.children] == [("A校", 1, 1), ("B校", 4, 5)]
+
+
+def test_unit_tree_page_for_district_admin(client, tree):
+    client.force_login(tree.carol)
+
+    response = client.get(reverse("portal:unit_tree"))
+
+    assert [root.unit for root in response.context["roots"]] == [tree.district1]
+    assert "B校" in response.content.decode()
+
+
+@pytest.mark.parametrize("user", ["alice", "teacher_a"])
+def test_unit_tree_forbidden_for_school_admins_and_teachers(client, tree, user):
+    client.force_login(getattr(tree, user))
+
+    assert client.get(reverse("portal:unit_tree")).status_code == 403
+
+
+def test_new_school_shows_in_district_filter(client, tree):
+    new = SchoolFactory(parent=tree.district1, name="新校")
+    client.force_login(tree.carol)
+
+    response = client.get(ROSTER)
+
+    assert new in response.context["filter"].filters["unit"].queryset
