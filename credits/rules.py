@@ -419,7 +419,8 @@ def sql_condition(tree: dict, column_sql: Callable[[Column], str]) -> tuple[str,
     else:
         column = Column("topic", arg["topic"])
     hours = Decimal(str(arg.get("hours", 1 if key == "requires_topic" else 0)))
-    return f"({column_sql(column)} >= %s)", [hours]
+    # CAST keeps SQLite from comparing a number with the text it binds Decimals as.
+    return f"({column_sql(column)} >= CAST(%s AS NUMERIC))", [hours]
 
 
 def totals_from_columns(values: dict[Column, Decimal]) -> Totals:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Sum
 
-from credits.models import CreditEntry
-from credits.rules import Totals
+from credits.models import ComplianceSnapshot, CreditEntry, RuleSet
+from credits.rules import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
+from portal.models import TeacherStatus, Unit
 
 
 def _add_rows(result: dict[int, Totals], rows) -> None:
@@ -36,3 +39,235 @@ def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Tota
 def teacher_totals(teacher_id: int, year: int) -> Totals:
     """One teacher's Totals for ``year``. One query."""
     return totals_for_teachers([teacher_id], year)[teacher_id]
+
+
+# --------------------------------------------------------------------------- rule sets
+
+
+def rule_set_for_unit(unit: Unit, year: int) -> RuleSet | None:
+    """The rule set of the unit's city for ``year``. One query."""
+    return RuleSet.objects.filter(city__code=unit.city_code, year=year).select_related("city").first()
+
+
+def rule_years_for_unit(unit: Unit) -> list[int]:
+    return list(RuleSet.objects.filter(city__code=unit.city_code).order_by("-year").values_list("year", flat=True))
+
+
+# --------------------------------------------------------------------------- set-based compliance
+
+
+@dataclass
+class UnitRate:
+    """Teachers and compliant teachers of a unit (with everything below it)."""
+
+    unit: Unit | None
+    teachers: int = 0
+    compliant: int = 0
+
+    @property
+    def short(self) -> int:
+        return self.teachers - self.compliant
+
+    @property
+    def rate(self) -> float:
+        return self.compliant / self.teachers if self.teachers else 0.0
+
+    @property
+    def percent(self) -> str:
+        return f"{self.rate * 100:.1f}"
+
+
+@dataclass
+class Overview:
+    unit: Unit
+    year: int
+    rule_set: RuleSet
+    total: UnitRate
+    children: list[UnitRate]
+
+
+@dataclass
+class TeacherRow:
+    """One teacher's line in a dashboard list; ``evaluation`` filled for the shown rows only."""
+
+    teacher_id: int
+    name: str
+    id_number: str
+    unit_name: str
+    unit_path: str
+    sums: dict[Column, Decimal]
+    met: bool
+    evaluation: Evaluation | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return self.sums.get(Column("total", ""), Decimal(0))
+
+    @property
+    def masked_id_number(self) -> str:
+        from portal import idcard
+
+        return idcard.mask(self.id_number)
+
+
+class _CompiledRule:
+    """SQL pieces for one rule tree: per-teacher sum columns and the "met" condition."""
+
+    def __init__(self, tree: dict):
+        from credits.models import CreditKind
+
+        self.tree = tree
+        self.columns = columns_needed(tree)
+        kind_codes = [c.code for c in self.columns if c.dimension == "kind"]
+        kind_ids = dict(CreditKind.objects.filter(code__in=kind_codes).values_list("code", "id")) if kind_codes else {}
+        sums, params = [], []
+        for column in self.columns:
+            if column.dimension == "total":
+                sums.append(f"SUM(e.hours) AS {column.alias}")
+                continue
+            if column.dimension == "category":
+                test, value = "e.category = %s", column.code
+            elif column.dimension == "kind":
+                test, value = "e.kind_id = %s", kind_ids.get(column.code, -1)
+            else:
+                test, value = "e.topic_codes LIKE %s ESCAPE '\\'", f"%,{_like_escape(column.code)},%"
+            sums.append(f"SUM(CASE WHEN {test} THEN e.hours END) AS {column.alias}")
+            params.append(value)
+        self.sums_sql = ", ".join(sums)
+        self.sums_params = params
+        self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
+
+    def per_teacher_cte(self) -> str:
+        """Sums per teacher over the year's entries of the teachers in scope (params: sums, year, path)."""
+        return (
+            f"WITH s AS (SELECT e.teacher_id, {self.sums_sql} FROM credits_creditentry e "
+            "JOIN portal_teacher st ON st.id = e.teacher_id JOIN portal_unit su ON su.id = st.unit_id "
+            "WHERE e.year = %s AND su.path LIKE %s ESCAPE '\\' GROUP BY e.teacher_id)"
+        )
+
+
+def _active() -> str:
+    return TeacherStatus.ACTIVE.value
+
+
+def _like_escape(text: str) -> str:
+    # Unit and topic codes may hold "_", a LIKE wildcard.
+    return text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def _like_prefix(path: str) -> str:
+    return _like_escape(path) + "%"
+
+
+def compliance_by_path(unit: Unit, year: int, tree: dict) -> list[tuple[str, int, int]]:
+    """(employer unit path, active teachers, compliant teachers) under ``unit``: ONE aggregation query."""
+    rule = _CompiledRule(tree)
+    like = _like_prefix(unit.path)
+    sql = (
+        rule.per_teacher_cte() + f" SELECT u.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END)"
+        " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
+        " LEFT JOIN s ON s.teacher_id = t.id"
+        " WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\' GROUP BY u.path"
+    )
+    params = [*rule.sums_params, year, like, *rule.met_params, _active(), like]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
+
+
+def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) -> Overview | None:
+    """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count."""
+    rule_set = rule_set or rule_set_for_unit(unit, year)
+    if rule_set is None:
+        return None
+    rows = compliance_by_path(unit, year, rule_set.tree)
+    children = list(Unit.objects.filter(parent=unit).order_by("path"))
+    rates = {child.path: UnitRate(child) for child in children}
+    total = UnitRate(unit)
+    for path, teachers, compliant in rows:
+        total.teachers += teachers
+        total.compliant += compliant
+        child_path = _child_path(unit.path, path)
+        if child_path and child_path in rates:
+            rates[child_path].teachers += teachers
+            rates[child_path].compliant += compliant
+    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=list(rates.values()))
+
+
+def _child_path(parent_path: str, path: str) -> str | None:
+    rest = path[len(parent_path) :]
+    if not rest:
+        return None
+    return parent_path + rest.split("/", 1)[0] + "/"
+
+
+def teacher_rows(
+    unit: Unit,
+    year: int,
+    tree: dict,
+    *,
+    only_short: bool = False,
+    search: str = "",
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[TeacherRow]:
+    """Teachers under ``unit`` with their sums and verdict, ordered by unit and name. ONE query.
+
+    Streams from the cursor so an export of 250,000 rows holds only a chunk in memory.
+    """
+    rule = _CompiledRule(tree)
+    like = _like_prefix(unit.path)
+    cols = ", ".join(f"COALESCE(s.{c.alias}, 0)" for c in rule.columns)
+    where = "t.status = %s AND u.path LIKE %s ESCAPE '\\'"
+    params: list = [*rule.sums_params, year, like, *rule.met_params, _active(), like]
+    if search:
+        where += " AND (t.name LIKE %s OR t.id_number LIKE %s)"
+        params += [f"%{search}%", f"%{search.upper()}%"]
+    if only_short:
+        where += f" AND NOT {rule.met_sql}"
+        params += rule.met_params
+    sql = (
+        rule.per_teacher_cte()
+        + f" SELECT t.id, t.name, t.id_number, u.name, u.path, CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END, {cols}"
+        " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id LEFT JOIN s ON s.teacher_id = t.id"
+        f" WHERE {where} ORDER BY u.path, t.name, t.id"
+    )
+    if limit is not None:
+        sql += " LIMIT %s OFFSET %s"
+        params += [limit, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(2000):
+            for row in chunk:
+                sums = {c: Decimal(str(v)) for c, v in zip(rule.columns, row[6:], strict=True)}
+                yield TeacherRow(row[0], row[1], row[2], row[3], row[4], sums, bool(row[5]))
+
+
+def short_count(unit: Unit, year: int, tree: dict, search: str = "") -> int:
+    """How many teachers under ``unit`` (matching ``search``) miss the rule. One query."""
+    rule = _CompiledRule(tree)
+    like = _like_prefix(unit.path)
+    params: list = [*rule.sums_params, year, like, _active(), like, *rule.met_params]
+    extra = ""
+    if search:
+        extra = " AND (t.name LIKE %s OR t.id_number LIKE %s)"
+        params += [f"%{search}%", f"%{search.upper()}%"]
+    sql = (
+        rule.per_teacher_cte() + " SELECT COUNT(*) FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
+        " LEFT JOIN s ON s.teacher_id = t.id"
+        f" WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\' AND NOT {rule.met_sql}{extra}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])
+
+
+def with_evaluations(rows: list[TeacherRow], tree: dict) -> list[TeacherRow]:
+    """Fill each row's evaluation from its sums (no queries but the cached names)."""
+    for row in rows:
+        row.evaluation = evaluate(tree, totals_from_columns(row.sums))
+    return rows
+
+
+def snapshot_trend(unit: Unit, year: int) -> list[ComplianceSnapshot]:
+    return list(ComplianceSnapshot.objects.filter(unit=unit, year=year).order_by("date"))

@@ -164,7 +164,10 @@ def test_parse_tree_reports_json_position():
 
 def test_sql_condition_matches_tree():
     sql, params = sql_condition(MAOMING, lambda c: c.alias)
-    assert sql == "(((h_kind_ordinary >= %s) OR (h_kind_rotation >= %s)) AND (h_topic_ethics >= %s))"
+    assert sql == (
+        "(((h_kind_ordinary >= CAST(%s AS NUMERIC)) OR (h_kind_rotation >= CAST(%s AS NUMERIC)))"
+        " AND (h_topic_ethics >= CAST(%s AS NUMERIC)))"
+    )
     assert params == [D(42), D(60), D(1)]
     assert [c.alias for c in columns_needed(MAOMING)] == [
         "h_kind_ordinary",
