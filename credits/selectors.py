@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -138,12 +139,16 @@ class _CompiledRule:
         self.sums_params = params
         self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
 
-    def per_teacher_cte(self) -> str:
-        """Sums per teacher over the year's entries of the teachers in scope (params: sums, year, path)."""
+    def per_teacher_cte(self, as_of: bool = False) -> str:
+        """Sums per teacher over the year's entries of the teachers in scope.
+
+        Params: sums, year, path[, as_of] — with ``as_of`` only entries recorded before that moment count.
+        """
+        before = " AND e.recorded_at < %s" if as_of else ""
         return (
             f"WITH s AS (SELECT e.teacher_id, {self.sums_sql} FROM credits_creditentry e "
             "JOIN portal_teacher st ON st.id = e.teacher_id JOIN portal_unit su ON su.id = st.unit_id "
-            "WHERE e.year = %s AND su.path LIKE %s ESCAPE '\\' GROUP BY e.teacher_id)"
+            f"WHERE e.year = %s AND su.path LIKE %s ESCAPE '\\'{before} GROUP BY e.teacher_id)"
         )
 
 
@@ -160,17 +165,23 @@ def _like_prefix(path: str) -> str:
     return _like_escape(path) + "%"
 
 
-def compliance_by_path(unit: Unit, year: int, tree: dict) -> list[tuple[str, int, int]]:
-    """(employer unit path, active teachers, compliant teachers) under ``unit``: ONE aggregation query."""
+def compliance_by_path(
+    unit: Unit, year: int, tree: dict, as_of: dt.datetime | None = None
+) -> list[tuple[str, int, int]]:
+    """(employer unit path, active teachers, compliant teachers) under ``unit``: ONE aggregation query.
+
+    ``as_of``: count only entries recorded before that moment (for back-dated snapshots).
+    """
     rule = _CompiledRule(tree)
     like = _like_prefix(unit.path)
     sql = (
-        rule.per_teacher_cte() + f" SELECT u.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END)"
+        rule.per_teacher_cte(as_of is not None)
+        + f" SELECT u.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END)"
         " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
         " LEFT JOIN s ON s.teacher_id = t.id"
         " WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\' GROUP BY u.path"
     )
-    params = [*rule.sums_params, year, like, *rule.met_params, _active(), like]
+    params = [*rule.sums_params, year, like, *([as_of] if as_of else []), *rule.met_params, _active(), like]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
@@ -192,7 +203,8 @@ def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) 
         if child_path and child_path in rates:
             rates[child_path].teachers += teachers
             rates[child_path].compliant += compliant
-    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=list(rates.values()))
+    shown = [rate for rate in rates.values() if rate.teachers]
+    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=shown)
 
 
 def _child_path(parent_path: str, path: str) -> str | None:

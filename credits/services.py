@@ -165,3 +165,39 @@ def credit_adjustment_record(
     )
     assert entry is not None  # a fresh uuid cannot collide
     return entry
+
+
+def compliance_snapshot_take(year: int, today: dt.date, as_of: dt.datetime | None = None) -> int:
+    """Record every unit's teachers and compliant teachers for ``year`` on ``today``; return rows written.
+
+    Set-based: per city with a rule set, one aggregation query (credits.selectors.compliance_by_path),
+    one query for the unit ids and one bulk INSERT. Idempotent per unit per date: a rerun the same
+    day writes nothing (ignore_conflicts on the unique (unit, year, date)). ``as_of`` counts only
+    entries recorded before that moment (the demo back-dates a trend with it).
+    """
+    from credits.models import ComplianceSnapshot, RuleSet
+    from credits.selectors import compliance_by_path
+    from portal.models import Unit
+
+    written = 0
+    for rule_set in RuleSet.objects.filter(year=year).select_related("city"):
+        city = rule_set.city
+        counts: dict[str, list[int]] = {}
+        for path, teachers, compliant in compliance_by_path(city, year, rule_set.tree, as_of):
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts) + 1):
+                ancestor = "/" + "/".join(parts[:depth]) + "/"
+                pair = counts.setdefault(ancestor, [0, 0])
+                pair[0] += teachers
+                pair[1] += compliant
+        ids = dict(Unit.objects.filter(path__startswith=city.path).values_list("path", "id"))
+        rows = [
+            ComplianceSnapshot(unit_id=ids[path], year=year, date=today, teachers=n, compliant=ok)
+            for path, (n, ok) in counts.items()
+            if path in ids
+        ]
+        before = ComplianceSnapshot.objects.filter(year=year, date=today, unit__path__startswith=city.path).count()
+        ComplianceSnapshot.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        after = ComplianceSnapshot.objects.filter(year=year, date=today, unit__path__startswith=city.path).count()
+        written += after - before
+    return written

@@ -85,3 +85,17 @@ def test_compliance_overview_query_count_fixed(tree, django_assert_num_queries, 
     with django_assert_num_queries(3):  # rule set, aggregation, child units (no kind in this rule)
         overview = compliance_overview(tree.city, 2022)
     assert overview.total.teachers == 7 + 4 * extra_schools
+
+
+def test_compliance_snapshot_take_idempotent_per_day(tree):
+    import datetime as dt
+
+    from credits.models import ComplianceSnapshot
+    from credits.services import compliance_snapshot_take
+
+    _gz_teachers(tree)
+    written = compliance_snapshot_take(2022, dt.date(2022, 6, 1))
+    again = compliance_snapshot_take(2022, dt.date(2022, 6, 1))
+    city = ComplianceSnapshot.objects.get(unit=tree.city)
+    assert (written, again) == (6, 0)  # city, 2 districts, 3 schools
+    assert (city.teachers, city.compliant) == (7, 1)
