@@ -1,24 +1,172 @@
-"""Sending notifications. Callers inside a transaction get them written on commit."""
+"""Sending notifications: the in-app inbox always, e-mail where the user opted in.
+
+``notify`` is called from inside domain transactions; it writes nothing until the
+transaction commits, and e-mail leaves from a Celery task afterwards, never from
+inside a transaction. Each copy is claimed with a conditional update before it is
+sent, so a rerun or a second worker never sends one twice.
+"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from portal.models import Notification
+from portal.models import Notification, NotificationPreference, User
 
 
-def notify(user_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "", dedup_key: str | None = None):
+@dataclass(frozen=True)
+class NotificationKind:
+    code: str
+    label: str
+    order: int = 100
+
+
+NOTIFICATION_KINDS: dict[str, NotificationKind] = {}
+
+
+def register_kind(code: str, label, order: int = 100) -> None:
+    """Name a kind for the preferences page (apps call this from AppConfig.ready())."""
+    NOTIFICATION_KINDS[code] = NotificationKind(code, label, order)
+
+
+def kinds_for_preferences(user: User) -> list[NotificationKind]:
+    """Registered kinds, plus any kind already in the user's inbox (so every message can be opted in)."""
+    kinds = dict(NOTIFICATION_KINDS)
+    for code in Notification.objects.filter(user=user).values_list("kind", flat=True).distinct():
+        kinds.setdefault(code, NotificationKind(code, code, 999))
+    return sorted(kinds.values(), key=lambda k: (k.order, k.code))
+
+
+KIND_APPROVAL_REMINDER = "reminder.approval"
+KIND_SELECTION_REMINDER = "reminder.selection"
+KIND_HOURS_REMINDER = "reminder.hours"
+KIND_ROSTER_REMINDER = "reminder.roster"
+KIND_EXPORT_DONE = "export.done"
+
+register_kind(KIND_APPROVAL_REMINDER, gettext_lazy("审核截止提醒"), 10)
+register_kind(KIND_SELECTION_REMINDER, gettext_lazy("选课截止提醒"), 20)
+register_kind(KIND_HOURS_REMINDER, gettext_lazy("学时不足提醒"), 30)
+register_kind(KIND_ROSTER_REMINDER, gettext_lazy("名册核对提醒"), 40)
+register_kind(KIND_EXPORT_DONE, gettext_lazy("导出完成"), 90)
+
+
+def email_wanted_q():
+    """Notifications whose user has an address, is active and opted in to e-mail for that kind."""
+    wants = NotificationPreference.objects.filter(user_id=OuterRef("user_id"), kind=OuterRef("kind"), email=True)
+    return Exists(wants)
+
+
+def _email_candidates(qs: QuerySet[Notification]) -> QuerySet[Notification]:
+    return qs.filter(emailed_at__isnull=True, user__is_active=True).exclude(user__email="").filter(email_wanted_q())
+
+
+def notify(
+    user_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "", dedup_key: str | None = None
+) -> None:
     """Queue one in-app notification per user, written after the current transaction commits.
 
     With ``dedup_key`` a user gets the message at most once for that key, however
     often this is called (ignore_conflicts on the unique key).
+
+    Side effects (after commit): Notification rows; an e-mail task queued for the
+    new rows whose users opted in to ``kind`` by e-mail and have an address.
     """
     ids = sorted(set(user_ids))
+    if not ids:
+        return
 
     def write():
-        Notification.objects.bulk_create(
+        created = Notification.objects.bulk_create(
             [Notification(user_id=uid, kind=kind, title=title, body=body, url=url, dedup_key=dedup_key) for uid in ids],
             ignore_conflicts=dedup_key is not None,
         )
+        if dedup_key is None:
+            rows = Notification.objects.filter(pk__in=[n.pk for n in created])
+        else:
+            # ignore_conflicts gives no primary keys back; a row already e-mailed is filtered out below.
+            rows = Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key)
+        email_ids = list(_email_candidates(rows).values_list("pk", flat=True))
+        if email_ids:
+            from portal.tasks import notifications_email
+
+            notifications_email.delay(email_ids)
 
     transaction.on_commit(write)
+
+
+def notifications_email_send(notification_ids: Iterable[int], now=None) -> int:
+    """E-mail the given notifications to users who still want them; returns how many went out.
+
+    Side effects: ``emailed_at`` set (the claim, committed before sending, so a
+    second worker or a redelivered task skips the row); e-mails through Django's
+    mail backend. A crash between claim and send loses that e-mail rather than
+    sending it twice: the inbox still has the message.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            _email_candidates(Notification.objects.filter(pk__in=list(notification_ids)))
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .order_by("pk")
+        )
+        Notification.objects.filter(pk__in=[n.pk for n in rows], emailed_at__isnull=True).update(emailed_at=now)
+    if not rows:
+        return 0
+    messages = [_email_message(n) for n in rows]
+    with get_connection() as connection:
+        connection.send_messages(messages)
+    return len(messages)
+
+
+def _email_message(notification: Notification) -> EmailMessage:
+    subject = f"[{settings.PORTAL_NAME}] {notification.title}"
+    lines = [notification.body] if notification.body else []
+    if notification.url:
+        lines.append(_("办理链接：%(url)s") % {"url": absolute_url(notification.url)})
+    lines.append("")
+    lines.append(_("此邮件由系统自动发送。如不希望收到此类邮件，请在“通知设置”中关闭。"))
+    return EmailMessage(subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, [notification.user.email])
+
+
+def absolute_url(url: str) -> str:
+    if url.startswith(("http://", "https://")):
+        return url
+    return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
+
+
+def notification_mark_read(user: User, notification_id: int, now=None) -> Notification:
+    """Mark one of the user's notifications read (404 for someone else's). Side effect: ``read_at``."""
+    from portal.scoping import get_visible_or_404
+
+    notification = get_visible_or_404(Notification.objects.filter(user=user), pk=notification_id)
+    if notification.read_at is None:
+        notification.read_at = now or timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def notifications_mark_all_read(user: User, now=None) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now or timezone.now())
+
+
+def notification_preferences_set(user: User, email_kinds: Iterable[str]) -> None:
+    """Store which kinds the user wants by e-mail: exactly ``email_kinds`` on, every other known kind off.
+
+    Side effects: NotificationPreference rows upserted in one statement.
+    """
+    wanted = set(email_kinds)
+    known = {k.code for k in kinds_for_preferences(user)} | wanted
+    NotificationPreference.objects.bulk_create(
+        [NotificationPreference(user=user, kind=code, email=code in wanted) for code in sorted(known)],
+        update_conflicts=True,
+        unique_fields=["user", "kind"],
+        update_fields=["email"],
+    )

@@ -1,0 +1,51 @@
+"""Long exports: start one, watch its progress (htmx polls a small fragment), download the file."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.jobs import EXPORT_KINDS, export_job_start, export_jobs_of, export_kinds_for
+from portal.models import ExportStatus, TeacherStatus
+from portal.scoping import get_visible_or_404
+
+
+@login_required
+def export_list(request):
+    page = Paginator(export_jobs_of(request.user), 20).get_page(request.GET.get("page"))
+    for job in page:
+        job.label = EXPORT_KINDS[job.kind].label if job.kind in EXPORT_KINDS else job.kind
+    return render(request, "portal/exports/list.html", {
+        "page": page, "kinds": export_kinds_for(request.user), "statuses": TeacherStatus.choices,
+    })
+
+
+@login_required
+@require_POST
+def export_start(request, kind: str):
+    if kind not in EXPORT_KINDS:
+        raise Http404
+    params = {}
+    if request.POST.get("status") in TeacherStatus.values:
+        params["status"] = request.POST["status"]
+    job = export_job_start(request.user, kind, params)  # PermissionDenied (403) for a role that may not
+    messages.info(request, _("导出已开始，您可以离开本页，稍后在“我的导出”中下载。"))
+    return redirect("inbox:export_detail", pk=job.pk)
+
+
+@login_required
+def export_detail(request, pk: int):
+    job = get_visible_or_404(export_jobs_of(request.user), pk=pk)
+    template = "portal/exports/detail.html#status" if request.htmx else "portal/exports/detail.html"
+    return render(request, template, {"job": job, "kind": EXPORT_KINDS.get(job.kind)})
+
+
+@login_required
+def export_download(request, pk: int):
+    job = get_visible_or_404(export_jobs_of(request.user), pk=pk)
+    if job.status != ExportStatus.DONE or not job.file:
+        raise Http404
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
