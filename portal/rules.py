@@ -71,3 +71,5 @@ rules.add_perm("portal.view_teachermove", city_staff)
 rules.add_perm("portal.delete_roleassignment", city_staff)
 rules.add_perm("portal.view_notification", city_staff)
 rules.add_perm("portal", city_staff)  # the app's entry on the admin index
+for action in ("view", "add", "change", "delete"):
+    rules.add_perm(f"portal.{action}_reminderdate", city_staff)

@@ -1,0 +1,98 @@
+"""A staff city admin sets up a new city from the Django admin alone, and sees only her reach."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from portal import idcard
+from portal.models import Role, RoleAssignment, Unit, UnitKind, User
+
+
+@pytest.fixture
+def staff_erin(tree):
+    tree.erin.is_staff = True
+    tree.erin.save(update_fields=["is_staff"])
+    return tree.erin
+
+
+def _inline_mgmt(prefix="role_assignments", total=0, initial=0):
+    return {f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial),
+            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+
+
+def test_city_admin_adds_a_third_city_with_district_school_and_admin(client, staff_erin):
+    client.force_login(staff_erin)
+    add_unit = reverse("admin:portal_unit_add")
+
+    client.post(add_unit, {"code": "440200", "name": "韶关市", "kind": "city", "is_active": "on"})
+    city = Unit.objects.get(code="440200")
+    client.post(add_unit, {"code": "440203", "name": "武江区", "kind": "district", "parent": city.pk,
+                           "district_type": "district", "is_active": "on"})
+    district = Unit.objects.get(code="440203")
+    client.post(add_unit, {"code": "440203001", "name": "韶关市武江实验小学", "kind": "school",
+                           "parent": district.pk, "ownership": "public", "is_active": "on"})
+    school = Unit.objects.get(code="440203001")
+    number = idcard.make("440203", dt.date(1980, 3, 3), 17)
+    response = client.post(reverse("admin:portal_user_add"), {
+        "id_number": number.lower(), "name": "韶关校管", "usable_password": "true",
+        "password1": "Sg9-mountain-river", "password2": "Sg9-mountain-river",
+        **_inline_mgmt(total=1), "role_assignments-0-role": "school_admin", "role_assignments-0-unit": school.pk,
+    })
+
+    assert response.status_code == 302
+    assert (city.path, district.path, school.path) == ("/440200/", "/440200/440203/", "/440200/440203/440203001/")
+    assert RoleAssignment.objects.filter(user=staff_erin, role=Role.CITY_ADMIN, unit=city).exists()
+    new_admin = User.objects.get(id_number=number)
+    assert list(new_admin.role_assignments.values_list("role", "unit__code")) == [("school_admin", "440203001")]
+    assert new_admin.check_password("Sg9-mountain-river")
+
+
+def test_school_needs_a_parent(client, staff_erin):
+    client.force_login(staff_erin)
+
+    response = client.post(reverse("admin:portal_unit_add"), {"code": "X1", "name": "孤儿学校", "kind": "school"})
+
+    assert response.status_code == 200
+    assert not Unit.objects.filter(code="X1").exists()
+
+
+def test_city_admin_sees_only_her_units_in_admin(client, staff_erin, tree):
+    other_city = Unit.objects.create(code="OTHER", name="别市", kind=UnitKind.CITY)
+    client.force_login(staff_erin)
+
+    listing = client.get(reverse("admin:portal_unit_changelist"))
+    foreign = client.get(reverse("admin:portal_unit_change", args=[other_city.pk]))
+
+    assert set(listing.context["cl"].result_list) == set(Unit.objects.filter(path__startswith=tree.city.path))
+    assert foreign.status_code == 302  # the admin's "does not exist" redirect to the index
+
+
+def test_city_admin_cannot_give_roles_outside_her_reach(client, staff_erin):
+    other_city = Unit.objects.create(code="OS", name="外市", kind=UnitKind.CITY)
+    client.force_login(staff_erin)
+    user = User.objects.create_user(idcard.make("440106", dt.date(1981, 1, 1), 3), "pw", name="x")
+
+    client.post(reverse("admin:portal_roleassignment_add"),
+                {"user": user.pk, "role": "city_admin", "unit": other_city.pk})
+
+    assert not RoleAssignment.objects.filter(user=user).exists()
+
+
+def test_school_admin_without_staff_flag_cannot_enter_admin(client, tree):
+    client.force_login(tree.alice)
+
+    response = client.get(reverse("admin:portal_unit_changelist"))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_teacher_search_in_admin_finds_loosely_typed_id(client, staff_erin, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(staff_erin)
+    n = teacher.id_number
+
+    response = client.get(reverse("admin:portal_teacher_changelist"), {"q": f"{n[:6]} {n[6:].lower()}"})
+
+    assert list(response.context["cl"].result_list) == [teacher]
