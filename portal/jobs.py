@@ -46,9 +46,9 @@ def _function(dotted: str) -> Callable | None:
 def deadline_sweep_run(now: dt.datetime, batch_size: int = 1000) -> dict:
     """Expire applications still pending after their level's deadline, and release closed waiting lists.
 
-    Works in batches of ``batch_size`` applications, each its own transaction, so a
-    worker killed half-way leaves finished batches committed and the rest pending;
-    the redelivered task picks up where it stopped. Both functions claim rows with
+    The expiry works in batches of ``batch_size`` applications, each its own
+    transaction, so a worker killed half-way leaves finished batches committed and
+    the rest pending; the redelivered task (late ack) picks up where it stopped. Both functions claim rows with
     conditional updates: a second run, or a second worker at the same time,
     changes nothing more and notifies nobody twice.
 
@@ -58,21 +58,11 @@ def deadline_sweep_run(now: dt.datetime, batch_size: int = 1000) -> dict:
     result = {"expired": None, "released": None}
     expire = _function("enrollment.services.application_expire_overdue")
     if expire is not None:
-        result["expired"] = _run_in_batches(expire, now, batch_size)
+        result["expired"] = expire(now, batch=batch_size)
     release = _function("courses.services.waitlist_release_closed")
     if release is not None:
         result["released"] = release(now)
     return result
-
-
-def _run_in_batches(func: Callable, now: dt.datetime, batch_size: int) -> int:
-    """Call ``func(now, limit=batch_size)`` until a batch comes back short; the total it changed."""
-    total = 0
-    while True:
-        changed = func(now, limit=batch_size)
-        total += changed
-        if changed < batch_size:
-            return total
 
 
 # --- nightly compliance snapshot ----------------------------------------------------------------

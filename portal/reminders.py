@@ -70,30 +70,32 @@ def _in_window(now: dt.datetime, deadline: dt.datetime, days: int) -> bool:
 def approval_reminders_send(now: dt.datetime) -> int:
     """Approvers whose level's deadline is two days or one day away and who still have pending applications.
 
-    The pending counts come from enrollment (``approval_reminder_targets``: one
-    row per approver, level deadline and count); the message names the count and links to the queue.
+    One message per approver, programme, level and occasion ("two days" and "one day" before), naming the
+    pending count and linking to the review queue. Pending counts come from
+    ``enrollment.selectors.approver_pending_reminders``.
     """
     try:
-        from enrollment.selectors import approval_reminder_targets
+        from enrollment.selectors import approver_pending_reminders
     except ImportError:
-        log.warning("reminders: enrollment.selectors.approval_reminder_targets is not available; skipped")
+        log.warning("reminders: enrollment.selectors.approver_pending_reminders is not available; skipped")
         return 0
+    url = _url("enrollment:review_queue")
     sent = 0
-    for days in APPROVER_DAYS_BEFORE:
-        lo, hi = now + dt.timedelta(days=days - 1), now + dt.timedelta(days=days)
-        # deadlines D with D - days <= now < D - days + 1  <=>  now + days - 1 < D <= now + days
-        for target in approval_reminder_targets(deadline_after=lo, deadline_until=hi):
-            deadline_local = timezone.localtime(target.deadline)
-            notify(
-                [target.user_id], KIND_APPROVAL_REMINDER,
-                _("审核提醒：%(name)s还有 %(n)d 份申请待审核") % {"name": target.label, "n": target.pending},
-                _("%(level)s审核截止时间为 %(deadline)s，目前仍有 %(n)d 份申请待您审核，"
-                  "逾期未审核的申请将自动作废。") % {
-                    "level": target.level_label, "deadline": f"{deadline_local:%Y-%m-%d %H:%M}", "n": target.pending},
-                target.url,
-                dedup_key=f"approval:{target.key}:{target.deadline:%Y%m%d%H%M}:d{days}",
-            )
-            sent += 1
+    for target in approver_pending_reminders(now, within=dt.timedelta(days=max(APPROVER_DAYS_BEFORE))):
+        # The occasion whose window [deadline - days, deadline - days + 1) holds now.
+        days = next((d for d in sorted(APPROVER_DAYS_BEFORE) if _in_window(now, target.deadline, d)), None)
+        if days is None:
+            continue
+        deadline_local = timezone.localtime(target.deadline)
+        notify(
+            [target.user_id], KIND_APPROVAL_REMINDER,
+            _("审核提醒：%(title)s还有 %(n)d 份申请待审核") % {"title": target.programme_title, "n": target.count},
+            _("审核截止时间为 %(deadline)s，目前仍有 %(n)d 份申请待您审核，逾期未审核的申请将自动失效。") % {
+                "deadline": f"{deadline_local:%Y-%m-%d %H:%M}", "n": target.count},
+            url,
+            dedup_key=f"approval:{target.programme_id}:{target.level_id}:{target.deadline:%Y%m%d%H%M}:d{days}",
+        )
+        sent += 1
     return sent
 
 
