@@ -1,0 +1,577 @@
+"""Generic all-or-nothing spreadsheet import: read, clean, validate, report.
+
+Used by the roster import (portal.roster) and meant for every other import
+(course catalogue, provider result sheets). An importer declares its columns,
+reads the file into a column-oriented :class:`Table`, checks rows, and writes
+only when no row has an error::
+
+    COLUMNS = [
+        Column("name", "姓名"),
+        Column("id_number", "身份证号", aliases=("身份证号码",), parse=parse_id_number),
+        Column("hours", "学时", parse=parse_decimal),
+        Column("note", "备注", required=False, default=""),
+    ]
+
+    def thing_import(file, *, dry_run=False) -> ImportResult:
+        table = read_table(file, COLUMNS)            # ImportFileError for a bad file
+        table.check_unique("id_number")              # optional: duplicates name both rows
+        result = ImportResult(errors=table.errors)
+        for rec in table.records():                  # rows without errors, as dicts (+ rec.row)
+            ...                                      # domain checks: table.add_error(rec.row, "学时", "…")
+        if result.errors or dry_run:
+            return result                            # nothing written
+        with transaction.atomic():
+            ...                                      # bulk_create / bulk_update / COPY, never a save per row
+        return result
+
+Reading
+    python-calamine (fast) reads .xlsx files; openpyxl stays for writing
+    templates. The header row is looked for among the first ``HEADER_SCAN_ROWS``
+    rows, so title rows above it are fine; blank rows and columns are skipped;
+    every text cell is NFKC-folded (full-width letters, digits and spaces) and
+    stripped; a whole-number float below 1e15 becomes an int (a mobile number
+    typed as a number); a float of 1e15 or more is kept as a float so that
+    :func:`portal.idcard.check` can say that Excel lost its last digits. Headers
+    match ignoring spaces, case, "*" marks and parenthesised notes such as
+    "（必填）".
+
+Errors
+    :class:`ImportFileError` — the whole file is unusable (not an .xlsx, empty,
+    too big, header missing); its message is a complete Chinese sentence.
+    :class:`RowError` — one cell; ``str()`` is "第 N 行 列名：问题", N as Excel
+    numbers rows. :func:`errors_workbook` turns a list of them into an .xlsx
+    for download.
+
+Safety
+    Files over ``settings.IMPORT_MAX_BYTES`` are refused before any parsing.
+    Before python-calamine builds a sheet (it allocates the whole used range at
+    once), the sheet XML is scanned for its extent so that a stray cell at
+    XFD1048576 is answered with an error instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+HEADER_SCAN_ROWS = 20
+MAX_COLUMNS = 200  # used columns of a sheet (a stray cell far to the right is refused)
+MAX_CELLS = 6_000_000  # used rows x used columns (python-calamine keeps the range dense)
+MAX_UNZIPPED_BYTES = 400 * 1024 * 1024  # zip-bomb guard
+
+_OPTIONAL_HEADER_NOTE = re.compile(r"\*|\([^)]*\)|:$")
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported; ``str()`` is a Chinese sentence saying what to do."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as Excel shows it (1-based)
+    column: str  # the header as the template names it
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行 {self.column}：{self.message}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import.
+
+    ``required``: the header must be in the file and no cell may be blank.
+    Optional columns may be missing from the file (their key is then absent from
+    :attr:`Table.present` and from every record, so an update keeps the stored
+    value) and a blank cell yields ``default``.
+    ``parse(value)`` gets the cleaned non-blank cell (str, int, float, date...)
+    and returns the stored value or raises ``ValueError`` with a Chinese message
+    saying what is wrong and how to fix it.
+    """
+
+    key: str
+    header: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+    parse: Callable[[Any], Any] | None = None
+    default: Any = None
+
+    def names(self) -> set[str]:
+        return {normalize_header(n) for n in (self.header, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One row of a dry run as the UI shows it."""
+
+    row: int
+    action: str  # "create" | "update" | "unchanged"
+    values: dict[str, str]  # header -> value as it will be stored (display form)
+    changed: tuple[str, ...] = ()  # headers whose value changes (updates only)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    preview: list[PreviewRow] = field(default_factory=list)
+    dry_run: bool = False
+    written: bool = False  # True once the rows are in the database
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def summary(self) -> str:
+        """The line scripts parse: "created N, updated M, unchanged K"."""
+        return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}"
+
+    @property
+    def summary_zh(self) -> str:
+        return _("新增 %(created)d 条，更新 %(updated)d 条，未变 %(unchanged)d 条") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+    def error_lines(self) -> list[str]:
+        return [str(e) for e in self.errors]
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def normalize_header(value: object) -> str:
+    """ "* 身份证号（必填）" -> "身份证号"."""
+    text = unicodedata.normalize("NFKC", str(value or ""))
+    text = re.sub(r"\s+", "", text)
+    return _OPTIONAL_HEADER_NOTE.sub("", text).lower()
+
+
+def clean_cell(value: Any) -> Any:
+    """Text NFKC-folded and stripped; whole floats below 1e15 as int; "" for blank."""
+    cls = value.__class__
+    if cls is str:
+        if value.isascii():
+            return value.strip()
+        return unicodedata.normalize("NFKC", value).strip().strip("\u200b\ufeff").strip()
+    if cls is float:
+        if value.is_integer() and -1e15 < value < 1e15:
+            return int(value)
+        return value
+    if value is None:
+        return ""
+    return value
+
+
+def is_blank(value: Any) -> bool:
+    return value == "" or value is None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Table:
+    """The data rows of one sheet, column by column, with the errors found so far."""
+
+    columns: Sequence[Column]
+    sheet_name: str
+    header_row: int
+    present: frozenset[str]  # keys of the columns found in the header
+    rows: list[int]  # Excel row number of each data row
+    values: dict[str, list[Any]]  # key -> parsed value per data row (None where invalid)
+    errors: list[RowError] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)  # indexes (into rows) that have an error
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def header_of(self, key: str) -> str:
+        return next(c.header for c in self.columns if c.key == key)
+
+    def add_error(self, index: int, key_or_header: str, message: str) -> None:
+        """Record an error for data row ``index`` (0-based into ``rows``)."""
+        header = next((c.header for c in self.columns if c.key == key_or_header), key_or_header)
+        self.errors.append(RowError(self.rows[index], header, message))
+        self.bad.add(index)
+
+    def check_unique(self, key: str) -> None:
+        """A value twice in the file is an error on both rows, each naming the other."""
+        first: dict[Any, int] = {}
+        flagged: set[int] = set()
+        for i, value in enumerate(self.values[key]):
+            if value is None or value == "":
+                continue
+            j = first.setdefault(value, i)
+            if j != i:
+                self.add_error(i, key, _("与第 %(row)d 行重复，同一人只能出现一次") % {"row": self.rows[j]})
+                if j not in flagged:
+                    flagged.add(j)
+                    self.add_error(j, key, _("与第 %(row)d 行重复，同一人只能出现一次") % {"row": self.rows[i]})
+
+    def sort_errors(self) -> None:
+        order = {c.header: n for n, c in enumerate(self.columns)}
+        self.errors.sort(key=lambda e: (e.row, order.get(e.column, 99)))
+
+    def records(self, *, include_bad: bool = False) -> Iterator[Record]:
+        keys = [k for k in self.values]
+        cols = [self.values[k] for k in keys]
+        for i, row in enumerate(self.rows):
+            if i in self.bad and not include_bad:
+                continue
+            rec = Record(zip(keys, (c[i] for c in cols), strict=True))
+            rec.row, rec.index = row, i
+            yield rec
+
+
+class Record(dict):
+    """A data row as a dict of column key -> value, with ``row`` (Excel number) and ``index``."""
+
+    row: int
+    index: int
+
+
+def _file_bytes(file: Any) -> bytes:
+    """The upload's bytes, refusing anything over IMPORT_MAX_BYTES before reading it."""
+    limit = settings.IMPORT_MAX_BYTES
+    too_big = ImportFileError(
+        _("文件太大（超过 %(mb)d MB），请删去无关的工作表和格式，或分几次导入") % {"mb": limit // (1024 * 1024)}
+    )
+    if isinstance(file, bytes | bytearray | memoryview):
+        if len(file) > limit:
+            raise too_big
+        return bytes(file)
+    if isinstance(file, str | os.PathLike):
+        if os.path.getsize(file) > limit:
+            raise too_big
+        with open(file, "rb") as fh:
+            return fh.read()
+    size = getattr(file, "size", None)  # Django's UploadedFile
+    if size is None:
+        pos = file.tell()
+        file.seek(0, os.SEEK_END)
+        size = file.tell() - pos
+        file.seek(pos)
+    if size > limit:
+        raise too_big
+    if hasattr(file, "seek"):
+        file.seek(0)
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
+_NOT_XLSX = _("文件不是 Excel 的 .xlsx 格式，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入")
+
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
+    if not data:
+        raise ImportFileError(_("文件是空的，请选择填好的 .xlsx 文件"))
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ImportFileError(_("这是旧版 Excel（.xls）文件，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入"))
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ImportFileError(_NOT_XLSX) from None
+    if "xl/workbook.xml" not in names:
+        raise ImportFileError(_NOT_XLSX)
+    if sum(i.file_size for i in zf.infolist()) > MAX_UNZIPPED_BYTES:
+        raise ImportFileError(_("文件解压后过大，请删去无关的工作表和格式后再导入"))
+    return zf
+
+
+def _sheet_paths(zf: zipfile.ZipFile) -> list[str]:
+    """Every worksheet part the workbook points to."""
+    try:
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return [n for n in zf.namelist() if n.startswith("xl/worksheets/")]
+    paths = []
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        tag = m.group(0)
+        if "/worksheet" not in tag:
+            continue
+        target = re.search(r'Target="([^"]+)"', tag)
+        if target:
+            t = target.group(1)
+            paths.append(t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join("xl", t)))
+    return paths
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _check_extent(zf: zipfile.ZipFile, path: str) -> None:
+    """Refuse a sheet whose used range python-calamine could not hold in memory.
+
+    Width: any cell reference with two or more column letters is looked at;
+    height: the last row number. Done on the raw XML, a few percent of the read.
+    """
+    try:
+        with zf.open(path) as fh:
+            data = fh.read(MAX_UNZIPPED_BYTES + 1)
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise ImportFileError(_NOT_XLSX) from None
+    prefix = rb"(?:\w+:)?" if b":sheetData" in data[:4096] or b":c r=" in data[:65536] else rb""
+    width = 26
+    if re.search(rb"<" + prefix + rb'c r="[A-Z]{2}', data):
+        width = max(_column_number(m) for m in re.findall(rb"<" + prefix + rb'c r="([A-Z]+)', data))
+    rows = re.findall(rb"<" + prefix + rb'row r="(\d+)"', data)
+    height = max(map(int, rows)) if rows else 0
+    if width > MAX_COLUMNS:
+        raise ImportFileError(
+            _("表格在第 %(col)d 列还有内容，列数太多；请删除数据右侧多余的列（包括空格）后再导入") % {"col": width}
+        )
+    if width * height > MAX_CELLS:
+        raise ImportFileError(
+            _("表格一直用到第 %(row)d 行，太大了；请删除数据下方多余的行，或分几次导入") % {"row": height}
+        )
+
+
+def _find_header(rows: list[list[Any]], columns: Sequence[Column]) -> tuple[int, dict[str, int], set[str]]:
+    """(row index, key -> column index, keys missing) of the best header candidate."""
+    wanted = [(c, c.names()) for c in columns]
+    best: tuple[int, int, dict[str, int]] = (-1, -1, {})
+    for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        found: dict[str, int] = {}
+        for ci, cell in enumerate(row):
+            if is_blank(cell):
+                continue
+            name = normalize_header(cell)
+            for col, names in wanted:
+                if col.key not in found and name in names:
+                    found[col.key] = ci
+                    break
+        score = sum(1 for c in columns if c.required and c.key in found) * 1000 + len(found)
+        if score > best[0]:
+            best = (score, r, found)
+        if all(c.key in found for c in columns if c.required):
+            return r, found, set()
+    _score, r, found = best
+    return r, found, {c.key for c in columns if c.required and c.key not in found}
+
+
+def read_table(file: Any, columns: Sequence[Column]) -> Table:
+    """Read the first worksheet that has the header; clean and parse every cell.
+
+    ``file``: a path, bytes, or a file object (Django UploadedFile included).
+    Raises ImportFileError for a file that cannot be imported at all; cell
+    problems are collected in ``Table.errors`` (nothing raised).
+    """
+    import python_calamine
+
+    data = _file_bytes(file)
+    zf = _open_zip(data)
+    sheet_paths = _sheet_paths(zf)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        metas = [
+            m
+            for m in workbook.sheets_metadata
+            if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and m.visible == python_calamine.SheetVisibleEnum.Visible
+        ]
+    except Exception:
+        raise ImportFileError(_NOT_XLSX) from None
+    if not metas:
+        raise ImportFileError(_("文件里没有工作表，请把花名册填在第一个工作表中"))
+    all_sheets = [m.name for m in workbook.sheets_metadata]
+    best_missing: set[str] | None = None
+    for meta in metas:
+        index = all_sheets.index(meta.name)
+        if index < len(sheet_paths):
+            _check_extent(zf, sheet_paths[index])
+        try:
+            sheet = workbook.get_sheet_by_name(meta.name)
+            raw = sheet.to_python(skip_empty_area=False)
+        except Exception:
+            raise ImportFileError(_NOT_XLSX) from None
+        header_index, positions, missing = _find_header(raw, columns)
+        if header_index < 0:
+            continue
+        if missing:
+            if best_missing is None or len(missing) < len(best_missing):
+                best_missing = missing
+            continue
+        path = sheet_paths[index] if index < len(sheet_paths) else None
+        return _build_table(meta.name, raw, header_index, positions, columns, _ExactNumbers(zf, path))
+    if best_missing is None:
+        raise ImportFileError(_("文件里没有任何内容，请在第一个工作表中填写表头和数据"))
+    names = "、".join(c.header for c in columns if c.key in best_missing)
+    raise ImportFileError(
+        _("没有找到表头：缺少“%(names)s”列。请使用下载的模板，表头要在前 %(n)d 行中")
+        % {"names": names, "n": HEADER_SCAN_ROWS}
+    )
+
+
+class _ExactNumbers:
+    """Integers of 16+ digits exactly as the file stores them, keyed by (row, column), both 1-based.
+
+    python-calamine reads every number as a float, so an ID number written as a
+    number by a program (not by Excel, which keeps only 15 digits) would look
+    as if it had lost digits. The sheet XML is scanned for such cells only when
+    a float of 1e15 or more turns up.
+    """
+
+    _CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]+)(\d+)"(?: (?!t="s")[^>]*)?><(?:\w+:)?v>(-?\d{16,})</')
+
+    def __init__(self, zf: zipfile.ZipFile, path: str | None):
+        self.zf, self.path = zf, path
+        self.found: dict[tuple[int, int], int] | None = None
+
+    def get(self, row: int, column: int) -> int | None:
+        if self.found is None:
+            self.found = {}
+            if self.path:
+                with self.zf.open(self.path) as fh:
+                    data = fh.read()
+                for letters, r, value in self._CELL.findall(data):
+                    self.found[int(r), _column_number(letters)] = int(value)
+        return self.found.get((row, column))
+
+
+def _build_table(
+    sheet_name: str,
+    raw: list[list[Any]],
+    header_index: int,
+    positions: dict[str, int],
+    columns: Sequence[Column],
+    exact: _ExactNumbers | None = None,
+) -> Table:
+    keys = [c.key for c in columns if c.key in positions]
+    idx = [positions[k] for k in keys]
+    width = max(idx) + 1
+    rows: list[int] = []
+    picked: list[tuple] = []
+    for r in range(header_index + 1, len(raw)):
+        line = raw[r]
+        if len(line) < width:
+            line = line + [""] * (width - len(line))
+        cells = tuple(line[i] for i in idx)
+        if not any(cells) and all(is_blank(v) for v in cells):
+            continue
+        rows.append(r + 1)
+        picked.append(cells)
+    if not rows:
+        raise ImportFileError(_("表头下面没有数据行，请填写后再导入"))
+    table = Table(
+        columns=columns,
+        sheet_name=sheet_name,
+        header_row=header_index + 1,
+        present=frozenset(keys),
+        rows=rows,
+        values={},
+    )
+    transposed = list(zip(*picked, strict=True)) if picked else [() for _k in keys]
+    by_key = {c.key: c for c in columns}
+    for key, raw_values in zip(keys, transposed, strict=True):
+        table.values[key] = _parse_column(table, by_key[key], raw_values, positions[key] + 1, exact)
+    return table
+
+
+def _parse_column(
+    table: Table, column: Column, raw_values: Sequence[Any], column_number: int, exact: _ExactNumbers | None
+) -> list[Any]:
+    parse = column.parse
+    out: list[Any] = list(map(clean_cell, raw_values))
+    blank_message = _("不能为空，请填写%(header)s") % {"header": column.header}
+    for i, value in enumerate(out):
+        if value.__class__ is float and exact is not None and abs(value) >= 1e15:
+            value = out[i] = exact.get(table.rows[i], column_number) or value
+        if value == "":
+            if column.required:
+                table.add_error(i, column.header, blank_message)
+                out[i] = None
+            else:
+                out[i] = column.default
+            continue
+        if parse is None:
+            if value.__class__ is not str:
+                out[i] = str(value)
+            continue
+        try:
+            out[i] = parse(value)
+        except ValueError as exc:
+            table.add_error(i, column.header, str(exc))
+            out[i] = None
+    return out
+
+
+# --------------------------------------------------------------------------- common parsers
+
+
+def text(max_length: int) -> Callable[[Any], str]:
+    """A parser for free text of at most ``max_length`` characters (numbers become text)."""
+
+    def parse(value: Any) -> str:
+        value = value if value.__class__ is str else str(value)
+        if len(value) > max_length:
+            raise ValueError(_("不能超过 %(n)d 个字，现在是 %(len)d 个") % {"n": max_length, "len": len(value)})
+        return value
+
+    return parse
+
+
+def choice(mapping: dict[str, Any], what: str, shown: Sequence[str] | None = None) -> Callable[[Any], Any]:
+    """A parser for a value from a fixed list (matched after NFKC folding, case-insensitive).
+
+    ``shown``: the values the error message lists (default: every key of ``mapping``).
+    """
+    folded = {normalize_header(k): v for k, v in mapping.items()}
+    allowed = "、".join(dict.fromkeys(shown if shown is not None else mapping))
+
+    def parse(value: Any) -> Any:
+        try:
+            return folded[normalize_header(value)]
+        except KeyError:
+            raise ValueError(
+                _("“%(value)s”不是有效的%(what)s，请填写：%(allowed)s")
+                % {"value": value, "what": what, "allowed": allowed}
+            ) from None
+
+    return parse
+
+
+# --------------------------------------------------------------------------- error report
+
+
+ERROR_HEADERS = ("行号", "列名", "问题说明")
+
+
+def errors_workbook(errors: Sequence[RowError], *, title: str | None = None) -> bytes:
+    """An .xlsx of the errors (行号, 列名, 问题说明) for the user to download and fix."""
+    from portal.exporting import write_xlsx
+
+    out = io.BytesIO()
+    write_xlsx(
+        out,
+        title=title or _("导入错误（共 %(n)d 处，全部改正后重新导入）") % {"n": len(errors)},
+        headers=[_(h) for h in ERROR_HEADERS],
+        rows=((e.row, e.column, e.message) for e in errors),
+    )
+    return out.getvalue()

@@ -1,0 +1,696 @@
+"""Roster (花名册) import and export for a unit.
+
+Public interface (used by the roster pages and the management commands):
+
+``roster_columns(unit) -> list[Column]``
+    姓名, 身份证号, 学段, 任教学科, 手机号码, 状态 (blank = 在职), 职务 (optional);
+    a district or city import starts with 学校代码 (an employer unit inside the
+    importing unit's subtree). ``roster_needs_school_code(unit)`` says which.
+``roster_template(unit) -> bytes``
+    The .xlsx to fill in: title row, Chinese headers, the ID column formatted
+    as text, drop-down lists for 学段 / 状态 / 职务, a 填写说明 sheet with a
+    sample row, and (district/city) a sheet listing the school codes.
+``roster_import(file, *, unit, actor=None, dry_run=False) -> ImportResult``
+    All or nothing. Raises ImportFileError for a file that cannot be read;
+    row problems come back in ``result.errors`` and then nothing is written.
+    Rows are matched by ID number: new ones are created, changed ones updated,
+    identical ones left alone (re-importing a file changes nothing). A number
+    already on another unit's roster is an error naming that unit (a transfer
+    is a deliberate action, never a side effect of an import); a number twice
+    in the file is an error naming both rows. Gender and birth date come from
+    the ID number. ``dry_run`` checks everything, fills ``result.preview`` and
+    writes nothing.
+    Side effects (not in a dry run, only when there is no error), in one
+    transaction: Teacher rows created (linked to an existing login with the
+    same ID number) and updated; a TeacherMove for every teacher whose status
+    changes to 调出/退休. On PostgreSQL rows go in with COPY (new rows straight
+    into the table, changed rows through a temporary table and one UPDATE ...
+    FROM); elsewhere bulk_create / bulk_update. Never one query per row.
+``roster_export(teachers, out) -> int``, ``roster_rows(teachers)``, ``roster_export_response(teachers, unit=...)``
+    序号, 区, 学校代码, 学校, 姓名, 性别, 身份证号 (whole, as text), 学段, 任教学科,
+    职务, 手机号码, 状态; one query for the teachers, streamed into the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import idcard
+from portal.exporting import write_xlsx, xlsx_response
+from portal.importing import (
+    Column,
+    ImportFileError,
+    ImportResult,
+    PreviewRow,
+    RowError,
+    Table,
+    choice,
+    read_table,
+    text,
+)
+from portal.models import (
+    EMPLOYER_KINDS,
+    Gender,
+    Position,
+    Stage,
+    Teacher,
+    TeacherMove,
+    TeacherStatus,
+    Unit,
+    UnitKind,
+    User,
+)
+from portal.validators import check_mobile
+
+PREVIEW_LIMIT = 200
+_LOCK_KEY = 0x726F73746572  # pg_advisory_xact_lock key: one roster import at a time
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def roster_needs_school_code(unit: Unit) -> bool:
+    """District and city imports name each row's school; a school's import is for itself."""
+    return unit.kind not in EMPLOYER_KINDS
+
+
+def _parse_name(value: Any) -> str:
+    value = value if value.__class__ is str else str(value)
+    if " " in value or "\t" in value:
+        value = _CJK_SPACE.sub("", value)
+        value = re.sub(r"\s+", " ", value)
+    if len(value) > 50:
+        raise ValueError(_("不能超过 50 个字"))
+    return value
+
+
+def _parse_id(value: Any) -> idcard.IdNumber:
+    try:
+        return idcard.check(value)
+    except idcard.IdNumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _parse_school_code(value: Any) -> str:
+    value = str(value).replace(" ", "")
+    if len(value) > 32:
+        raise ValueError(_("学校代码不能超过 32 个字符"))
+    return value
+
+
+def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Column]:
+    stages = list(Stage.objects.all()) if stages is None else stages
+    stage_map: dict[str, int] = {s.name: s.pk for s in stages}
+    stage_map.update({s.code: s.pk for s in stages})
+    status_map = {str(label): value for value, label in TeacherStatus.choices}
+    status_map.update({v: v for v in TeacherStatus.values})
+    position_map = {str(label): value for value, label in Position.choices}
+    columns = []
+    if roster_needs_school_code(unit):
+        columns.append(
+            Column("school", _("学校代码"), aliases=(_("单位代码"), _("学校编码")), parse=_parse_school_code)
+        )
+    columns += [
+        Column("name", _("姓名"), aliases=(_("教师姓名"),), parse=_parse_name),
+        Column("id_number", _("身份证号"), aliases=(_("身份证号码"), _("身份证"), _("公民身份号码")), parse=_parse_id),
+        Column(
+            "stage", _("学段"), aliases=(_("任教学段"),), parse=choice(stage_map, _("学段"), [s.name for s in stages])
+        ),
+        Column(
+            "subject", _("任教学科"), aliases=(_("学科"), _("任教科目")), required=False, default="", parse=text(30)
+        ),
+        Column(
+            "mobile",
+            _("手机号码"),
+            aliases=(_("手机"), _("手机号"), _("联系电话")),
+            required=False,
+            default="",
+            parse=check_mobile,
+        ),
+        Column(
+            "status",
+            _("状态"),
+            aliases=(_("在职状态"), _("人员状态")),
+            required=False,
+            default=TeacherStatus.ACTIVE.value,
+            parse=choice(status_map, _("状态"), [str(label) for label in TeacherStatus.labels]),
+        ),
+        Column(
+            "position", _("职务"), required=False, default=Position.TEACHER.value, parse=choice(position_map, _("职务"))
+        ),
+    ]
+    return columns
+
+
+# --------------------------------------------------------------------------- template
+
+
+def roster_template(unit: Unit) -> bytes:
+    """The .xlsx template for ``unit`` (see module docstring)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    stages = list(Stage.objects.all())
+    columns = roster_columns(unit, stages)
+    headers = [c.header for c in columns]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("花名册")
+    ws.append([_("%(unit)s 教师花名册（表头请勿修改，从第 3 行起一人一行；带 * 的列必填）") % {"unit": unit.name}])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([f"{c.header}*" if c.required else c.header for c in columns])
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.fill = head_fill
+        cell.alignment = Alignment(horizontal="center")
+    last_row = 5000
+    lists = {
+        "stage": [s.name for s in stages],
+        "status": [str(label) for _v, label in TeacherStatus.choices],
+        "position": [str(label) for _v, label in Position.choices],
+    }
+    for i, column in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = {"id_number": 22, "mobile": 14, "school": 14}.get(column.key, 10)
+        if column.key in ("id_number", "mobile", "school"):
+            ws.column_dimensions[letter].number_format = "@"
+        if column.key in lists:
+            dv = DataValidation(
+                type="list",
+                formula1='"' + ",".join(lists[column.key]) + '"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=_("请从列表中选择"),
+                error=_("请填写：%(values)s") % {"values": "、".join(lists[column.key])},
+            )
+            dv.add(f"{letter}3:{letter}{last_row}")
+            ws.add_data_validation(dv)
+    ws.freeze_panes = "A3"
+
+    help_ws = wb.create_sheet(_("填写说明"))
+    notes = [
+        _("填写说明"),
+        _("1. 在“花名册”工作表中从第 3 行起填写，一名教师一行；不要修改表头。"),
+        _("2. 身份证号填 18 位，最后一位可以是 X；单元格已设为文本格式，请勿改成数字（数字会丢失后几位）。"),
+        _("3. 性别和出生日期由身份证号自动得出，无需填写。"),
+        _("4. 学段：%(stages)s。状态：在职、调出、退休（不填视为在职）。") % {"stages": "、".join(lists["stage"])},
+        _("5. 再次导入同一文件不会重复添加；按身份证号更新已有教师。已在其他学校花名册中的教师请使用“调动”功能。"),
+        _("6. 任何一行有错误时不会导入任何数据，请按错误清单改正后重新导入。"),
+        "",
+        _("示例（仅供参考，请勿填在本表）："),
+    ]
+    for note in notes:
+        help_ws.append([note])
+    help_ws["A1"].font = Font(bold=True, size=13)
+    help_ws.append(headers)
+    sample_id = idcard.make("440106", dt.date(1985, 6, 15), 123)
+    sample = {
+        "school": unit.code if not roster_needs_school_code(unit) else "440106001",
+        "name": "张三",
+        "id_number": sample_id,
+        "stage": lists["stage"][2] if len(lists["stage"]) > 2 else "",
+        "subject": "数学",
+        "mobile": "13800138000",
+        "status": "在职",
+        "position": "教师",
+    }
+    help_ws.append([sample.get(c.key, "") for c in columns])
+    help_ws.column_dimensions["A"].width = 16
+    for i in range(1, len(columns) + 1):
+        help_ws.cell(row=len(notes) + 1, column=i).font = Font(bold=True)
+
+    if roster_needs_school_code(unit):
+        codes_ws = wb.create_sheet(_("学校代码"))
+        codes_ws.append([_("学校代码"), _("学校名称")])
+        for code, name in (
+            Unit.objects.filter(path__startswith=unit.path, kind__in=EMPLOYER_KINDS, is_active=True)
+            .order_by("path")
+            .values_list("code", "name")
+        ):
+            codes_ws.append([code, name])
+        codes_ws.column_dimensions["A"].width = 16
+        codes_ws.column_dimensions["B"].width = 36
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- import
+
+_FIELDS = ("name", "stage_id", "subject", "mobile", "status", "position")
+
+
+@dataclass
+class _Existing:
+    pk: int
+    unit_id: int
+    unit_name: str
+    values: tuple  # in _FIELDS order
+    status_date: dt.date | None
+
+
+def _fetch_existing(numbers: list[str]) -> dict[str, _Existing]:
+    """Teachers already stored under these ID numbers, anywhere in the system (one query on PostgreSQL)."""
+    t, u = Teacher._meta.db_table, Unit._meta.db_table
+    sql = (
+        f"SELECT t.id_number, t.id, t.unit_id, u.name, t.name, t.stage_id, t.subject, t.mobile, t.status, "  # noqa: S608
+        f"t.position, t.status_date FROM {t} t JOIN {u} u ON u.id = t.unit_id WHERE "
+    )
+    found: dict[str, _Existing] = {}
+    with connection.cursor() as cursor:
+        for batch_sql, params in _in_batches(sql, "t.id_number", numbers):
+            cursor.execute(batch_sql, params)
+            for number, pk, unit_id, unit_name, *values, status_date in cursor.fetchall():
+                found[number] = _Existing(pk, unit_id, unit_name, tuple(values), status_date)
+    return found
+
+
+def _free_logins(numbers: list[str]) -> dict[str, int]:
+    """Logins with these ID numbers that no teacher record points to yet."""
+    t, u = Teacher._meta.db_table, User._meta.db_table
+    sql = (
+        f"SELECT u.id_number, u.id FROM {u} u WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {t} t WHERE t.user_id = u.id) AND "
+    )
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for batch_sql, params in _in_batches(sql, "u.id_number", numbers):
+            cursor.execute(batch_sql, params)
+            found.update(cursor.fetchall())
+    return found
+
+
+def _in_batches(sql: str, column: str, values: list[str]) -> Iterator[tuple[str, list]]:
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        yield f"{sql}{column} = ANY(%s)", [values]
+        return
+    for start in range(0, len(values), 500):
+        batch = values[start : start + 500]
+        yield f"{sql}{column} IN ({', '.join(['%s'] * len(batch))})", batch
+
+
+def _resolve_schools(table: Table, unit: Unit) -> list[int | None]:
+    """The target unit id of every row (学校代码 checked against the importing unit's subtree)."""
+    if "school" not in table.values:
+        return [unit.pk] * len(table)
+    codes = {c for c in table.values["school"] if c}
+    codes |= {c.upper() for c in codes}
+    inside = dict(
+        Unit.objects.filter(path__startswith=unit.path, kind__in=EMPLOYER_KINDS, code__in=codes).values_list(
+            "code", "pk"
+        )
+    )
+    # Codes are letters and digits; let "s001" find "S001".
+    upper = {code.upper(): pk for code, pk in inside.items()}
+    unknown = {c for c in codes if c not in inside and c.upper() not in upper}
+    elsewhere = {
+        code: (name, kind, path)
+        for code, name, kind, path in Unit.objects.filter(code__in=unknown).values_list("code", "name", "kind", "path")
+    }
+    targets: list[int | None] = []
+    for i, code in enumerate(table.values["school"]):
+        if code is None:
+            targets.append(None)
+            continue
+        pk = inside.get(code) or upper.get(code.upper())
+        if pk is None:
+            if code in elsewhere:
+                name, _kind, path = elsewhere[code]
+                if path.startswith(unit.path):
+                    message = _("“%(code)s”是%(name)s，不是学校或用人单位，请填写教师所在学校的代码") % {
+                        "code": code,
+                        "name": name,
+                    }
+                else:
+                    message = _("“%(code)s”（%(name)s）不属于%(unit)s，只能导入本单位范围内的学校") % {
+                        "code": code,
+                        "name": name,
+                        "unit": unit.name,
+                    }
+            else:
+                message = _("没有代码为“%(code)s”的学校，请对照模板中的“学校代码”表填写") % {"code": code}
+            table.add_error(i, "school", message)
+        targets.append(pk)
+    return targets
+
+
+@dataclass
+class _Plan:
+    creates: list[tuple]  # (index, IdNumber, unit_id, values)
+    updates: list[tuple]  # (index, _Existing, values)
+    unchanged: int
+
+
+def _plan(table: Table, targets: list[int | None]) -> _Plan:
+    """Compare every good row with what is stored; record conflicts as errors."""
+    vals = table.values
+    ids: list[idcard.IdNumber | None] = vals["id_number"]
+    numbers = [p.number for i, p in enumerate(ids) if p is not None and i not in table.bad]
+    existing = _fetch_existing(numbers)
+    present = table.present
+    creates, updates, unchanged = [], [], 0
+    n = len(table)
+    defaults = {c.key: c.default for c in table.columns}
+    # A column left out of the file: new rows take its default, stored rows keep their value.
+    cols = [vals.get(f.removesuffix("_id")) or [defaults[f.removesuffix("_id")]] * n for f in _FIELDS]
+    for i in range(n):
+        parsed = ids[i]
+        if parsed is None or i in table.bad or targets[i] is None:
+            continue
+        row = tuple(c[i] for c in cols)
+        old = existing.get(parsed.number)
+        if old is None:
+            creates.append((i, parsed, targets[i], row))
+            continue
+        if old.unit_id != targets[i]:
+            table.add_error(
+                i,
+                "id_number",
+                _("已在 %(unit)s 的花名册中，调动请使用“调动”功能") % {"unit": old.unit_name},
+            )
+            continue
+        row = tuple(
+            v if (f.removesuffix("_id") in present) else o for f, v, o in zip(_FIELDS, row, old.values, strict=True)
+        )
+        if row == old.values:
+            unchanged += 1
+        else:
+            updates.append((i, old, row))
+    return _Plan(creates, updates, unchanged)
+
+
+def _preview(table: Table, plan: _Plan, stages: dict[int, str], limit: int) -> list[PreviewRow]:
+    status_labels = dict(TeacherStatus.choices)
+    position_labels = dict(Position.choices)
+    headers = {c.key: c.header for c in table.columns}
+
+    def display(number: str, row: tuple) -> dict[str, str]:
+        name, stage_id, subject, mobile, status, position = row
+        return {
+            headers["name"]: name,
+            headers["id_number"]: number,
+            headers["stage"]: stages.get(stage_id, ""),
+            headers["subject"]: subject or "",
+            headers["mobile"]: mobile or "",
+            headers["status"]: str(status_labels.get(status, status)),
+            headers["position"]: str(position_labels.get(position, position)),
+        }
+
+    field_headers = dict(
+        zip(
+            _FIELDS,
+            [
+                headers["name"],
+                headers["stage"],
+                headers["subject"],
+                headers["mobile"],
+                headers["status"],
+                headers["position"],
+            ],
+            strict=True,
+        )
+    )
+    out: list[PreviewRow] = []
+    ids = table.values["id_number"]
+    for i, parsed, _unit_id, row in plan.creates:
+        out.append(PreviewRow(table.rows[i], "create", display(parsed.number, row)))
+    for i, old, row in plan.updates:
+        changed = tuple(field_headers[f] for f, a, b in zip(_FIELDS, row, old.values, strict=True) if a != b)
+        out.append(PreviewRow(table.rows[i], "update", display(ids[i].number, row), changed))
+    out.sort(key=lambda p: p.row)
+    return out[:limit]
+
+
+def roster_import(
+    file: Any, *, unit: Unit, actor: User | None = None, dry_run: bool = False, preview_limit: int = PREVIEW_LIMIT
+) -> ImportResult:
+    """Import a roster file into ``unit`` (see module docstring for rules and side effects)."""
+    stages = list(Stage.objects.all())
+    table = read_table(file, roster_columns(unit, stages))
+    table.check_unique("id_number")
+    targets = _resolve_schools(table, unit)
+    result = ImportResult(dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            plan = _plan(table, targets)
+            if table.errors:
+                table.sort_errors()
+                result.errors = table.errors
+                return result
+            result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
+            result.preview = _preview(table, plan, {s.pk: s.name for s in stages}, preview_limit)
+            if dry_run:
+                return result
+            _write(plan, actor)
+            result.written = True
+    except IntegrityError:
+        raise ImportFileError(_("导入时花名册被其他操作同时修改了，未写入任何数据，请重新导入")) from None
+    return result
+
+
+def _write(plan: _Plan, actor: User | None) -> None:
+    today = timezone.localdate()
+    now = timezone.now()
+    logins = _free_logins([parsed.number for _i, parsed, _u, _row in plan.creates])
+    new_rows = []
+    for _i, parsed, unit_id, (name, stage_id, subject, mobile, status, position) in plan.creates:
+        new_rows.append(
+            (
+                name,
+                parsed.number,
+                parsed.gender,
+                parsed.birth_date,
+                unit_id,
+                stage_id,
+                subject,
+                position,
+                mobile,
+                status,
+                None if status == TeacherStatus.ACTIVE else today,
+                logins.get(parsed.number),
+                now,
+                now,
+            )
+        )
+    changed_rows = []
+    moves = []
+    for _i, old, row in plan.updates:
+        status = row[4]
+        status_date = old.status_date
+        if status != old.values[4]:
+            status_date = None if status == TeacherStatus.ACTIVE else today
+            if status != TeacherStatus.ACTIVE:
+                moves.append(
+                    TeacherMove(
+                        teacher_id=old.pk, from_unit_id=old.unit_id, status=status, date=today, recorded_by=actor
+                    )
+                )
+        changed_rows.append((old.pk, *row, status_date))
+    if connection.vendor == "postgresql":
+        _copy_creates(new_rows)
+        _copy_updates(changed_rows, now)
+    else:
+        _bulk_creates(new_rows)
+        _bulk_updates(changed_rows, now)
+    if moves:
+        TeacherMove.objects.bulk_create(moves, batch_size=2000)
+
+
+_CREATE_COLUMNS = (
+    "name",
+    "id_number",
+    "gender",
+    "birth_date",
+    "unit_id",
+    "stage_id",
+    "subject",
+    "position",
+    "mobile",
+    "status",
+    "status_date",
+    "user_id",
+    "created_at",
+    "updated_at",
+)
+_UPDATE_COLUMNS = ("id", *_FIELDS, "status_date")
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        if value.isprintable() and "\\" not in value:
+            return value
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _copy_buffer(rows: list[tuple]) -> io.StringIO:
+    buf = io.StringIO()
+    buf.writelines("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+    buf.seek(0)
+    return buf
+
+
+def _copy_creates(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {Teacher._meta.db_table} ({', '.join(_CREATE_COLUMNS)}) FROM STDIN", _copy_buffer(rows)
+        )
+
+
+def _copy_updates(rows: list[tuple], now: dt.datetime) -> None:
+    if not rows:
+        return
+    table = Teacher._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE roster_import_update (id bigint PRIMARY KEY, name varchar(50), stage_id bigint, "
+            "subject varchar(30), mobile varchar(11), status varchar(12), position varchar(20), status_date date) "
+            "ON COMMIT DROP"
+        )
+        cursor.copy_expert(f"COPY roster_import_update ({', '.join(_UPDATE_COLUMNS)}) FROM STDIN", _copy_buffer(rows))
+        sets = ", ".join(f"{c} = u.{c}" for c in (*_FIELDS, "status_date"))
+        cursor.execute(
+            f"UPDATE {table} t SET {sets}, updated_at = %s FROM roster_import_update u WHERE t.id = u.id",  # noqa: S608
+            [now],
+        )
+        cursor.execute("DROP TABLE roster_import_update")
+
+
+def _bulk_creates(rows: list[tuple]) -> None:
+    Teacher.objects.bulk_create(
+        [Teacher(**dict(zip(_CREATE_COLUMNS, row, strict=True))) for row in rows], batch_size=1000
+    )
+
+
+def _bulk_updates(rows: list[tuple], now: dt.datetime) -> None:
+    teachers = []
+    for row in rows:
+        values = dict(zip(_UPDATE_COLUMNS, row, strict=True))
+        teachers.append(Teacher(updated_at=now, **values))
+    Teacher.objects.bulk_update(teachers, [*_FIELDS, "status_date", "updated_at"], batch_size=500)
+
+
+# --------------------------------------------------------------------------- export
+
+EXPORT_HEADERS = (
+    "序号",
+    "区",
+    "学校代码",
+    "学校",
+    "姓名",
+    "性别",
+    "身份证号",
+    "学段",
+    "任教学科",
+    "职务",
+    "手机号码",
+    "状态",
+)
+
+
+def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
+    """Export rows for ``teachers`` (already scoped by the caller), in roster order, streamed."""
+    districts = dict(Unit.objects.filter(kind=UnitKind.DISTRICT).values_list("code", "name"))
+    genders = {k: str(v) for k, v in Gender.choices}
+    positions = {k: str(v) for k, v in Position.choices}
+    statuses = {k: str(v) for k, v in TeacherStatus.choices}
+    city_direct = _("市直")
+    rows = teachers.order_by("unit__path", "name", "id").values_list(
+        "unit__path",
+        "unit__code",
+        "unit__name",
+        "name",
+        "gender",
+        "id_number",
+        "stage__name",
+        "subject",
+        "position",
+        "mobile",
+        "status",
+    )
+    for n, (path, code, unit_name, name, gender, number, stage, subject, position, mobile, status) in enumerate(
+        rows.iterator(chunk_size=5000), start=1
+    ):
+        parts = path.split("/")
+        district = districts.get(parts[2], city_direct) if len(parts) > 4 else ""
+        yield (
+            n,
+            district,
+            code,
+            unit_name,
+            name,
+            genders.get(gender, ""),
+            number,
+            stage or "",
+            subject,
+            positions.get(position, position),
+            mobile,
+            statuses.get(status, status),
+        )
+
+
+def roster_export(teachers: QuerySet[Teacher], out: Any, *, title: str | None = None) -> int:
+    """Write the roster of ``teachers`` to ``out`` (path or binary file); returns the row count."""
+    title = title or _("教师花名册（导出于 %(time)s）") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
+    return write_xlsx(
+        out,
+        title=title,
+        headers=[_(h) for h in EXPORT_HEADERS],
+        rows=roster_rows(teachers),
+        sheet_name=_("花名册"),
+        widths=(6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6),
+    )
+
+
+def roster_export_response(teachers: QuerySet[Teacher], *, unit: Unit) -> HttpResponse:
+    """The roster of ``teachers`` as an .xlsx download named after ``unit``."""
+    stamp = timezone.localtime()
+    return xlsx_response(
+        f"{unit.name}教师花名册{stamp:%Y%m%d}.xlsx",
+        title=_("%(unit)s 教师花名册（导出于 %(time)s）") % {"unit": unit.name, "time": f"{stamp:%Y-%m-%d %H:%M}"},
+        headers=[_(h) for h in EXPORT_HEADERS],
+        rows=roster_rows(teachers),
+        sheet_name=_("花名册"),
+        widths=(6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6),
+    )
+
+
+__all__ = [
+    "EXPORT_HEADERS",
+    "ImportFileError",
+    "ImportResult",
+    "RowError",
+    "roster_columns",
+    "roster_export",
+    "roster_export_response",
+    "roster_import",
+    "roster_needs_school_code",
+    "roster_rows",
+    "roster_template",
+]
