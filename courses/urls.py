@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from courses import views
 
 app_name = "courses"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.catalogue, name="catalogue"),
+    path("<int:pk>/", views.course_detail, name="course_detail"),
+    path("<int:pk>/select/", views.course_select, name="course_select"),
+    path("<int:pk>/drop/", views.course_drop, name="course_drop"),
+    path("<int:pk>/waitlist/leave/", views.waitlist_leave, name="waitlist_leave"),
+    path("manage/", views.course_manage_list, name="manage_list"),
+    path("manage/new/", views.course_edit, name="course_create"),
+    path("manage/<int:pk>/edit/", views.course_edit, name="course_edit"),
+    path("manage/<int:pk>/roster/", views.course_roster, name="course_roster"),
+    path("progress/courses/", views.fill_rates, name="fill_rates"),
+    path("progress/schools/", views.school_progress, name="school_progress"),
+    path("progress/nudge/", views.nudge, name="nudge"),
+    path("progress/nudge/remind/", views.nudge_remind, name="nudge_remind"),
+]

@@ -1,0 +1,136 @@
+"""Search and filters of the course lists (django-filter); querysets come in already scoped."""
+
+import django_filters
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, CourseMode, CourseStatus, Provider
+from credits.models import Category, Topic
+from portal.models import Stage, Teacher
+
+SORTS = {
+    "code": ("code",),
+    "title": ("title", "code"),
+    "-hours": ("-hours", "code"),
+    "hours": ("hours", "code"),
+    "-popular": ("-enrolled_count", "code"),
+    "fee": ("fee_per_hour", "code"),
+}
+SORT_CHOICES = [
+    ("code", _("课程代码")),
+    ("title", _("课程名称")),
+    ("-hours", _("学时从多到少")),
+    ("hours", _("学时从少到多")),
+    ("-popular", _("选课人数最多")),
+    ("fee", _("收费最低")),
+]
+
+
+def search_courses(queryset, value: str):
+    """Full-text-ish search over title, provider name, description and code (any word may match each field)."""
+    for word in value.split()[:5]:
+        queryset = queryset.filter(
+            Q(title__icontains=word) | Q(provider__name__icontains=word)
+            | Q(description__icontains=word) | Q(code__iexact=word)
+        )
+    return queryset
+
+
+class CatalogueFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+    category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
+    topic = django_filters.ModelChoiceFilter(label=_("专题"), field_name="topics", queryset=Topic.objects.all(),
+                                             empty_label=_("全部专题"))
+    stage = django_filters.ModelChoiceFilter(label=_("学段"), field_name="stages", queryset=Stage.objects.all(),
+                                             empty_label=_("全部学段"))
+    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.filter(is_active=True),
+                                                empty_label=_("全部机构"))
+    mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
+    has_seats = django_filters.BooleanFilter(label=_("只看有名额"), method="filter_has_seats",
+                                             widget=django_filters.widgets.BooleanWidget())
+    sort = django_filters.ChoiceFilter(label=_("排序"), choices=SORT_CHOICES, method="filter_sort",
+                                       empty_label=_("默认排序"))
+
+    class Meta:
+        model = Course
+        fields = ["q", "category", "topic", "stage", "provider", "mode", "has_seats", "sort"]
+
+    def filter_q(self, queryset, name, value):
+        return search_courses(queryset, value)
+
+    def filter_has_seats(self, queryset, name, value):
+        if value:
+            return queryset.filter(Q(capacity__isnull=True) | Q(capacity__gt=F("enrolled_count")))
+        return queryset
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.order_by(*SORTS.get(value, ("code",)))
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by("category", "code")
+        return queryset
+
+
+class CourseManageFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+    period = django_filters.ModelChoiceFilter(label=_("培训周期"), queryset=None, empty_label=_("全部周期"))
+    category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
+    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=None, empty_label=_("全部机构"))
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=CourseStatus.choices, empty_label=_("全部状态"))
+    mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
+
+    class Meta:
+        model = Course
+        fields = ["q", "period", "category", "provider", "status", "mode"]
+
+    def __init__(self, *args, periods=None, providers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["period"].queryset = periods
+        self.filters["provider"].queryset = providers
+
+    def filter_q(self, queryset, name, value):
+        return search_courses(queryset, value)
+
+
+class FillRateFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+    category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
+    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.all(),
+                                                empty_label=_("全部机构"))
+    full = django_filters.BooleanFilter(label=_("只看已满"), method="filter_full",
+                                        widget=django_filters.widgets.BooleanWidget())
+
+    class Meta:
+        model = Course
+        fields = ["q", "category", "provider", "full"]
+
+    def filter_q(self, queryset, name, value):
+        return search_courses(queryset, value)
+
+    def filter_full(self, queryset, name, value):
+        if value:
+            return queryset.filter(capacity__isnull=False, enrolled_count__gte=F("capacity"))
+        return queryset
+
+
+class NudgeFilter(django_filters.FilterSet):
+    """Filters the teachers of the nudge list; "short in category" is applied after the rule is evaluated."""
+
+    q = django_filters.CharFilter(label=_("姓名"), field_name="name", lookup_expr="icontains")
+    unit = django_filters.ModelChoiceFilter(label=_("单位"), queryset=None, empty_label=_("全部单位"))
+    short_in = django_filters.ChoiceFilter(label=_("未达标类别"), choices=Category.choices, method="noop",
+                                           empty_label=_("任一类别"))
+
+    class Meta:
+        model = Teacher
+        fields: list[str] = []
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["unit"].queryset = units
+
+    def noop(self, queryset, name, value):
+        return queryset

@@ -1,0 +1,65 @@
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, CourseSession
+
+
+class CourseForm(forms.ModelForm):
+    """A course as the city admin or the provider's staff edits it; choices limited to what the user manages."""
+
+    class Meta:
+        model = Course
+        fields = [
+            "period", "code", "title", "category", "kind", "hours", "provider", "mode", "topics", "stages",
+            "capacity", "fee_per_hour", "description", "status",
+        ]
+        widgets = {
+            "topics": forms.CheckboxSelectMultiple,
+            "stages": forms.CheckboxSelectMultiple,
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, periods, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].queryset = periods
+        self.fields["provider"].queryset = providers
+        if providers.count() == 1 and not self.instance.pk:
+            self.fields["provider"].initial = providers.first()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self):
+        cleaned = super().clean()
+        period, code = cleaned.get("period"), cleaned.get("code")
+        if period and code:
+            clash = Course.objects.filter(period=period, code=code).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("code", _("本周期已有代码为 %(code)s 的课程") % {"code": code})
+        return cleaned
+
+
+class SessionForm(forms.ModelForm):
+    class Meta:
+        model = CourseSession
+        fields = ["date", "starts_at", "ends_at", "place"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "starts_at": forms.TimeInput(attrs={"type": "time"}),
+            "ends_at": forms.TimeInput(attrs={"type": "time"}),
+        }
+
+
+SessionFormSet = inlineformset_factory(Course, CourseSession, form=SessionForm, extra=2, can_delete=True)
+
+
+class BulkForm(forms.Form):
+    """Ids of the rows ticked in a list (the view re-scopes them)."""
+
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={
+        "required": _("请先勾选要处理的行")})
+
+    def __init__(self, *args, allowed_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(i, i) for i in allowed_ids]

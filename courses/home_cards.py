@@ -1,0 +1,96 @@
+"""Nav links and home-page cards of the course supermarket (registered from CoursesConfig.ready)."""
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from courses import selectors
+from courses.models import Enrollment, EnrollmentStatus, SelectionPhase, TrainingPeriod
+from credits.rules import fmt_hours
+from portal.models import Role, Teacher, TeacherStatus
+from portal.registry import HomeCard, NavItem, register_cards, register_nav
+
+ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+
+
+def register() -> None:
+    register_nav(
+        NavItem(gettext_lazy("课程超市"), "courses:catalogue", (Role.TEACHER,), order=20),
+        NavItem(gettext_lazy("课程管理"), "courses:manage_list", (Role.CITY_ADMIN, Role.PROVIDER), order=40),
+        NavItem(gettext_lazy("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
+        NavItem(gettext_lazy("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
+        NavItem(gettext_lazy("选课提醒"), "courses:nudge", ADMINS, order=47),
+    )
+    register_cards(selection_cards)
+
+
+def _fmt(value) -> str:
+    return timezone.localtime(value).strftime("%m月%d日 %H:%M")
+
+
+def selection_cards(request, scope, now) -> list[HomeCard]:
+    cards: list[HomeCard] = []
+    codes = selectors._city_codes(scope)
+    if not codes:
+        return cards
+    periods = list(TrainingPeriod.objects.filter(city__code__in=codes).select_related("city", "rule_set"))
+    if scope.teacher is not None:
+        mine = [p for p in periods if scope.teacher.unit.path.startswith(p.city.path)]
+        period = selectors.period_current(mine, now)
+        if period is not None:
+            cards.append(_teacher_card(scope.teacher, period, now))
+    for role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN):
+        if not scope.has(role):
+            continue
+        for unit in scope.units.get(role, ()):
+            period = selectors.period_current([p for p in periods if unit.path.startswith(p.city.path)], now)
+            if period is not None and period.selection_phase(now) != SelectionPhase.BEFORE:
+                cards.append(_admin_card(role, unit, period, now))
+    return cards
+
+
+def _teacher_card(teacher: Teacher, period: TrainingPeriod, now) -> HomeCard:
+    phase = period.selection_phase(now)
+    url = f"{reverse('courses:catalogue')}?period={period.pk}"
+    plan = selectors.teacher_plan(teacher, period)
+    if phase == SelectionPhase.BEFORE:
+        return HomeCard(role=Role.TEACHER, title=_("选课即将开始"), order=5, url=url, link_label=_("先看看课程"),
+                        text=_("“%(p)s”选课将于 %(at)s 开始") % {
+                            "p": period.name, "at": _fmt(period.selection_opens_at)})
+    if phase in (SelectionPhase.OPEN, SelectionPhase.LATE):
+        if plan.met:
+            text = _("选课窗口开放至 %(end)s；您的选课计划已达标") % {"end": _fmt(period.selection_window_end)}
+        else:
+            text = _("选课窗口开放至 %(end)s；还差 %(h)s 学时（%(why)s）") % {
+                "end": _fmt(period.selection_window_end), "h": fmt_hours(plan.shortfall_hours),
+                "why": plan.evaluation.sentence if plan.evaluation else ""}
+        return HomeCard(role=Role.TEACHER, title=_("%(p)s · %(phase)s") % {"p": period.name, "phase": phase.label},
+                        text=text, url=url, link_label=_("去课程超市"), order=5,
+                        level="success" if plan.met else "warning")
+    return HomeCard(role=Role.TEACHER, title=_("%(p)s 选课已结束") % {"p": period.name}, order=50, url=url,
+                    link_label=_("查看我的课程"),
+                    text=plan.evaluation.sentence if plan.evaluation else "")
+
+
+def _admin_card(role: Role, unit, period: TrainingPeriod, now) -> HomeCard:
+    teachers = Teacher.objects.filter(unit__path__startswith=unit.path, status=TeacherStatus.ACTIVE)
+    total = teachers.count()
+    selected = (
+        Enrollment.objects.filter(period=period, teacher__unit__path__startswith=unit.path,
+                                  status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED),
+                                  teacher__status=TeacherStatus.ACTIVE)
+        .aggregate(n=Count("teacher", distinct=True))["n"]
+    )
+    rate = f"{selected / total:.0%}" if total else "—"
+    text = _("%(unit)s在职教师 %(total)d 人，已选课 %(selected)d 人（%(rate)s）") % {
+        "unit": unit.name, "total": total, "selected": selected, "rate": rate}
+    url = {
+        Role.CITY_ADMIN: reverse("courses:fill_rates"),
+        Role.DISTRICT_ADMIN: reverse("courses:school_progress"),
+        Role.SCHOOL_ADMIN: reverse("courses:nudge"),
+    }[role]
+    return HomeCard(role=role, title=_("%(p)s 选课进度") % {"p": period.name}, text=text, count=selected,
+                    url=f"{url}?period={period.pk}", link_label=_("查看进度"), order=20,
+                    level="info" if period.is_selection_open(now) else "secondary")

@@ -1,0 +1,391 @@
+"""Views of the course supermarket: thin, each parses the request, calls one domain function, renders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from courses import selectors, services
+from courses.exporting import xlsx_response
+from courses.filters import CatalogueFilter, CourseManageFilter, FillRateFilter, NudgeFilter
+from courses.forms import CourseForm, SessionFormSet
+from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, TrainingPeriod
+from credits.models import Category
+from portal.decorators import role_required
+from portal.models import Role, Unit, UnitKind
+from portal.notifications import notify
+from portal.scoping import get_visible_or_404, scope_for
+
+PAGE_SIZE = 20
+ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+MANAGERS = (Role.CITY_ADMIN, Role.PROVIDER)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _period(request: HttpRequest, now) -> tuple[TrainingPeriod | None, list[TrainingPeriod]]:
+    """The period chosen with ?period= (404 if not visible), else the current one."""
+    periods = list(selectors.periods_visible_to(request.user))
+    wanted = request.GET.get("period") or request.POST.get("period")
+    if wanted:
+        for period in periods:
+            if str(period.pk) == wanted:
+                return period, periods
+        raise Http404
+    return selectors.period_current(periods, now), periods
+
+
+def _next_url(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+def _querystring(request: HttpRequest, drop=("page",)) -> str:
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    return params.urlencode()
+
+
+def _teacher_context(teacher, period: TrainingPeriod, now) -> dict:
+    return {
+        "period": period,
+        "phase": period.selection_phase(now),
+        "can_select": period.is_selection_open(now) and teacher.is_active,
+        "can_drop": period.can_drop(now),
+        "plan": selectors.teacher_plan(teacher, period),
+        "selections": selectors.teacher_selections(teacher, period),
+        "waitlist": selectors.teacher_waitlist(teacher, period),
+    }
+
+
+def _visible_course(request: HttpRequest, pk: int) -> Course:
+    """A published course of a visible period for teachers; any managed course for its managers; else 404."""
+    scope = scope_for(request.user)
+    managed = selectors.courses_managed_by(request.user).filter(pk=pk)
+    if managed.exists():
+        return managed.select_related("period__city", "period__rule_set").get()
+    if scope.teacher:
+        periods = selectors.periods_visible_to(request.user)
+        return get_visible_or_404(
+            Course.objects.filter(period__in=periods, status=CourseStatus.PUBLISHED).select_related(
+                "period__city", "period__rule_set", "provider", "kind"),
+            pk=pk,
+        )
+    raise Http404
+
+
+# --- teachers: catalogue, detail, select, drop ----------------------------------------------------
+
+
+@role_required(Role.TEACHER)
+def catalogue(request: HttpRequest) -> HttpResponse:
+    """The 课程超市: search, filters, sorting, pages, and the teacher's plan beside it."""
+    now = timezone.now()
+    teacher = scope_for(request.user).teacher
+    period, periods = _period(request, now)
+    context = {"periods": periods, "period": period, "now": now}
+    if period is not None:
+        course_filter = CatalogueFilter(request.GET, queryset=selectors.catalogue_courses(period))
+        page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update(_teacher_context(teacher, period, now))
+        for course in page:
+            course.my_enrollment = context["selections"].get(course.pk)
+            course.my_waiting = context["waitlist"].get(course.pk)
+        context.update(filter=course_filter, page=page, querystring=_querystring(request))
+    return render(request, "courses/catalogue.html", context)
+
+
+def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    course = _visible_course(request, pk)
+    now = timezone.now()
+    teacher = scope_for(request.user).teacher
+    context = {"course": course, "now": now, "sessions": list(course.sessions.all()),
+               "topics": list(course.topics.all()), "stages": list(course.stages.all())}
+    if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.path.startswith(course.period.city.path):
+        context.update(_teacher_context(teacher, course.period, now))
+        course.my_enrollment = context["selections"].get(course.pk)
+        course.my_waiting = context["waitlist"].get(course.pk)
+    return render(request, "courses/course_detail.html", context)
+
+
+def _selection_response(request: HttpRequest, course: Course, ok: bool, text: str) -> HttpResponse:
+    """htmx: the course's buttons, the plan panel and the message; without JS: back where the teacher was."""
+    if request.htmx:
+        teacher = scope_for(request.user).teacher
+        now = timezone.now()
+        context = _teacher_context(teacher, course.period, now)
+        course.refresh_from_db(fields=["enrolled_count"])
+        course.my_enrollment = context["selections"].get(course.pk)
+        course.my_waiting = context["waitlist"].get(course.pk)
+        context.update(course=course, ok=ok, text=text, oob=True,
+                       next_url=request.htmx.current_url_abs_path or reverse("courses:catalogue"))
+        return render(request, "courses/_selection_response.html", context)
+    (messages.success if ok else messages.error)(request, text)
+    return redirect(_next_url(request, reverse("courses:course_detail", args=[course.pk])))
+
+
+@require_POST
+@role_required(Role.TEACHER)
+def course_select(request: HttpRequest, pk: int) -> HttpResponse:
+    course = _visible_course(request, pk)
+    teacher = scope_for(request.user).teacher
+    try:
+        result = services.enrollment_select(teacher, course, timezone.now())
+    except services.SelectionError as exc:
+        return _selection_response(request, course, False, str(exc))
+    return _selection_response(request, course, True, result.message)
+
+
+@require_POST
+@role_required(Role.TEACHER)
+def course_drop(request: HttpRequest, pk: int) -> HttpResponse:
+    course = _visible_course(request, pk)
+    teacher = scope_for(request.user).teacher
+    try:
+        services.enrollment_drop(teacher, course, timezone.now())
+    except services.SelectionError as exc:
+        return _selection_response(request, course, False, str(exc))
+    return _selection_response(request, course, True, _("已退选课程“%(title)s”") % {"title": course.title})
+
+
+@require_POST
+@role_required(Role.TEACHER)
+def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    course = _visible_course(request, pk)
+    teacher = scope_for(request.user).teacher
+    try:
+        services.waitlist_leave(teacher, course, timezone.now())
+    except services.SelectionError as exc:
+        return _selection_response(request, course, False, str(exc))
+    return _selection_response(request, course, True, _("已退出课程“%(title)s”的候补名单") % {"title": course.title})
+
+
+# --- city admins and providers: maintaining courses -----------------------------------------------
+
+
+@role_required(*MANAGERS)
+def course_manage_list(request: HttpRequest) -> HttpResponse:
+    courses = selectors.courses_managed_by(request.user)
+    course_filter = CourseManageFilter(
+        request.GET, queryset=courses.order_by("-period__year", "code"),
+        periods=selectors.periods_visible_to(request.user), providers=selectors.providers_managed_by(request.user),
+    )
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            "courses.xlsx", _("课程"),
+            [_("周期"), _("课程代码"), _("课程名称"), _("科目类别"), _("学时"), _("施教机构"), _("形式"),
+             _("名额"), _("已选"), _("每学时收费"), _("状态")],
+            ([c.period.code, c.code, c.title, c.get_category_display(), c.hours, c.provider.name,
+              c.get_mode_display(), c.capacity if c.capacity is not None else _("不限"), c.enrolled_count,
+              c.fee_per_hour, c.get_status_display()] for c in course_filter.qs.iterator(chunk_size=500)),
+        )
+    page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "courses/manage_list.html", {
+        "filter": course_filter, "page": page, "querystring": _querystring(request),
+        "can_import": True,
+    })
+
+
+@role_required(*MANAGERS)
+def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    course = None
+    if pk is not None:
+        course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
+    form = CourseForm(request.POST or None, instance=course,
+                      periods=selectors.periods_visible_to(request.user),
+                      providers=selectors.providers_managed_by(request.user))
+    sessions = SessionFormSet(request.POST or None, instance=course or Course(), prefix="sessions")
+    if request.method == "POST" and form.is_valid() and sessions.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+            sessions.instance = saved
+            sessions.save()
+        messages.success(request, _("课程“%(title)s”已保存") % {"title": saved.title})
+        return redirect("courses:manage_list")
+    return render(request, "courses/course_form.html", {"form": form, "sessions": sessions, "course": course})
+
+
+@role_required(*MANAGERS)
+def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who selected a course; the provider marks completions here (hours go to the ledger once)."""
+    course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
+    enrollments = (
+        Enrollment.objects.filter(course=course).exclude(status=EnrollmentStatus.DROPPED)
+        .select_related("teacher__unit").order_by("teacher__unit__path", "teacher__name")
+    )
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        done = 0
+        now = timezone.now()
+        for enrollment in enrollments.filter(pk__in=ids, status=EnrollmentStatus.SELECTED).select_related(
+                "course__period__city", "course__kind"):
+            try:
+                done += services.enrollment_complete(enrollment, request.user, now)
+            except services.SelectionError as exc:
+                messages.error(request, str(exc))
+                break
+        if done:
+            messages.success(request, _("已登记 %(n)d 人完成，学时已记入") % {"n": done})
+        return redirect("courses:course_roster", pk=course.pk)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            f"roster-{course.code}.xlsx", course.code,
+            [_("姓名"), _("身份证号"), _("单位"), _("状态"), _("选课时间")],
+            ([e.teacher.name, e.teacher.id_number, e.teacher.unit.name, e.get_status_display(),
+              timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M")] for e in enrollments),
+        )
+    page = Paginator(enrollments, 50).get_page(request.GET.get("page"))
+    return render(request, "courses/course_roster.html", {"course": course, "page": page})
+
+
+# --- admins: progress and nudges ------------------------------------------------------------------
+
+
+@role_required(Role.CITY_ADMIN)
+def fill_rates(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    period, periods = _period(request, now)
+    if period is None:
+        raise Http404
+    if not scope_for(request.user).reaches(period.city, roles=(Role.CITY_ADMIN,)):
+        raise Http404
+    course_filter = FillRateFilter(request.GET, queryset=selectors.course_fill_rates(period).order_by(
+        "-enrolled_count", "code"))
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            f"fill-rates-{period.code}.xlsx", _("课程选课率"),
+            [_("课程代码"), _("课程名称"), _("科目类别"), _("施教机构"), _("名额"), _("已选"), _("选满率"), _("候补")],
+            ([c.code, c.title, c.get_category_display(), c.provider.name,
+              c.capacity if c.capacity is not None else _("不限"), c.enrolled_count,
+              f"{c.fill_rate:.0%}" if c.fill_rate is not None else "", c.waiting]
+             for c in course_filter.qs.iterator(chunk_size=500)),
+        )
+    districts = selectors.selections_by_district(period, scope_for(request.user))
+    page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    chart = {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [str(c.label) for c in Category]},
+        "grid": {"left": 40, "right": 20, "bottom": 60},
+        "xAxis": {"type": "category", "data": [d.unit.name for d in districts], "axisLabel": {"rotate": 30}},
+        "yAxis": {"type": "value", "name": _("选课人次")},
+        "series": [
+            {"name": str(c.label), "type": "bar", "stack": "total", "data": [d.counts[c.value] for d in districts]}
+            for c in Category
+        ],
+    }
+    return render(request, "courses/fill_rates.html", {
+        "period": period, "periods": periods, "filter": course_filter, "page": page,
+        "querystring": _querystring(request), "districts": districts, "categories": list(Category),
+        "chart": chart,
+    })
+
+
+@role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+def school_progress(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    period, periods = _period(request, now)
+    if period is None:
+        raise Http404
+    scope = scope_for(request.user)
+    rows = selectors.school_progress(period, scope)
+    q = request.GET.get("q", "").strip()
+    if q:
+        rows = [r for r in rows if q in r.unit.name]
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            f"school-progress-{period.code}.xlsx", _("学校选课进度"),
+            [_("单位"), _("在职教师"), _("已选课"), _("选课率"), _("计划达标"), _("计划达标率")],
+            ([r.unit.name, r.teachers, r.selected, f"{r.selected_rate:.0%}", r.planned_enough,
+              f"{r.planned_rate:.0%}"] for r in rows),
+        )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "courses/school_progress.html", {
+        "period": period, "periods": periods, "page": page, "q": q, "querystring": _querystring(request),
+    })
+
+
+def _nudge_rows(request: HttpRequest, period: TrainingPeriod, data):
+    scope = scope_for(request.user)
+    teachers = selectors.active_teachers_in_scope(scope, period)
+    units = Unit.objects.filter(scope.unit_q(""), kind__in=[UnitKind.SCHOOL, UnitKind.CENTER,
+                                                                      UnitKind.OTHER])
+    nudge_filter = NudgeFilter(data, queryset=teachers.order_by("unit__path", "name"), units=units)
+    category = nudge_filter.form.cleaned_data.get("short_in", "") if nudge_filter.is_valid() else ""
+    return nudge_filter, selectors.nudge_list(period, nudge_filter.qs, category=category)
+
+
+@role_required(*ADMINS)
+def nudge(request: HttpRequest) -> HttpResponse:
+    """Teachers whose earned plus planned hours do not yet meet the rule; export and remind."""
+    now = timezone.now()
+    period, periods = _period(request, now)
+    if period is None:
+        raise Http404
+    nudge_filter, rows = _nudge_rows(request, period, request.GET)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            f"nudge-{period.code}.xlsx", _("选课未达标教师"),
+            [_("姓名"), _("身份证号"), _("单位"), *[f"{c.label}" for c in Category], _("还差")],
+            ([r.teacher.name, r.teacher.id_number, r.teacher.unit.name,
+              *[float(line.total) for line in r.plan.categories],
+              r.plan.evaluation.sentence if r.plan.evaluation else ""] for r in rows),
+        )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "courses/nudge.html", {
+        "period": period, "periods": periods, "filter": nudge_filter, "page": page,
+        "querystring": _querystring(request), "categories": list(Category),
+    })
+
+
+@require_POST
+@role_required(*ADMINS)
+def nudge_remind(request: HttpRequest) -> HttpResponse:
+    """Queue a reminder to the ticked teachers (at most one per teacher per period and day)."""
+    now = timezone.now()
+    period, _periods = _period(request, now)
+    if period is None:
+        raise Http404
+    ids = {int(i) for i in request.POST.getlist("ids") if i.isdigit()}
+    if not ids:
+        messages.error(request, _("请先勾选要提醒的教师"))
+        return redirect(_next_url(request, reverse("courses:nudge")))
+    scope = scope_for(request.user)
+    if not scope.is_admin:
+        raise PermissionDenied
+    teachers = selectors.active_teachers_in_scope(scope, period).filter(pk__in=ids)
+    plans = selectors.plans_for_teachers([t.pk for t in teachers], period)
+    reminded = without_login = 0
+    for teacher in teachers:
+        plan = plans[teacher.pk]
+        if plan.met:
+            continue
+        if not teacher.user_id:
+            without_login += 1
+            continue
+        notify([teacher.user_id], "course_plan_reminder", _("请尽快完成选课"),
+               _("您在“%(period)s”的选课计划尚未达标：%(missing)s。选课截止时间：%(end)s。") % {
+                   "period": period.name, "missing": plan.evaluation.sentence if plan.evaluation else "",
+                   "end": timezone.localtime(period.selection_window_end).strftime("%Y-%m-%d %H:%M")},
+               url=f"{reverse('courses:catalogue')}?period={period.pk}",
+               dedup_key=f"plan-remind:{period.pk}:{timezone.localdate(now).isoformat()}")
+        reminded += 1
+    messages.success(request, _("已向 %(n)d 位教师发送选课提醒") % {"n": reminded})
+    if without_login:
+        messages.warning(request, _("%(n)d 位教师尚未开通账号，无法提醒") % {"n": without_login})
+    return redirect(_next_url(request, f"{reverse('courses:nudge')}?period={period.pk}"))
+
