@@ -126,14 +126,16 @@ class TeacherPasswordForm(forms.Form):
 class RosterUploadForm(forms.Form):
     file = forms.FileField(label=_("名册文件（.xlsx）"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
-    unit = forms.ModelChoiceField(queryset=None, label=_("导入到"), required=False,
+    unit = forms.ModelChoiceField(queryset=None, label=_("导入到"),
                                   help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册"))
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
-        if units.count() == 1:
-            self.fields["unit"].initial = units.first()
+        choices = list(units)
+        if len(choices) == 1:
+            self.fields["unit"].initial = choices[0]
+            self.fields["unit"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.add_input(Submit("preview", _("上传并预览")))
 
@@ -144,6 +146,5 @@ class RosterUploadForm(forms.Form):
                 _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
                 % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
             )
-        if not upload.name.lower().endswith(".xlsx"):
-            raise forms.ValidationError(_("请上传 .xlsx 格式的 Excel 文件（可在 Excel 中“另存为 .xlsx”）"))
+        # Whether it really is an .xlsx is for the importer to say (it reads the content, not the name).
         return upload

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from portal.views import roster, units
+from portal.views import imports, roster, units
 
 app_name = "portal"
 urlpatterns = [
     path("roster/", roster.roster, name="roster"),
     path("roster/bulk/", roster.roster_bulk, name="roster_bulk"),
+    path("roster/export.xlsx", imports.roster_export, name="roster_export"),
+    path("roster/template.xlsx", imports.roster_template, name="roster_template"),
+    path("roster/import/", imports.roster_import, name="roster_import"),
+    path("roster/import/<uuid:token>/", imports.roster_import_preview, name="roster_import_preview"),
+    path("roster/import/<uuid:token>/confirm/", imports.roster_import_confirm, name="roster_import_confirm"),
+    path("roster/import/<uuid:token>/errors.xlsx", imports.roster_import_errors, name="roster_import_errors"),
     path("teachers/<int:pk>/", roster.teacher_detail, name="teacher_detail"),
     path("teachers/<int:pk>/edit/", roster.teacher_edit, name="teacher_edit"),
     path("teachers/<int:pk>/password/", roster.teacher_password, name="teacher_password"),

@@ -310,3 +310,170 @@ def test_new_school_shows_in_district_filter(client, tree):
     response = client.get(ROSTER)
 
     assert new in response.context["filter"].filters["unit"].queryset
+
+
+# --------------------------------------------------------------------------- Excel pages
+
+def _xlsx(rows, header=("姓名", "身份证号", "学段", "任教学科", "手机号码", "状态")) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["A校教师花名册"])
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _upload(client, content: bytes, unit, name="名册.xlsx"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(name, content)
+    return client.post(reverse("portal:roster_import"), {"file": upload, "unit": unit.pk})
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _rows(n, start=0):
+    return [(f"新教师{i}", idcard.make("440106", dt.date(1990, 1, 1) + dt.timedelta(days=i), 11), "初中", "数学",
+             "13800138000", "在职") for i in range(start, start + n)]
+
+
+def test_import_preview_writes_nothing_then_confirm_writes(client, tree, media):
+    client.force_login(tree.alice)
+
+    preview = _upload(client, _xlsx(_rows(3)), tree.school_a)
+
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert (result.created, result.updated, result.unchanged, result.errors) == (3, 0, 0, [])
+    assert Teacher.objects.filter(unit=tree.school_a).count() == 1
+    token = preview.context["token"]
+    assert [p.name for p in (media / "imports").iterdir()] == [f"{token}.xlsx"]
+
+    confirmed = client.post(reverse("portal:roster_import_confirm", args=[token]))
+
+    assert confirmed.status_code == 302
+    assert Teacher.objects.filter(unit=tree.school_a).count() == 4
+    assert list((media / "imports").iterdir()) == []
+    again = _upload(client, _xlsx(_rows(3)), tree.school_a)
+    assert (again.context["result"].created, again.context["result"].unchanged) == (0, 3)
+
+
+def test_import_errors_listed_on_page_and_as_xlsx_and_nothing_written(client, tree, media):
+    import io
+
+    from openpyxl import load_workbook
+
+    rows = _rows(2)
+    rows.append(("", "440106199001011234", "初中", "数学", "12345", "在职"))
+    client.force_login(tree.alice)
+
+    preview = _upload(client, _xlsx(rows), tree.school_a)
+
+    lines = [str(e) for e in preview.context["result"].errors]
+    assert lines and all(line.startswith("第 5 行 ") for line in lines)
+    page = preview.content.decode()
+    assert all(line in page for line in lines)
+    token = preview.context["token"]
+    download = client.get(reverse("portal:roster_import_errors", args=[token]))
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    assert [tuple(r) for r in sheet.iter_rows(min_row=3, values_only=True)] == [
+        (e.row, e.column, e.message) for e in preview.context["result"].errors]
+    client.post(reverse("portal:roster_import_confirm", args=[token]))
+    assert Teacher.objects.filter(unit=tree.school_a).count() == 1
+
+
+def test_import_of_a_file_that_is_not_xlsx_says_so(client, tree, media):
+    client.force_login(tree.alice)
+
+    response = _upload(client, b"name,id\n", tree.school_a, name="roster.csv")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "文件不是 Excel 的 .xlsx 格式，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入"]
+    assert list((media / "imports").iterdir()) == []
+
+
+def test_pending_import_belongs_to_its_uploader(client, tree, media):
+    from django.test import Client
+
+    client.force_login(tree.alice)
+    token = _upload(client, _xlsx(_rows(1)), tree.school_a).context["token"]
+    other = Client()
+    other.force_login(tree.carol)
+
+    assert other.post(reverse("portal:roster_import_confirm", args=[token])).status_code == 404
+    assert other.get(reverse("portal:roster_import_errors", args=[token])).status_code == 404
+    assert Teacher.objects.filter(unit=tree.school_a).count() == 1
+
+
+def test_school_admin_cannot_import_into_another_school(client, tree, media):
+    client.force_login(tree.alice)
+
+    response = _upload(client, _xlsx(_rows(1)), tree.school_b)
+
+    assert response.context["form"].errors.keys() == {"unit"}
+    assert Teacher.objects.filter(unit=tree.school_b).count() == 1
+
+
+def test_district_import_with_school_codes(client, tree, media):
+    rows = [(tree.school_b.code, *r) for r in _rows(2)]
+    client.force_login(tree.carol)
+
+    preview = _upload(client, _xlsx(rows, header=("学校代码", "姓名", "身份证号", "学段", "任教学科", "手机号码",
+                                                  "状态")), tree.district1)
+    client.post(reverse("portal:roster_import_confirm", args=[preview.context["token"]]))
+
+    assert Teacher.objects.filter(unit=tree.school_b).count() == 3
+
+
+def test_template_download_for_school_and_district(client, tree):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(tree.carol)
+
+    response = client.get(reverse("portal:roster_template"))
+
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    headers = [c.value for c in load_workbook(io.BytesIO(response.content)).active[2]]
+    assert headers[0] == "学校代码*"
+
+
+def test_export_district_subtree_only(client, tree):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(tree.carol)
+
+    response = client.get(reverse("portal:roster_export"))
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[2]]
+    numbers = {row[header.index("身份证号")] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert numbers == {tree.teacher_a.id_number, tree.teacher_b.id_number}
+
+
+def test_export_follows_the_roster_filters(client, tree):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(tree.erin)
+
+    response = client.get(reverse("portal:roster_export"), {"q": tree.teacher_c.teacher.name})
+
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(min_row=3, values_only=True))
+    assert len(rows) == 1
