@@ -18,6 +18,9 @@ from portal.validators import check_mobile
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format=format or "%Y-%m-%d")  # what <input type=date> understands
+
 
 class TeacherForm(forms.ModelForm):
     """Name, ID number and teaching facts; gender and birth date follow from the ID number."""
@@ -84,7 +87,7 @@ class BulkActionForm(forms.Form):
                                          error_messages={"required": _("请先勾选教师")})
     date = forms.DateField(label=_("日期"), widget=DateInput, initial=timezone.localdate)
     destination = forms.ModelChoiceField(
-        queryset=None, required=False, label=_("调入单位（市内调动时选择）"),
+        queryset=None, required=False, label=_("调入单位（市内调动时选择）"), empty_label=_("调出本市（不选单位）"),
         help_text=_("不选表示调出本市，状态改为“调出”；选择本市单位则教师随调动转入该单位，仍为在职"),
     )
 
