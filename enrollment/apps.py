@@ -4,4 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
-    verbose_name = _("选课与报名审核")
+    verbose_name = _("专项培训报名与审核")
+
+    def ready(self) -> None:
+        from enrollment import home_cards
+
+        home_cards.register()

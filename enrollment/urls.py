@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "enrollment"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.programme_list, name="programme_list"),
+    path("programmes/<int:pk>/", views.programme_detail, name="programme_detail"),
+    path("programmes/<int:pk>/apply/", views.programme_apply, name="programme_apply"),
+    path("programmes/<int:pk>/finalize/", views.programme_finalize, name="programme_finalize"),
+    path("programmes/<int:pk>/quotas/", views.quota_manage, name="quota_manage"),
+    path("programmes/<int:pk>/roster/", views.roster, name="roster"),
+    path("programmes/<int:pk>/export/", views.programme_export, name="programme_export"),
+    path("programmes/<int:pk>/audit/", views.audit_log, name="audit_log"),
+    path("mine/", views.my_applications, name="my_applications"),
+    path("applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path("applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("applications/<int:pk>/decide/", views.application_decide, name="application_decide"),
+    path("review/", views.review, name="review"),
+    path("review/bulk/", views.review_bulk, name="review_bulk"),
+]

@@ -1,0 +1,273 @@
+"""Reads for special programmes. Every queryset starts from portal.scoping."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+
+from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind
+from portal.scoping import Scope, scope_for, teachers_visible_to
+
+from . import chain
+from .models import (
+    LEVEL_ROLE,
+    PENDING_STATES,
+    Application,
+    ApplicationState,
+    AuditEntry,
+    Programme,
+    ProgrammeLevel,
+    Quota,
+)
+
+
+def _city_codes(scope: Scope) -> set[str]:
+    codes = {p.split("/")[1] for p in scope.admin_paths()}
+    if scope.teacher:
+        codes.add(scope.teacher.unit.path.split("/")[1])
+    return codes
+
+
+def programmes_visible_to(user) -> QuerySet[Programme]:
+    """Programmes of the cities the user works in (as admin or teacher)."""
+    scope = scope_for(user)
+    return Programme.objects.filter(period__city__code__in=_city_codes(scope)).select_related("period", "period__city")
+
+
+def programmes_open_for(user, now: dt.datetime) -> QuerySet[Programme]:
+    return programmes_visible_to(user).filter(registration_opens_at__lte=now, registration_closes_at__gte=now)
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    """Admins: applications from schools in their reach. A teacher: her own. Others: none."""
+    scope = scope_for(user)
+    q = scope.unit_q("school") if scope.is_admin else Q(pk__in=[])
+    if scope.teacher:
+        q |= Q(teacher=scope.teacher)
+    return Application.objects.filter(q)
+
+
+def actionable_q(scope: Scope) -> Q:
+    """Applications whose current level is decided by one of the user's roles, in that role's reach.
+
+    Units directly under the city are decided by the city at district level.
+    """
+    q = Q(pk__in=[])
+    for kind, role in LEVEL_ROLE.items():
+        if not scope.admin_paths((role,)):
+            continue
+        reach = scope.unit_q("school", roles=(role,))
+        if kind == UnitKind.DISTRICT:
+            q |= Q(level__unit_kind=kind) & ~Q(district__kind=UnitKind.CITY) & reach
+        else:
+            q |= Q(level__unit_kind=kind) & reach
+    city_reach = scope.unit_q("school", roles=(Role.CITY_ADMIN,))
+    if scope.admin_paths((Role.CITY_ADMIN,)):
+        q |= Q(level__unit_kind=UnitKind.DISTRICT, district__kind=UnitKind.CITY) & city_reach
+    return q
+
+
+def review_queue(user, now: dt.datetime) -> QuerySet[Application]:
+    """What the user can decide now: pending at a level of hers, deadline not passed."""
+    return Application.objects.filter(actionable_q(scope_for(user))).pending(now)
+
+
+def may_act(user, application: Application, now: dt.datetime) -> bool:
+    """Whether ``user`` may approve or reject ``application`` now (for showing buttons; services re-check)."""
+    if application.effective_state(now) not in PENDING_STATES:
+        return False
+    role = chain.approver_role(application.level, application.district.kind)
+    return scope_for(user).reaches(application.school, roles=(role,))
+
+
+def list_rows(qs: QuerySet[Application], now: dt.datetime) -> QuerySet[Application]:
+    """The joins a list page needs, so its query count does not grow with the rows."""
+    return qs.with_effective_state(now).select_related(
+        "teacher", "teacher__stage", "school", "district", "level", "programme"
+    )
+
+
+@dataclass(frozen=True)
+class QuotaFill:
+    district: Unit
+    seats: int
+    used: int
+    waiting: int  # waiting at the quota level (not yet counted)
+    reopened_until: dt.datetime | None
+
+    @property
+    def free(self) -> int:
+        return self.seats - self.used
+
+
+def quota_fill(programme: Programme, now: dt.datetime, district_ids=None) -> list[QuotaFill]:
+    """Per district of the quota table: seats, seats used (approved at the quota level or beyond), waiting."""
+    levels = list(programme.levels.all())
+    qlevel = chain.quota_level(levels)
+    beyond = [lv.pk for lv in levels if qlevel and lv.order > qlevel.order]
+    quotas = Quota.objects.filter(programme=programme).select_related("district")
+    if district_ids is not None:
+        quotas = quotas.filter(district_id__in=district_ids)
+    counts = (
+        Application.objects.filter(programme=programme)
+        .values("district_id")
+        .annotate(
+            used=Count(
+                "pk", filter=Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond)
+            ),
+            waiting=Count("pk", filter=Q(state__in=PENDING_STATES, level=qlevel, deadline__gte=now)),
+        )
+    )
+    by_district = {c["district_id"]: c for c in counts}
+    return [
+        QuotaFill(
+            district=q.district,
+            seats=q.seats,
+            used=by_district.get(q.district_id, {}).get("used", 0),
+            waiting=by_district.get(q.district_id, {}).get("waiting", 0),
+            reopened_until=q.reopened_until,
+        )
+        for q in quotas
+    ]
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    role: Role
+    programme_id: int
+    programme_title: str
+    level_label: str
+    count: int
+    deadline: dt.datetime
+
+
+def queue_summary(user, now: dt.datetime) -> list[QueueSummary]:
+    """Per programme and level: how many the user can decide now and the earliest deadline (one query)."""
+    rows = (
+        review_queue(user, now)
+        .values("programme_id", "programme__title", "level__unit_kind")
+        .annotate(n=Count("pk"), deadline=Min("deadline"))
+        .order_by("deadline")
+    )
+    return [
+        QueueSummary(
+            role=LEVEL_ROLE[UnitKind(r["level__unit_kind"])],
+            programme_id=r["programme_id"],
+            programme_title=r["programme__title"],
+            level_label=str(ProgrammeLevel(unit_kind=r["level__unit_kind"]).label),
+            count=r["n"],
+            deadline=r["deadline"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PendingReminder:
+    user_id: int
+    role: str
+    programme_id: int
+    programme_title: str
+    level_id: int
+    deadline: dt.datetime
+    count: int
+
+
+def approver_pending_reminders(now: dt.datetime, within: dt.timedelta = dt.timedelta(days=2)) -> list[PendingReminder]:
+    """For reminder jobs: each approver with applications waiting for her at a level whose deadline
+    falls within ``within`` from ``now``. Four queries whatever the number of approvers.
+    """
+    pending = Application.objects.filter(state__in=PENDING_STATES, deadline__gte=now, deadline__lte=now + within)
+    reminders: list[PendingReminder] = []
+    for kind, role in LEVEL_ROLE.items():
+        if kind == UnitKind.CITY:
+            unit_field = "programme__period__city_id"
+        elif kind == UnitKind.DISTRICT:
+            unit_field = "district_id"
+        else:
+            unit_field = "school_id"
+        groups = list(
+            pending.filter(level__unit_kind=kind)
+            .values(unit_field, "programme_id", "programme__title", "level_id")
+            .annotate(n=Count("pk"), deadline=Min("deadline"))
+        )
+        if not groups:
+            continue
+        unit_ids = {g[unit_field] for g in groups}
+        # At district level, units directly under the city are the city's (their district_id is the city).
+        holders: dict[int, list[tuple[int, str]]] = {}
+        for user_id, unit_id, held in RoleAssignment.objects.filter(
+            Q(role=role) | Q(role=Role.CITY_ADMIN), unit_id__in=unit_ids, user__is_active=True
+        ).values_list("user_id", "unit_id", "role"):
+            holders.setdefault(unit_id, []).append((user_id, held))
+        for g in groups:
+            for user_id, held in holders.get(g[unit_field], []):
+                reminders.append(
+                    PendingReminder(
+                        user_id=user_id,
+                        role=held,
+                        programme_id=g["programme_id"],
+                        programme_title=g["programme__title"],
+                        level_id=g["level_id"],
+                        deadline=g["deadline"],
+                        count=g["n"],
+                    )
+                )
+    return reminders
+
+
+def application_timeline(application: Application) -> QuerySet[AuditEntry]:
+    return application.audit_entries.select_related("level").order_by("created_at", "id")
+
+
+def audit_visible_to(user, programme: Programme) -> QuerySet[AuditEntry]:
+    """The city sees the whole log; district and school admins the entries of their applications."""
+    scope = scope_for(user)
+    qs = AuditEntry.objects.filter(programme=programme).select_related("application__teacher", "level", "district")
+    if scope.reaches(programme.period.city, roles=(Role.CITY_ADMIN,)):
+        return qs
+    return qs.filter(scope.unit_q("application__school"))
+
+
+def district_roster(user, programme: Programme, now: dt.datetime) -> QuerySet[Teacher]:
+    """Every teacher the user sees, with her application to ``programme`` (if any) annotated."""
+    apps = Application.objects.filter(programme=programme, teacher=OuterRef("pk"))
+    return (
+        teachers_visible_to(user)
+        .filter(unit__path__startswith=programme.period.city.path)
+        .select_related("unit", "stage")
+        .annotate(
+            application_id=Subquery(apps.values("pk")[:1]),
+            application_state=Subquery(apps.values("state")[:1]),
+            application_deadline=Subquery(apps.values("deadline")[:1]),
+            application_level=Subquery(apps.values("level__unit_kind")[:1]),
+        )
+        .order_by("unit__path", "name", "pk")
+    )
+
+
+def roster_state_label(state: str | None, deadline, level_kind: str | None, now: dt.datetime) -> str:
+    if not state:
+        return ""
+    app = Application(state=state, deadline=deadline or now)
+    effective = app.effective_state(now)
+    if effective in PENDING_STATES and level_kind:
+        return "待" + str(ProgrammeLevel(unit_kind=level_kind).label)
+    return str(effective.label)
+
+
+def export_rows(user, programme: Programme, *, finalized_only: bool, district: Unit | None) -> QuerySet[Application]:
+    """The rows of a list on paper: the district's approved (past its level) or the city's final list."""
+    qs = applications_visible_to(user).filter(programme=programme)
+    if district is not None:
+        qs = qs.filter(district=district)
+    if finalized_only:
+        qs = qs.filter(state=ApplicationState.FINALIZED)
+    else:
+        levels = list(programme.levels.all())
+        qlevel = chain.quota_level(levels)
+        beyond = [lv.pk for lv in levels if qlevel and lv.order > qlevel.order]
+        qs = qs.filter(Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond))
+    return qs.select_related("teacher", "teacher__stage", "school", "district").order_by(
+        "district__path", "school__path", "teacher__name", "pk"
+    )
