@@ -15,7 +15,16 @@ class CreditsConfig(AppConfig):
 
     def ready(self) -> None:
         from credits.models import CreditKind, Topic
+        from portal.models import ADMIN_ROLES, Role
+        from portal.registry import NavItem, register_cards, register_nav
 
         for model in (CreditKind, Topic):
             post_save.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-save")
             post_delete.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-delete")
+        register_nav(
+            NavItem(_("我的学时"), "credits:mine", (Role.TEACHER,), order=40),
+            NavItem(_("学时达标"), "credits:dashboard", tuple(ADMIN_ROLES), order=60),
+        )
+        from credits.cards import credit_cards
+
+        register_cards(credit_cards)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from credits.models import ComplianceSnapshot, CreditEntry, RuleSet
 from credits.rules import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
@@ -256,11 +257,11 @@ def teacher_rows(
                 yield TeacherRow(row[0], row[1], row[2], row[3], row[4], sums, bool(row[5]))
 
 
-def short_count(unit: Unit, year: int, tree: dict, search: str = "") -> int:
-    """How many teachers under ``unit`` (matching ``search``) miss the rule. One query."""
+def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all: bool = False) -> int:
+    """How many teachers under ``unit`` (matching ``search``) miss the rule (all of them: ``show_all``). One query."""
     rule = _CompiledRule(tree)
     like = _like_prefix(unit.path)
-    params: list = [*rule.sums_params, year, like, _active(), like, *rule.met_params]
+    params: list = [*rule.sums_params, year, like, _active(), like, *([] if show_all else rule.met_params)]
     extra = ""
     if search:
         extra = " AND (t.name LIKE %s OR t.id_number LIKE %s)"
@@ -268,7 +269,7 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "") -> int:
     sql = (
         rule.per_teacher_cte() + " SELECT COUNT(*) FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
         " LEFT JOIN s ON s.teacher_id = t.id"
-        f" WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\' AND NOT {rule.met_sql}{extra}"
+        " WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\'" + ("" if show_all else f" AND NOT {rule.met_sql}") + extra
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -284,3 +285,59 @@ def with_evaluations(rows: list[TeacherRow], tree: dict) -> list[TeacherRow]:
 
 def snapshot_trend(unit: Unit, year: int) -> list[ComplianceSnapshot]:
     return list(ComplianceSnapshot.objects.filter(unit=unit, year=year).order_by("date"))
+
+
+def totals_from_entries(entries: Iterable[CreditEntry]) -> Totals:
+    """Totals of already fetched entries (kind preloaded), without another query."""
+    totals = Totals()
+    for e in entries:
+        totals.add(e.hours, e.category, e.kind.code if e.kind_id else None, e.topics)
+    return totals
+
+
+def topic_names() -> dict[str, str]:
+    from credits.rules import _db_names
+
+    return _db_names().topics
+
+
+def column_label(column: Column) -> str:
+    from credits.rules import _db_names, category_label
+
+    if column.dimension == "total":
+        return _("总学时")
+    if column.dimension == "category":
+        return category_label(column.code)
+    if column.dimension == "kind":
+        return _db_names().kinds.get(column.code, column.code)
+    return _("%(topic)s专题学时") % {"topic": _db_names().topics.get(column.code, column.code)}
+
+
+def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple[list[str], Iterator[list]]:
+    """Headers and a row generator for the compliance export (one streamed query).
+
+    The shortfall sentence is computed once per distinct set of sums: at city scale many
+    teachers share them (all zero, just the required hours, ...).
+    """
+    columns = columns_needed(tree)
+    headers = [_("单位"), _("姓名"), _("身份证号"), *[column_label(c) for c in columns], _("是否达标"), _("未达标说明")]
+
+    def rows() -> Iterator[list]:
+        sentences: dict[tuple, str] = {}
+        for row in teacher_rows(unit, year, tree, only_short=only_short):
+            values = tuple(row.sums[c] for c in columns)
+            sentence = sentences.get(values)
+            if sentence is None:
+                sentence = sentences[values] = "" if row.met else evaluate(tree, totals_from_columns(row.sums)).sentence
+                if len(sentences) > 100_000:
+                    sentences.clear()
+            yield [
+                row.unit_name,
+                row.name,
+                row.id_number,
+                *[float(v) for v in values],
+                _("是") if row.met else _("否"),
+                sentence,
+            ]
+
+    return headers, rows()

@@ -54,7 +54,7 @@ class CreditEntryFactory(factory.django.DjangoModelFactory):
     year = 2022
     category = Category.PROFESSIONAL
     hours = Decimal(10)
-    source = Source.MANUAL
+    source = Source.IMPORT
     reference = factory.Sequence(lambda n: f"test:{n}")
     reason = "测试"
     recorded_at = factory.LazyFunction(lambda: dt.datetime(2022, 6, 1, tzinfo=dt.UTC))

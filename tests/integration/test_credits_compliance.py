@@ -57,7 +57,8 @@ def test_short_list_has_shortfall_sentence(tree):
     assert [(r.name, r.evaluation.sentence) for r in rows] == [
         (
             "teacher_a",
-            "总学时还差 90 学时；公需科目还差 30 学时；专业科目还差 42 学时；选修科目还差 18 学时；师德师风专题尚未完成",
+            "总学时还差 90 学时；公需科目还差 30 学时；专业科目还差 42 学时；选修科目还差 18 学时；"
+            "师德师风专题尚未完成",
         ),
         ("差半学时", "总学时还差 0.5 学时；选修科目还差 1 学时"),
     ]

@@ -1,0 +1,211 @@
+"""Credit pages: scoping of every view, the dashboard's fixed query count, certificates."""
+
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+
+from credits.certificates import certificate_verify
+from credits.models import Certificate, CreditEntry, Source
+from tests.factories.credits import GUANGZHOU_TREE, RuleSetFactory, entries, preloaded
+from tests.factories.portal import SchoolFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gz(tree):
+    preloaded()
+    RuleSetFactory(city=tree.city, year=2022, tree=GUANGZHOU_TREE, name="广州2022")
+    entries(tree.teacher_a.teacher, 2022, ("public", 30, None, ["ethics"]), ("professional", 36), ("elective", 18))
+    return tree
+
+
+def _get(client, user, url):
+    client.force_login(user)
+    return client.get(url)
+
+
+# --------------------------------------------------------------------------- teacher page
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("teacher_a", 200),
+        ("alice", 200),
+        ("carol", 200),
+        ("erin", 200),
+        ("teacher_b", 404),
+        ("bob", 404),
+        ("dave", 404),
+    ],
+)
+def test_teacher_page_scoped(gz, client, who, status):
+    url = reverse("credits:teacher", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
+    assert _get(client, getattr(gz, who), url).status_code == status
+
+
+def test_teacher_page_shows_shortfall(gz, client):
+    response = _get(client, gz.teacher_a, reverse("credits:mine") + "?year=2022")
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert page.context["evaluation"].sentence == "总学时还差 6 学时；专业科目还差 6 学时"
+    assert "专业科目还差 6 学时" in page.content.decode()
+
+
+def test_teacher_page_anonymous_redirects_to_login(gz, client):
+    url = reverse("credits:teacher", args=[gz.teacher_a.teacher.pk])
+    assert client.get(url).status_code == 302
+
+
+# --------------------------------------------------------------------------- adjustment and reversal
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("carol", 302), ("erin", 302), ("alice", 403), ("teacher_a", 403), ("dave", 404), ("bob", 404)]
+)
+def test_adjust_scoped(gz, client, who, status):
+    client.force_login(getattr(gz, who))
+    url = reverse("credits:adjust", args=[gz.teacher_a.teacher.pk])
+    response = client.post(
+        url, {"year": 2022, "category": "professional", "hours": "6", "source": "manual", "reason": "线下培训补录"}
+    )
+    assert response.status_code == status
+    assert CreditEntry.objects.filter(source=Source.MANUAL).count() == (1 if status == 302 else 0)
+
+
+def test_adjust_without_reason_records_nothing(gz, client):
+    client.force_login(gz.carol)
+    client.post(
+        reverse("credits:adjust", args=[gz.teacher_a.teacher.pk]),
+        {"year": 2022, "category": "public", "hours": "6", "source": "manual", "reason": ""},
+    )
+    assert CreditEntry.objects.filter(source=Source.MANUAL).count() == 0
+
+
+@pytest.mark.parametrize(("who", "status", "reversed_"), [("erin", 302, 1), ("alice", 403, 0), ("dave", 404, 0)])
+def test_reverse_scoped(gz, client, who, status, reversed_):
+    entry = CreditEntry.objects.filter(teacher=gz.teacher_a.teacher).first()
+    client.force_login(getattr(gz, who))
+    response = client.post(reverse("credits:reverse", args=[entry.pk]), {"reason": "重复登记"})
+    assert response.status_code == status
+    assert CreditEntry.objects.filter(reverses=entry).count() == reversed_
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@pytest.mark.parametrize(
+    ("who", "unit", "status"),
+    [
+        ("erin", None, 200),
+        ("erin", "school_c", 200),
+        ("carol", None, 200),
+        ("carol", "school_b", 200),
+        ("carol", "district2", 404),
+        ("carol", "city", 404),
+        ("alice", None, 200),
+        ("alice", "school_b", 404),
+        ("teacher_a", None, 403),
+        ("dave", "school_a", 404),
+    ],
+)
+def test_dashboard_scoped(gz, client, who, unit, status):
+    url = reverse("credits:dashboard") + "?year=2022"
+    if unit:
+        url += f"&unit={getattr(gz, unit).pk}"
+    assert _get(client, getattr(gz, who), url).status_code == status
+
+
+def test_dashboard_city_rates_and_short_list(gz, client):
+    response = _get(client, gz.erin, reverse("credits:dashboard") + "?year=2022")
+    overview = response.context["overview"]
+    assert (overview.total.teachers, overview.total.compliant) == (3, 0)
+    assert [r.name for r in response.context["page"].object_list] == ["teacher_a", "teacher_b", "teacher_c"]
+
+
+@pytest.mark.parametrize("extra", [0, 30])
+def test_dashboard_query_count_independent_of_teachers(gz, client, django_assert_max_num_queries, extra):
+    for i in range(extra):
+        teacher = TeacherFactory(unit=SchoolFactory(parent=gz.district2) if i % 10 == 0 else gz.school_c)
+        entries(teacher, 2022, ("public", 10))
+    client.force_login(gz.erin)
+    client.get(reverse("credits:dashboard") + "?year=2022")  # warm the names cache
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("credits:dashboard") + "?year=2022")
+    assert response.context["overview"].total.teachers == 3 + extra
+
+
+def test_dashboard_export_lists_short_teachers(gz, client):
+    from python_calamine import CalamineWorkbook
+
+    response = _get(client, gz.carol, reverse("credits:dashboard_export") + "?year=2022")
+    rows = CalamineWorkbook.from_filelike(__import__("io").BytesIO(response.content)).get_sheet_by_index(0).to_python()
+    assert rows[1][:3] == ["单位", "姓名", "身份证号"]
+    assert [r[1] for r in rows[2:]] == ["teacher_a", "teacher_b"]
+    assert rows[2][-1] == "总学时还差 6 学时；专业科目还差 6 学时"
+
+
+def test_dashboard_export_teacher_forbidden(gz, client):
+    assert _get(client, gz.teacher_a, reverse("credits:dashboard_export")).status_code == 403
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+@pytest.mark.parametrize(("who", "status"), [("teacher_a", 200), ("alice", 200), ("bob", 404), ("teacher_b", 404)])
+def test_certificate_download_scoped(gz, client, who, status):
+    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
+    response = _get(client, getattr(gz, who), url)
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content[:5] == b"%PDF-"
+
+
+def test_certificate_same_content_reissued_once(gz, client):
+    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
+    client.force_login(gz.teacher_a)
+    client.get(url)
+    client.get(url)
+    assert Certificate.objects.count() == 1
+
+
+def test_verify_genuine_certificate_public(gz, client):
+    client.force_login(gz.teacher_a)
+    client.get(reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022")
+    cert = Certificate.objects.get()
+    client.logout()
+    response = client.get(reverse("credits:verify_code", args=[cert.code]))
+    body = response.content.decode()
+    assert response.context["result"].genuine is True
+    assert gz.teacher_a.teacher.masked_id_number in body
+    assert gz.teacher_a.teacher.id_number not in body
+
+
+def test_verify_rejects_altered_content_and_unknown_code(gz):
+    from credits.certificates import certificate_issue
+
+    cert = certificate_issue(gz.teacher_a.teacher, 2022)
+    assert certificate_verify(cert.code).genuine is True
+    content = dict(cert.content, total="96")
+    Certificate.objects.filter(pk=cert.pk).update(content=content)
+    assert certificate_verify(cert.code).genuine is False
+    altered = cert.code[:-1] + ("0" if cert.code[-1] != "0" else "1")
+    assert certificate_verify(altered).found is False
+
+
+def test_verify_form_redirects_to_code(client):
+    response = client.get(reverse("credits:verify"), {"code": "abcd abcd-abcd-abcd-abcd"})
+    assert response.status_code == 302
+    assert response.url == reverse("credits:verify_code", args=["ABCD-ABCD-ABCD-ABCD-ABCD"])
+
+
+def test_home_cards_show_teacher_verdict(gz, client, settings):
+    import time_machine
+
+    with time_machine.travel("2022-06-01 10:00 +0800"):
+        response = _get(client, gz.teacher_a, reverse("home"))
+    assert "总学时还差 6 学时；专业科目还差 6 学时" in response.content.decode()
+    assert D(1) == 1
