@@ -63,3 +63,15 @@ class BulkForm(forms.Form):
     def __init__(self, *args, allowed_ids, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ids"].choices = [(i, i) for i in allowed_ids]
+
+
+class CourseImportForm(forms.Form):
+    period = forms.ModelChoiceField(label=_("培训周期"), queryset=None)
+    file = forms.FileField(label=_("Excel 文件（.xlsx）"))
+    dry_run = forms.BooleanField(label=_("只检查，不写入"), required=False)
+
+    def __init__(self, *args, periods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].queryset = periods
+        self.helper = FormHelper()
+        self.helper.form_tag = False

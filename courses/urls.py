@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/waitlist/leave/", views.waitlist_leave, name="waitlist_leave"),
     path("manage/", views.course_manage_list, name="manage_list"),
     path("manage/new/", views.course_edit, name="course_create"),
+    path("manage/import/", views.course_import, name="course_import"),
     path("manage/<int:pk>/edit/", views.course_edit, name="course_edit"),
     path("manage/<int:pk>/roster/", views.course_roster, name="course_roster"),
     path("progress/courses/", views.fill_rates, name="fill_rates"),

@@ -14,13 +14,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses import selectors, services
+from courses import importing, selectors, services
 from courses.exporting import xlsx_response
 from courses.filters import CatalogueFilter, CourseManageFilter, FillRateFilter, NudgeFilter
-from courses.forms import CourseForm, SessionFormSet
+from courses.forms import CourseForm, CourseImportForm, SessionFormSet
 from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, TrainingPeriod
 from credits.models import Category
 from portal.decorators import role_required
+from portal.exporting import xlsx_download
+from portal.importing import ImportFileError
 from portal.models import Role, Unit, UnitKind
 from portal.notifications import notify
 from portal.scoping import get_visible_or_404, scope_for
@@ -197,7 +199,7 @@ def course_manage_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "courses/manage_list.html", {
         "filter": course_filter, "page": page, "querystring": _querystring(request),
-        "can_import": True,
+        "import_url": reverse("courses:course_import"),
     })
 
 
@@ -218,6 +220,30 @@ def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         messages.success(request, _("课程“%(title)s”已保存") % {"title": saved.title})
         return redirect("courses:manage_list")
     return render(request, "courses/course_form.html", {"form": form, "sessions": sessions, "course": course})
+
+
+@role_required(*MANAGERS)
+def course_import(request: HttpRequest) -> HttpResponse:
+    """Upload a catalogue sheet: every row is checked; nothing is written unless all rows are valid."""
+    if request.GET.get("template"):
+        return xlsx_download(_("课程导入模板.xlsx"), importing.course_import_template())
+    form = CourseImportForm(request.POST or None, request.FILES or None,
+                            periods=selectors.periods_visible_to(request.user))
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = importing.course_import(
+                form.cleaned_data["file"], period=form.cleaned_data["period"],
+                providers=list(selectors.providers_managed_by(request.user)),
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.written:
+                messages.success(request, _("导入完成：%(s)s") % {"s": result.summary_zh})
+                return redirect("courses:manage_list")
+    return render(request, "courses/course_import.html", {"form": form, "result": result})
 
 
 @role_required(*MANAGERS)
