@@ -1,0 +1,59 @@
+"""Capacity is never oversold: many truly parallel transactions against one course (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from courses import services
+from courses.models import Course, Enrollment, EnrollmentStatus, WaitlistEntry
+from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
+from tests.factories.portal import SchoolFactory, TeacherFactory
+
+CLIENTS = 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_enrollment_select_parallel_never_oversells():
+    school = SchoolFactory()
+    period = PeriodFactory(city=school.parent.parent)
+    course = CourseFactory(period=period, capacity=10)
+    teachers = [TeacherFactory(unit=school) for _ in range(CLIENTS)]
+    now = shanghai(2022, 3, 20, 9)
+    barrier = threading.Barrier(CLIENTS)
+    outcomes: list[str] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def client(teacher_id: int) -> None:
+        try:
+            teacher = type(teachers[0]).objects.select_related("unit").get(pk=teacher_id)
+            fresh = Course.objects.select_related("period__city").get(pk=course.pk)
+            barrier.wait(timeout=30)
+            try:
+                result = services.enrollment_select(teacher, fresh, now)
+                outcome = "waitlisted" if result.waitlisted else "enrolled"
+            except services.SelectionError:
+                outcome = "refused"
+            with lock:
+                outcomes.append(outcome)
+        except BaseException as exc:
+            with lock:
+                failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(t.pk,)) for t in teachers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert len(outcomes) == CLIENTS
+    assert outcomes.count("enrolled") == 10
+    assert outcomes.count("waitlisted") + outcomes.count("refused") == CLIENTS - 10
+    assert Enrollment.objects.filter(course=course, status=EnrollmentStatus.SELECTED).count() == 10
+    assert Course.objects.get(pk=course.pk).enrolled_count == 10
+    assert WaitlistEntry.objects.filter(course=course).count() == outcomes.count("waitlisted")
