@@ -1,0 +1,128 @@
+"""The deadline sweep through a real Celery worker on Redis: the right applications at Guangzhou's
+2022 dates, nothing more on a rerun or in two workers at once, one correct state after `kill -9`.
+And without any worker, deadlines still hold at request time."""
+
+import time
+
+import pytest
+
+from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry
+from enrollment.services import ActionRefused, application_approve
+from portal import idcard
+from portal.models import Notification, Teacher
+from portal.tasks import deadline_sweep
+from tests.factories.enrollment import at, bulk_applications, programme_with_chain
+from tests.factories.portal import TeacherFactory, id_number
+from tests.integration.background.conftest import wait_for
+
+
+def _states(programme) -> dict[str, int]:
+    rows = Application.objects.filter(programme=programme).values_list("state", flat=True)
+    counts: dict[str, int] = {}
+    for state in rows:
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def _sweep_and_wait(now: str, programme, expected_expired: int, **kwargs) -> None:
+    deadline_sweep.delay(at(now).isoformat(), **kwargs)
+    wait_for(lambda: _states(programme).get(ApplicationState.EXPIRED, 0) >= expected_expired, timeout=60)
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sweep_expires_exactly_the_school_level_at_0319_and_the_district_level_at_0326(tree, celery_workers):
+    programme = programme_with_chain(tree.city)
+    at_school = [TeacherFactory(unit=tree.school_a) for _ in range(3)]
+    at_district = [TeacherFactory(unit=tree.school_b) for _ in range(2)]
+    bulk_applications(programme, at_school)
+    bulk_applications(programme, at_district, state=ApplicationState.APPROVED, level_order=2)
+    celery_workers()
+
+    deadline_sweep.delay(at("2022-03-18 23:59").isoformat())  # still in time for schools
+    time.sleep(3)
+    before = _states(programme)
+    _sweep_and_wait("2022-03-19 00:00", programme, 3)
+    after_school = _states(programme)
+    _sweep_and_wait("2022-03-26 00:00", programme, 5)
+
+    assert before == {"submitted": 3, "approved": 2}
+    assert after_school == {"expired": 3, "approved": 2}
+    assert _states(programme) == {"expired": 5}
+    expired_at_school = Application.objects.filter(teacher__in=at_school).values_list("level__order", flat=True)
+    assert list(expired_at_school) == [1, 1, 1]
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sweep_rerun_and_two_workers_at_once_change_nothing_more_and_notify_once(tree, celery_workers):
+    programme = programme_with_chain(tree.city)
+    teachers = [Teacher.objects.get(user=u) for u in (tree.teacher_a, tree.teacher_b, tree.teacher_c)]
+    teachers += [TeacherFactory(unit=tree.school_a) for _ in range(200)]
+    bulk_applications(programme, teachers)
+    celery_workers()
+    celery_workers()
+    now = at("2022-03-19 00:00").isoformat()
+
+    for _ in range(6):  # six runs spread over two workers (two processes each), small batches interleave
+        deadline_sweep.delay(now, batch_size=25)
+    wait_for(lambda: _states(programme) == {"expired": 203}, timeout=60)
+    time.sleep(3)  # let the remaining runs finish
+
+    assert _states(programme) == {"expired": 203}
+    audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
+    assert audits.count() == 203
+    assert audits.values("application_id").distinct().count() == 203
+    notes = Notification.objects.filter(kind="enrollment.expired")
+    assert sorted(notes.values_list("user__name", flat=True)) == ["teacher_a", "teacher_b", "teacher_c"]
+
+
+def _bulk_teachers(unit, n: int) -> list[Teacher]:
+    teachers = []
+    for i in range(n):
+        teacher = Teacher(name=f"批量{i}", id_number=id_number(), unit=unit, subject="数学", mobile="13800138000")
+        teacher.derive_from_id_number()
+        teachers.append(teacher)
+    assert all(idcard.check(t.id_number) for t in teachers)
+    return Teacher.objects.bulk_create(teachers)
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sweep_worker_killed_mid_way_and_restarted_leaves_one_correct_state(tree, celery_workers):
+    programme = programme_with_chain(tree.city)
+    total = 4000
+    bulk_applications(programme, _bulk_teachers(tree.school_a, total))
+    first = celery_workers()
+
+    deadline_sweep.delay(at("2022-03-19 00:00").isoformat(), batch_size=10)
+    partial = wait_for(
+        lambda: (n := Application.objects.filter(state=ApplicationState.EXPIRED).count()) > 0 and n, interval=0.005
+    )
+    first.kill()
+    killed_at = Application.objects.filter(state=ApplicationState.EXPIRED).count()
+    celery_workers()  # redelivery: late ack + the short visibility timeout of the test broker
+
+    wait_for(lambda: _states(programme) == {"expired": total}, timeout=90)
+
+    assert 0 < partial <= killed_at < total, (partial, killed_at)
+    audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
+    assert audits.count() == total
+    assert audits.values("application_id").distinct().count() == total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_deadline_holds_without_any_worker(tree):
+    programme = programme_with_chain(tree.city)
+    [application] = bulk_applications(programme, [Teacher.objects.get(user=tree.teacher_a)])
+
+    with pytest.raises(ActionRefused):
+        application_approve(actor=tree.alice, application=application, now=at("2022-03-19 00:00"))
+
+    application.refresh_from_db()
+    assert application.state == ApplicationState.SUBMITTED  # nobody swept
+    assert application.effective_state(at("2022-03-19 00:00")) == ApplicationState.EXPIRED
