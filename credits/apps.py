@@ -24,6 +24,7 @@ class CreditsConfig(AppConfig):
         register_nav(
             NavItem(_("我的学时"), "credits:mine", (Role.TEACHER,), order=40),
             NavItem(_("学时达标"), "credits:dashboard", tuple(ADMIN_ROLES), order=60),
+            NavItem(_("考核结果导入"), "credits:results_import", (Role.PROVIDER,), order=60),
         )
         from credits.cards import credit_cards
 

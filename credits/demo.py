@@ -83,6 +83,11 @@ def _profile(rng: random.Random) -> float:
     return rng.random() * 0.6
 
 
+def _half(value: Decimal) -> Decimal:
+    """Rounded to the nearest half hour, as providers record."""
+    return (value * 2).to_integral_value() / 2
+
+
 def _when(rng: random.Random, year: int, now: dt.datetime) -> dt.datetime:
     start = dt.datetime(year, 4, 20, 9, tzinfo=dt.UTC)
     end = min(dt.datetime(year, 12, 20, 18, tzinfo=dt.UTC), now)
@@ -125,7 +130,7 @@ def _guangzhou_entries(rng, teacher, year, kinds, now) -> list[CreditEntry]:
                 else Decimal(rng.choice((2, 3, 4, 6)))
             )
             if share < 1 and got + hours > goal:
-                hours = max(Decimal("0.5"), (goal - got).quantize(Decimal("0.5")))
+                hours = max(Decimal("0.5"), _half(goal - got))
             chosen = [topics[0]] if n == 0 and share > 0.3 else rng.sample(topics, k=rng.choice((0, 1)))
             n += 1
             source = Source.IMPORT if rng.random() < 0.9 else Source.TRANSFER
@@ -158,7 +163,7 @@ def _maoming_entries(rng, teacher, year, kinds, now) -> list[CreditEntry]:
     while got < goal:
         hours = Decimal(rng.choice((6, 10, 12))) if rotation else Decimal(rng.choice((6, 8, 14)))
         if share < 1 and got + hours > goal:
-            hours = max(Decimal("0.5"), (goal - got).quantize(Decimal("0.5")))
+            hours = max(Decimal("0.5"), _half(goal - got))
         chosen = ["ethics"] if n == 0 and share > 0.3 else rng.sample(topics[1:], k=1)
         n += 1
         out.append(

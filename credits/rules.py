@@ -207,7 +207,9 @@ def _any_of(options: tuple[Requirement, ...]) -> Requirement:
         else min(options, key=lambda o: (o.shortfall / o.required) if o.required else ZERO)
     )
     return Requirement(
-        label=_("或").join(o.label for o in options),
+        label=_("或").join(
+            _("%(label)s（%(hours)s 学时）") % {"label": o.label, "hours": fmt_hours(o.required)} for o in options
+        ),
         required=best.required,
         actual=best.actual,
         shortfall=ZERO if met_options else best.shortfall,

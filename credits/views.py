@@ -318,3 +318,40 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         "what": _("教师学时") if show_all else _("学时未达标教师"),
     }
     return xlsx_response(title, title=title, headers=headers, rows=rows)
+
+
+# --------------------------------------------------------------------------- provider result import
+
+
+@role_required(Role.PROVIDER)
+def results_import(request: HttpRequest) -> HttpResponse:
+    """Provider staff upload a result sheet: check it, then (all rows valid) record the passed hours."""
+    from courses.models import Provider, TrainingPeriod
+    from credits.forms import ResultImportForm
+    from credits.results_import import provider_results_import
+    from portal.importing import ImportFileError
+
+    scope = scope_for(request.user)
+    providers = Provider.objects.filter(pk__in=scope.provider_ids).order_by("code")
+    periods = TrainingPeriod.objects.filter(courses__provider__in=providers).distinct().order_by("-year", "code")
+    form = ResultImportForm(request.POST or None, request.FILES or None, providers=providers, periods=periods)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = provider_results_import(
+                data["file"],
+                provider=data["provider"],
+                period=data["period"],
+                actor=request.user,
+                dry_run=data["dry_run"],
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.written:
+                messages.success(
+                    request,
+                    _("已导入：%(n)d 人次合格，共 %(h)s 学时") % {"n": result.created, "h": fmt_hours(result.hours)},
+                )
+    return render(request, "credits/results_import.html", {"form": form, "result": result})
