@@ -51,7 +51,10 @@ Safety
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import io
+import itertools
 import os
 import posixpath
 import re
@@ -341,8 +344,12 @@ def _check_extent(zf: zipfile.ZipFile, path: str) -> None:
     width = 26
     if re.search(rb"<" + prefix + rb'c r="[A-Z]{2}', data):
         width = max(_column_number(m) for m in re.findall(rb"<" + prefix + rb'c r="([A-Z]+)', data))
-    rows = re.findall(rb"<" + prefix + rb'row r="(\d+)"', data)
-    height = max(map(int, rows)) if rows else 0
+    # Rows come in ascending order (ECMA-376); the first and the last row element bound the height.
+    row_tag = re.compile(rb"<" + prefix + rb'row r="(\d+)"')
+    first = row_tag.search(data)
+    last_at = max(data.rfind(b'row r="'), 0)
+    last = row_tag.search(data, max(data.rfind(b"<", 0, last_at), 0))
+    height = max(int(m.group(1)) for m in (first, last) if m) if first else 0
     if width > MAX_COLUMNS:
         raise ImportFileError(
             _("表格在第 %(col)d 列还有内容，列数太多；请删除数据右侧多余的列（包括空格）后再导入") % {"col": width}
@@ -464,19 +471,17 @@ def _build_table(
     exact: _ExactNumbers | None = None,
 ) -> Table:
     keys = [c.key for c in columns if c.key in positions]
-    idx = [positions[k] for k in keys]
-    width = max(idx) + 1
-    rows: list[int] = []
-    picked: list[tuple] = []
-    for r in range(header_index + 1, len(raw)):
-        line = raw[r]
-        if len(line) < width:
-            line = line + [""] * (width - len(line))
-        cells = tuple(line[i] for i in idx)
-        if not any(cells) and all(is_blank(v) for v in cells):
-            continue
-        rows.append(r + 1)
-        picked.append(cells)
+    body = raw[header_index + 1 :]
+    # Column by column from here on: zip(*) and list comprehensions run in C.
+    all_columns = list(zip(*body, strict=False)) if body else []
+    picked = [all_columns[positions[k]] if positions[k] < len(all_columns) else ("",) * len(body) for k in keys]
+    keep = [any(cells) or not all(is_blank(v) for v in cells) for cells in zip(*picked, strict=True)]
+    first = header_index + 2  # Excel number of the first body row
+    if all(keep):
+        rows = list(range(first, first + len(body)))
+    else:
+        rows = [first + i for i, k in enumerate(keep) if k]
+        picked = [list(itertools.compress(col, keep)) for col in picked]
     if not rows:
         raise ImportFileError(_("表头下面没有数据行，请填写后再导入"))
     table = Table(
@@ -487,39 +492,75 @@ def _build_table(
         rows=rows,
         values={},
     )
-    transposed = list(zip(*picked, strict=True)) if picked else [() for _k in keys]
     by_key = {c.key: c for c in columns}
-    for key, raw_values in zip(keys, transposed, strict=True):
+    for key, raw_values in zip(keys, picked, strict=True):
         table.values[key] = _parse_column(table, by_key[key], raw_values, positions[key] + 1, exact)
     return table
+
+
+_is_nfkc = functools.partial(unicodedata.is_normalized, "NFKC")
+
+
+class _Problem(str):
+    """A cell's error message (or the blank marker) while a column is being parsed."""
+
+
+_BLANK = _Problem("")
 
 
 def _parse_column(
     table: Table, column: Column, raw_values: Sequence[Any], column_number: int, exact: _ExactNumbers | None
 ) -> list[Any]:
-    parse = column.parse
-    out: list[Any] = list(map(clean_cell, raw_values))
+    """Clean and parse one column; errors go to ``table``; invalid cells become None."""
     blank_message = _("不能为空，请填写%(header)s") % {"header": column.header}
+    distinct = set(raw_values)
+    if len(distinct) * 2 < len(raw_values) and not any(v.__class__ is float and abs(v) >= 1e15 for v in distinct):
+        # Few distinct values (学段, 状态, 学校代码...): clean and parse each once.
+        results = {v: _parse_cell(column, clean_cell(v)) for v in distinct}
+        out = list(map(results.__getitem__, raw_values))
+        if any(r.__class__ is _Problem for r in results.values()):
+            _collect_problems(table, column, out, blank_message)
+        return out
+    out = [v.strip() if v.__class__ is str and (v.isascii() or _is_nfkc(v)) else clean_cell(v) for v in raw_values]
+    if exact is not None:
+        for i in [i for i, v in enumerate(out) if v.__class__ is float and abs(v) >= 1e15]:
+            out[i] = exact.get(table.rows[i], column_number) or out[i]
+    parse = column.parse
+    if parse is None:
+        parse = str
+    default, required, header = column.default, column.required, column.header
     for i, value in enumerate(out):
-        if value.__class__ is float and exact is not None and abs(value) >= 1e15:
-            value = out[i] = exact.get(table.rows[i], column_number) or value
         if value == "":
-            if column.required:
-                table.add_error(i, column.header, blank_message)
+            if required:
+                table.add_error(i, header, blank_message)
                 out[i] = None
             else:
-                out[i] = column.default
-            continue
-        if parse is None:
-            if value.__class__ is not str:
-                out[i] = str(value)
+                out[i] = default
             continue
         try:
             out[i] = parse(value)
         except ValueError as exc:
-            table.add_error(i, column.header, str(exc))
+            table.add_error(i, header, str(exc))
             out[i] = None
     return out
+
+
+def _parse_cell(column: Column, value: Any) -> Any:
+    if value == "":
+        return _BLANK if column.required else column.default
+    if column.parse is None:
+        return value if value.__class__ is str else str(value)
+    try:
+        return column.parse(value)
+    except ValueError as exc:
+        return _Problem(str(exc))
+
+
+def _collect_problems(table: Table, column: Column, out: list[Any], blank_message: str) -> None:
+    for i, value in enumerate(out):
+        if value.__class__ is _Problem:
+            table.add_error(i, column.header, value or blank_message)
+            out[i] = None
 
 
 # --------------------------------------------------------------------------- common parsers
@@ -545,16 +586,70 @@ def choice(mapping: dict[str, Any], what: str, shown: Sequence[str] | None = Non
     folded = {normalize_header(k): v for k, v in mapping.items()}
     allowed = "、".join(dict.fromkeys(shown if shown is not None else mapping))
 
+    memo: dict[Any, Any] = {}
+
     def parse(value: Any) -> Any:
         try:
-            return folded[normalize_header(value)]
+            return memo[value]
+        except KeyError:
+            pass
+        try:
+            memo[value] = found = folded[normalize_header(value)]
         except KeyError:
             raise ValueError(
                 _("“%(value)s”不是有效的%(what)s，请填写：%(allowed)s")
                 % {"value": value, "what": what, "allowed": allowed}
             ) from None
+        return found
 
     return parse
+
+
+_CHECK_CHARS = "10X98765432"
+_FAST_YEARS = range(1900, dt.date.today().year)  # a later year takes the full check (birth date vs today)
+
+
+def id_number(value: Any) -> str:
+    """A parser for resident ID numbers: the canonical 18 characters (lower-case x upper-cased).
+
+    The common case (18 ASCII characters, right check digit, real birth date) is
+    checked here in a few hundred nanoseconds; anything else goes through
+    :func:`portal.idcard.check`, whose message says what to fix (including a
+    number that Excel stored as a float and so lost its last digits).
+    The weights of GB 11643 are 2**(17-i) mod 11 and 13 = 2 (mod 11), so the
+    weighted sum is 2 * int(first17, 13) (mod 11).
+    """
+    if value.__class__ is str and len(value) == 18 and value.isascii():
+        head = value[:17]
+        if head.isdigit():
+            last = value[17]
+            if last == "x":
+                last = "X"
+                value = head + "X"
+            if last == _CHECK_CHARS[2 * int(head, 13) % 11] and int(value[6:10]) in _FAST_YEARS:
+                try:
+                    dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+                    return value
+                except ValueError:
+                    pass
+    from portal import idcard
+
+    try:
+        return idcard.check(value).number
+    except idcard.IdNumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def mobile(value: Any) -> str:
+    """A parser for mainland mobile numbers (11 digits starting 13-19); see portal.validators.check_mobile."""
+    if value.__class__ is str and len(value) == 11 and value.isdigit() and value.isascii():
+        if value[0] == "1" and value[1] in "3456789":
+            return value
+    elif value.__class__ is int and 13_000_000_000 <= value < 20_000_000_000:
+        return str(value)
+    from portal.validators import check_mobile
+
+    return check_mobile(value)
 
 
 # --------------------------------------------------------------------------- error report

@@ -46,7 +46,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal import idcard
+from portal import idcard, importing
 from portal.exporting import write_xlsx, xlsx_response
 from portal.importing import (
     Column,
@@ -71,7 +71,6 @@ from portal.models import (
     UnitKind,
     User,
 )
-from portal.validators import check_mobile
 
 PREVIEW_LIMIT = 200
 _LOCK_KEY = 0x726F73746572  # pg_advisory_xact_lock key: one roster import at a time
@@ -96,13 +95,6 @@ def _parse_name(value: Any) -> str:
     return value
 
 
-def _parse_id(value: Any) -> idcard.IdNumber:
-    try:
-        return idcard.check(value)
-    except idcard.IdNumberError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def _parse_school_code(value: Any) -> str:
     value = str(value).replace(" ", "")
     if len(value) > 32:
@@ -124,7 +116,12 @@ def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Co
         )
     columns += [
         Column("name", _("姓名"), aliases=(_("教师姓名"),), parse=_parse_name),
-        Column("id_number", _("身份证号"), aliases=(_("身份证号码"), _("身份证"), _("公民身份号码")), parse=_parse_id),
+        Column(
+            "id_number",
+            _("身份证号"),
+            aliases=(_("身份证号码"), _("身份证"), _("公民身份号码")),
+            parse=importing.id_number,
+        ),
         Column(
             "stage", _("学段"), aliases=(_("任教学段"),), parse=choice(stage_map, _("学段"), [s.name for s in stages])
         ),
@@ -137,7 +134,7 @@ def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Co
             aliases=(_("手机"), _("手机号"), _("联系电话")),
             required=False,
             default="",
-            parse=check_mobile,
+            parse=importing.mobile,
         ),
         Column(
             "status",
@@ -353,7 +350,7 @@ def _resolve_schools(table: Table, unit: Unit) -> list[int | None]:
 
 @dataclass
 class _Plan:
-    creates: list[tuple]  # (index, IdNumber, unit_id, values)
+    creates: list[tuple]  # (index, ID number, unit_id, values)
     updates: list[tuple]  # (index, _Existing, values)
     unchanged: int
 
@@ -361,8 +358,8 @@ class _Plan:
 def _plan(table: Table, targets: list[int | None]) -> _Plan:
     """Compare every good row with what is stored; record conflicts as errors."""
     vals = table.values
-    ids: list[idcard.IdNumber | None] = vals["id_number"]
-    numbers = [p.number for i, p in enumerate(ids) if p is not None and i not in table.bad]
+    ids: list[str | None] = vals["id_number"]
+    numbers = [p for i, p in enumerate(ids) if p is not None and i not in table.bad]
     existing = _fetch_existing(numbers)
     present = table.present
     creates, updates, unchanged = [], [], 0
@@ -371,13 +368,13 @@ def _plan(table: Table, targets: list[int | None]) -> _Plan:
     # A column left out of the file: new rows take its default, stored rows keep their value.
     cols = [vals.get(f.removesuffix("_id")) or [defaults[f.removesuffix("_id")]] * n for f in _FIELDS]
     for i in range(n):
-        parsed = ids[i]
-        if parsed is None or i in table.bad or targets[i] is None:
+        number = ids[i]
+        if number is None or i in table.bad or targets[i] is None:
             continue
         row = tuple(c[i] for c in cols)
-        old = existing.get(parsed.number)
+        old = existing.get(number)
         if old is None:
-            creates.append((i, parsed, targets[i], row))
+            creates.append((i, number, targets[i], row))
             continue
         if old.unit_id != targets[i]:
             table.add_error(
@@ -429,36 +426,55 @@ def _preview(table: Table, plan: _Plan, stages: dict[int, str], limit: int) -> l
     )
     out: list[PreviewRow] = []
     ids = table.values["id_number"]
-    for i, parsed, _unit_id, row in plan.creates:
-        out.append(PreviewRow(table.rows[i], "create", display(parsed.number, row)))
+    for i, number, _unit_id, row in plan.creates:
+        out.append(PreviewRow(table.rows[i], "create", display(number, row)))
     for i, old, row in plan.updates:
         changed = tuple(field_headers[f] for f, a, b in zip(_FIELDS, row, old.values, strict=True) if a != b)
-        out.append(PreviewRow(table.rows[i], "update", display(ids[i].number, row), changed))
+        out.append(PreviewRow(table.rows[i], "update", display(ids[i], row), changed))
     out.sort(key=lambda p: p.row)
     return out[:limit]
 
 
-def roster_import(
-    file: Any, *, unit: Unit, actor: User | None = None, dry_run: bool = False, preview_limit: int = PREVIEW_LIMIT
-) -> ImportResult:
-    """Import a roster file into ``unit`` (see module docstring for rules and side effects)."""
+@dataclass
+class RosterFile:
+    """A roster file read and checked on its own (no database rows consulted yet)."""
+
+    unit: Unit
+    table: Table
+    targets: list[int | None]  # unit id per data row
+    stages: dict[int, str]
+
+
+def roster_parse(file: Any, *, unit: Unit) -> RosterFile:
+    """Read and check a roster file: cells, duplicates, school codes. Raises ImportFileError."""
     stages = list(Stage.objects.all())
     table = read_table(file, roster_columns(unit, stages))
     table.check_unique("id_number")
     targets = _resolve_schools(table, unit)
+    return RosterFile(unit, table, targets, {s.pk: s.name for s in stages})
+
+
+def roster_apply(
+    parsed: RosterFile, *, actor: User | None = None, dry_run: bool = False, preview_limit: int = PREVIEW_LIMIT
+) -> ImportResult:
+    """Compare a parsed file with the stored roster and, when nothing is wrong and not a dry run, write it.
+
+    Side effects: see the module docstring (one transaction; nothing written on any error).
+    """
+    table = parsed.table
     result = ImportResult(dry_run=dry_run)
     try:
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-            plan = _plan(table, targets)
+            plan = _plan(table, parsed.targets)
             if table.errors:
                 table.sort_errors()
                 result.errors = table.errors
                 return result
             result.created, result.updated, result.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
-            result.preview = _preview(table, plan, {s.pk: s.name for s in stages}, preview_limit)
+            result.preview = _preview(table, plan, parsed.stages, preview_limit)
             if dry_run:
                 return result
             _write(plan, actor)
@@ -468,18 +484,25 @@ def roster_import(
     return result
 
 
+def roster_import(
+    file: Any, *, unit: Unit, actor: User | None = None, dry_run: bool = False, preview_limit: int = PREVIEW_LIMIT
+) -> ImportResult:
+    """Import a roster file into ``unit`` (see module docstring for rules and side effects)."""
+    return roster_apply(roster_parse(file, unit=unit), actor=actor, dry_run=dry_run, preview_limit=preview_limit)
+
+
 def _write(plan: _Plan, actor: User | None) -> None:
     today = timezone.localdate()
     now = timezone.now()
-    logins = _free_logins([parsed.number for _i, parsed, _u, _row in plan.creates])
+    logins = _free_logins([number for _i, number, _u, _row in plan.creates])
     new_rows = []
-    for _i, parsed, unit_id, (name, stage_id, subject, mobile, status, position) in plan.creates:
+    for _i, number, unit_id, (name, stage_id, subject, mobile, status, position) in plan.creates:
         new_rows.append(
             (
                 name,
-                parsed.number,
-                parsed.gender,
-                parsed.birth_date,
+                number,
+                "M" if int(number[16]) % 2 else "F",
+                dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
                 unit_id,
                 stage_id,
                 subject,
@@ -487,7 +510,7 @@ def _write(plan: _Plan, actor: User | None) -> None:
                 mobile,
                 status,
                 None if status == TeacherStatus.ACTIVE else today,
-                logins.get(parsed.number),
+                logins.get(number),
                 now,
                 now,
             )

@@ -1,0 +1,202 @@
+"""Benchmark: importing a 100,000-row city roster.
+
+    eval "$(.ci/services env)" && .venv/bin/python bench/roster_import.py [--rows 100000]
+
+Creates its own database (bench_roster_import, dropped and re-created), builds
+a city with ~80 teachers per school, writes a roster .xlsx with xlsxwriter,
+then prints, all in the same run:
+
+* bare read passes over the file: openpyxl (read-only) and python-calamine;
+* our parse-and-validate (roster_parse) and its ratio to the faster reader;
+* our database write (roster_apply: lookup, plan, COPY) and its ratio to a
+  bare psycopg2 COPY of the same rows into an equivalent table;
+* a re-import of the same file (nothing to write) and peak memory.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = "bench_roster_import"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup_database() -> str:
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgres"):
+        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
+    parts = urlsplit(url)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cur.execute(f"CREATE DATABASE {DB_NAME}")
+    admin.close()
+    bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return bench_url
+
+
+def write_file(path: Path, schools, rows: int) -> None:
+    import xlsxwriter
+
+    from portal.management.commands.seed_scale import teacher_rows
+    from portal.models import Stage
+
+    codes = {s.pk: s.code for s in schools}
+    stage_names = {s.pk: s.name for s in Stage.objects.all()}
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("花名册")
+    ws.write_string(0, 0, "规模测试市 教师花名册")
+    ws.write_row(1, 0, ["学校代码", "姓名", "身份证号", "学段", "任教学科", "手机号码", "状态", "职务"])
+    for r, (name, number, _g, _b, unit_id, stage_id, subject, mobile) in enumerate(teacher_rows(schools, rows), 2):
+        ws.write_row(r, 0, [codes[unit_id], name, number, stage_names[stage_id], subject, mobile, "在职", "教师"])
+    wb.close()
+
+
+def bare_openpyxl(path: Path) -> float:
+    import openpyxl
+
+    started = time.perf_counter()
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    n = sum(1 for _row in wb.worksheets[0].iter_rows(values_only=True))
+    wb.close()
+    assert n > 0
+    return time.perf_counter() - started
+
+
+def bare_calamine(path: Path) -> float:
+    import python_calamine
+
+    started = time.perf_counter()
+    wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    rows = wb.get_sheet_by_index(0).to_python()
+    assert rows
+    return time.perf_counter() - started
+
+
+def bare_copy(rows: list[tuple]) -> float:
+    """psycopg2 COPY of the same rows into a table like portal_teacher (same indexes), formatting included."""
+    from django.db import connection
+
+    from portal.roster import _CREATE_COLUMNS, _copy_buffer
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_copy")
+        cur.execute("CREATE TABLE bench_copy (LIKE portal_teacher INCLUDING ALL)")
+    raw = connection.connection  # the psycopg2 connection itself
+    started = time.perf_counter()
+    with raw.cursor() as cur:
+        cur.copy_expert(f"COPY bench_copy ({', '.join(_CREATE_COLUMNS)}) FROM STDIN", _copy_buffer(rows))
+    raw.commit()
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM bench_copy")
+        assert cur.fetchone()[0] == len(rows)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    setup_database()
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from portal.management.commands.seed_scale import build_city
+    from portal.models import Teacher
+    from portal.roster import roster_apply, roster_parse
+
+    city, _districts, schools = build_city("990100", (args.rows + 79) // 80)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_roster_"))
+    path = tmp / "roster.xlsx"
+    started = time.perf_counter()
+    write_file(path, schools, args.rows)
+    print(
+        f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB, "
+        f"written in {time.perf_counter() - started:.1f} s"
+    )
+    print(f"(database {DB_NAME} on {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']})")
+    rss_before = rss_mb()
+
+    # ours first, so the peak memory figure is ours and not openpyxl's
+    started = time.perf_counter()
+    parsed = roster_parse(path, unit=city)
+    t_parse = time.perf_counter() - started
+    assert not parsed.table.errors, parsed.table.errors[:5]
+    started = time.perf_counter()
+    result = roster_apply(parsed)
+    t_write = time.perf_counter() - started
+    assert result.created == args.rows, result.summary
+    rss_ours = rss_mb()
+
+    started = time.perf_counter()
+    again = roster_apply(roster_parse(path, unit=city))
+    t_again = time.perf_counter() - started
+    assert again.unchanged == args.rows, again.summary
+
+    t_openpyxl = bare_openpyxl(path)
+    t_calamine = bare_calamine(path)
+
+    now = timezone.now()
+    rows = [
+        (
+            t.name,
+            t.id_number,
+            t.gender,
+            t.birth_date,
+            t.unit_id,
+            t.stage_id,
+            t.subject,
+            t.position,
+            t.mobile,
+            t.status,
+            None,
+            None,
+            now,
+            now,
+        )
+        for t in Teacher.objects.all()
+    ]
+    t_copy = bare_copy(rows)
+
+    fastest = min(t_openpyxl, t_calamine)
+    print()
+    print(f"bare read, openpyxl read-only:   {t_openpyxl:6.2f} s")
+    print(f"bare read, python-calamine:      {t_calamine:6.2f} s")
+    print(
+        f"our parse + validate:            {t_parse:6.2f} s   = {t_parse / fastest:.2f}x the faster reader "
+        "(target <= 2x)"
+    )
+    print(f"bare COPY of the same rows:      {t_copy:6.2f} s")
+    print(f"our database write:              {t_write:6.2f} s   = {t_write / t_copy:.2f}x bare COPY (target <= 2x)")
+    print(f"whole import (parse + write):    {t_parse + t_write:6.2f} s   ({result.summary})")
+    print(f"re-import, nothing changes:      {t_again:6.2f} s   ({again.summary})")
+    print(f"peak RSS: {rss_before:.0f} MB before the import, {rss_ours:.0f} MB after it ({rss_mb():.0f} MB at the end)")
+    path.unlink()
+    tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()
