@@ -15,6 +15,7 @@ urlpatterns = [
     path("teachers/<int:pk>/", roster.teacher_detail, name="teacher_detail"),
     path("teachers/<int:pk>/edit/", roster.teacher_edit, name="teacher_edit"),
     path("teachers/<int:pk>/password/", roster.teacher_password, name="teacher_password"),
+    path("teachers/<int:pk>/reactivate/", roster.teacher_reactivate, name="teacher_reactivate"),
     path("me/", roster.my_record, name="my_record"),
     path("units/", units.unit_tree, name="unit_tree"),
 ]

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -146,6 +147,18 @@ def teacher_password(request: HttpRequest, pk: int) -> HttpResponse:
                              % {"name": teacher.name})
             return redirect("portal:teacher_detail", pk=pk)
     return render(request, "portal/teacher_password.html", {"teacher": teacher, "form": form})
+
+
+@require_POST
+@role_required(*ADMIN_ROLES)
+def teacher_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a wrong 退休/调出 mark (the teacher is 在职 again at her unit)."""
+    teacher = _managed_teacher_or_404(request, pk)
+    if not request.user.has_perm("portal.edit_teacher_record", teacher):
+        raise PermissionDenied
+    if services.teacher_reactivate(teacher, date=timezone.localdate(), actor=request.user):
+        messages.success(request, _("已将“%(name)s”恢复为在职") % {"name": teacher.name})
+    return redirect("portal:teacher_detail", pk=pk)
 
 
 @login_required

@@ -477,3 +477,24 @@ def test_export_follows_the_roster_filters(client, tree):
 
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(min_row=3, values_only=True))
     assert len(rows) == 1
+
+
+def test_reactivate_undoes_a_wrong_retirement(client, tree):
+    teacher = tree.teacher_a.teacher
+    client.force_login(tree.alice)
+    _bulk(client, [teacher.pk], action="retire")
+
+    client.post(reverse("portal:teacher_reactivate", args=[teacher.pk]))
+
+    teacher.refresh_from_db()
+    assert teacher.status == TeacherStatus.ACTIVE
+    assert list(TeacherMove.objects.filter(teacher=teacher).order_by("id").values_list("status", flat=True)) == [
+        TeacherStatus.RETIRED, TeacherStatus.ACTIVE]
+
+
+def test_reactivate_by_outsider_is_404(client, tree):
+    client.force_login(tree.bob)
+
+    response = client.post(reverse("portal:teacher_reactivate", args=[tree.teacher_a.teacher.pk]))
+
+    assert response.status_code == 404

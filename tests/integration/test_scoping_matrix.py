@@ -114,3 +114,32 @@ def test_anonymous_user_is_sent_to_login(client, tree):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+ADMIN_PAGES = ["portal:roster_import", "portal:roster_template", "portal:roster_export"]
+
+
+@pytest.mark.parametrize("url_name", ADMIN_PAGES)
+@pytest.mark.parametrize("role", ["teacher", "provider"])
+def test_excel_pages_forbidden_for_non_admins(client, people, role, url_name):
+    client.force_login(people[role])
+
+    assert client.get(reverse(url_name)).status_code == 403
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ("alice", 403), ("carol", 200), ("erin", 200), ("teacher", 403), ("provider", 403)])
+def test_unit_tree_by_role(client, people, role, status):
+    client.force_login(people[role])
+
+    assert client.get(reverse("portal:unit_tree")).status_code == status
+
+
+def test_unit_tree_shows_only_own_district(client, tree, people):
+    client.force_login(people["carol"])
+
+    response = client.get(reverse("portal:unit_tree"))
+
+    units = [root.unit for root in response.context["roots"]]
+    units += [child.unit for root in response.context["roots"] for child in root.children]
+    assert units == [tree.district1, tree.school_a, tree.school_b]
