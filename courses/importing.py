@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseMode, CourseStatus, Provider, TrainingPeriod
 from credits.models import Category, CreditKind, Topic
+from credits.rules import fmt_hours
 from portal import exporting
 from portal.importing import Column, ImportResult, PreviewRow, choice, read_table, text
 from portal.models import Stage
@@ -127,7 +128,7 @@ def course_import(file: Any, *, period: TrainingPeriod, providers, dry_run: bool
             continue
         if period.max_fee_per_hour is not None and rec.get("fee", Decimal(0)) > period.max_fee_per_hour:
             table.add_error(i, "fee", _("每学时收费 %(fee)s 元超过本周期上限 %(max)s 元") % {
-                "fee": rec["fee"], "max": period.max_fee_per_hour})
+                "fee": fmt_hours(rec["fee"]), "max": fmt_hours(period.max_fee_per_hour)})
         row_topics = [topics.get(n) for n in rec.get("topics", [])]
         if None in row_topics:
             missing = "、".join(n for n in rec["topics"] if n not in topics)

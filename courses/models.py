@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from credits.models import Category
+from credits.rules import fmt_hours
 
 
 class Provider(models.Model):
@@ -210,7 +211,7 @@ class Course(models.Model):
         if self.period_id and self.period.max_fee_per_hour is not None and self.fee_per_hour is not None:
             if self.fee_per_hour > self.period.max_fee_per_hour:
                 errors["fee_per_hour"] = _("每学时收费 %(fee)s 元超过本周期上限 %(max)s 元") % {
-                    "fee": self.fee_per_hour, "max": self.period.max_fee_per_hour}
+                    "fee": fmt_hours(self.fee_per_hour), "max": fmt_hours(self.period.max_fee_per_hour)}
         if self.kind_id and self.category and self.kind.category != self.category:
             errors["kind"] = _("学时类型“%(kind)s”属于%(cat)s，与课程的科目类别不一致") % {
                 "kind": self.kind.name, "cat": Category(self.kind.category).label}
