@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
@@ -87,6 +87,7 @@ class Overview:
     rule_set: RuleSet
     total: UnitRate
     children: list[UnitRate]
+    by_path: list[tuple[str, int, int]] = field(default_factory=list)  # employer units: (path, teachers, compliant)
 
 
 @dataclass
@@ -140,17 +141,29 @@ class _CompiledRule:
         self.sums_params = params
         self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
 
-    def per_teacher_cte(self, as_of: bool = False) -> str:
-        """Sums per teacher over the year's entries of the teachers in scope.
+    def per_teacher(
+        self, unit: Unit, year: int, *, as_of: dt.datetime | None = None, search: str = ""
+    ) -> tuple[str, list]:
+        """SQL and params: one row per active teacher under ``unit`` with her sums for ``year``.
 
-        Params: sums, year, path[, as_of] — with ``as_of`` only entries recorded before that moment count.
+        Teachers without entries get NULL sums (the conditions COALESCE them). ``as_of``:
+        only entries recorded before that moment count. Columns: teacher_id, name,
+        id_number, unit_name, path, then one per ``self.columns`` alias.
         """
         before = " AND e.recorded_at < %s" if as_of else ""
-        return (
-            f"WITH s AS (SELECT e.teacher_id, {self.sums_sql} FROM credits_creditentry e "
-            "JOIN portal_teacher st ON st.id = e.teacher_id JOIN portal_unit su ON su.id = st.unit_id "
-            f"WHERE e.year = %s AND su.path LIKE %s ESCAPE '\\'{before} GROUP BY e.teacher_id)"
+        where = "t.status = %s AND u.path LIKE %s ESCAPE '\\'"
+        params: list = [*self.sums_params, year, *([as_of] if as_of else []), _active(), _like_prefix(unit.path)]
+        if search:
+            where += " AND (t.name LIKE %s OR t.id_number LIKE %s)"
+            params += [f"%{search}%", f"%{search.upper()}%"]
+        sql = (
+            "SELECT t.id AS teacher_id, t.name AS name, t.id_number AS id_number, u.name AS unit_name,"
+            f" u.path AS path, {self.sums_sql}"
+            " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
+            f" LEFT JOIN credits_creditentry e ON e.teacher_id = t.id AND e.year = %s{before}"
+            f" WHERE {where} GROUP BY t.id, u.id"
         )
+        return sql, params
 
 
 def _active() -> str:
@@ -174,17 +187,10 @@ def compliance_by_path(
     ``as_of``: count only entries recorded before that moment (for back-dated snapshots).
     """
     rule = _CompiledRule(tree)
-    like = _like_prefix(unit.path)
-    sql = (
-        rule.per_teacher_cte(as_of is not None)
-        + f" SELECT u.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END)"
-        " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
-        " LEFT JOIN s ON s.teacher_id = t.id"
-        " WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\' GROUP BY u.path"
-    )
-    params = [*rule.sums_params, year, like, *([as_of] if as_of else []), *rule.met_params, _active(), like]
+    inner, params = rule.per_teacher(unit, year, as_of=as_of)
+    sql = f"SELECT s.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END) FROM ({inner}) s GROUP BY s.path"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*rule.met_params, *params])
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
 
 
@@ -205,7 +211,7 @@ def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) 
             rates[child_path].teachers += teachers
             rates[child_path].compliant += compliant
     shown = [rate for rate in rates.values() if rate.teachers]
-    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=shown)
+    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=shown, by_path=rows)
 
 
 def _child_path(parent_path: str, path: str) -> str | None:
@@ -230,22 +236,17 @@ def teacher_rows(
     Streams from the cursor so an export of 250,000 rows holds only a chunk in memory.
     """
     rule = _CompiledRule(tree)
-    like = _like_prefix(unit.path)
+    inner, params = rule.per_teacher(unit, year, search=search)
     cols = ", ".join(f"COALESCE(s.{c.alias}, 0)" for c in rule.columns)
-    where = "t.status = %s AND u.path LIKE %s ESCAPE '\\'"
-    params: list = [*rule.sums_params, year, like, *rule.met_params, _active(), like]
-    if search:
-        where += " AND (t.name LIKE %s OR t.id_number LIKE %s)"
-        params += [f"%{search}%", f"%{search.upper()}%"]
-    if only_short:
-        where += f" AND NOT {rule.met_sql}"
-        params += rule.met_params
     sql = (
-        rule.per_teacher_cte()
-        + f" SELECT t.id, t.name, t.id_number, u.name, u.path, CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END, {cols}"
-        " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id LEFT JOIN s ON s.teacher_id = t.id"
-        f" WHERE {where} ORDER BY u.path, t.name, t.id"
+        f"SELECT s.teacher_id, s.name, s.id_number, s.unit_name, s.path,"
+        f" CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END, {cols} FROM ({inner}) s"
     )
+    params = [*rule.met_params, *params]
+    if only_short:
+        sql += f" WHERE NOT {rule.met_sql}"
+        params += rule.met_params
+    sql += " ORDER BY s.path, s.name, s.teacher_id"
     if limit is not None:
         sql += " LIMIT %s OFFSET %s"
         params += [limit, offset]
@@ -260,17 +261,11 @@ def teacher_rows(
 def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all: bool = False) -> int:
     """How many teachers under ``unit`` (matching ``search``) miss the rule (all of them: ``show_all``). One query."""
     rule = _CompiledRule(tree)
-    like = _like_prefix(unit.path)
-    params: list = [*rule.sums_params, year, like, _active(), like, *([] if show_all else rule.met_params)]
-    extra = ""
-    if search:
-        extra = " AND (t.name LIKE %s OR t.id_number LIKE %s)"
-        params += [f"%{search}%", f"%{search.upper()}%"]
-    sql = (
-        rule.per_teacher_cte() + " SELECT COUNT(*) FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
-        " LEFT JOIN s ON s.teacher_id = t.id"
-        " WHERE t.status = %s AND u.path LIKE %s ESCAPE '\\'" + ("" if show_all else f" AND NOT {rule.met_sql}") + extra
-    )
+    inner, params = rule.per_teacher(unit, year, search=search)
+    sql = f"SELECT COUNT(*) FROM ({inner}) s"
+    if not show_all:
+        sql += f" WHERE NOT {rule.met_sql}"
+        params += rule.met_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
