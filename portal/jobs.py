@@ -9,12 +9,11 @@ but nobody can act on them after the deadline.
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-import xlsxwriter
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
@@ -23,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.models import EXPORT_ACTIVE_STATES, ExportJob, ExportStatus, Role, Teacher, TeacherStatus, User
+from portal.models import EXPORT_ACTIVE_STATES, ExportJob, ExportStatus, Role, TeacherStatus, User
 from portal.notifications import KIND_EXPORT_DONE, notify
 from portal.scoping import scope_for, teachers_managed_by
 
@@ -84,17 +83,31 @@ def compliance_snapshot_run(now: dt.datetime) -> int:
 # --- long exports -------------------------------------------------------------------------------
 
 
+@dataclass
+class ExportSpec:
+    """What one export writes: a title line, headers, the row count (for progress) and the rows."""
+
+    title: str
+    headers: list[str]
+    total: int
+    rows: Iterable[Sequence]
+    sheet_name: str | None = None
+    widths: Sequence[int] | None = None
+
+
 @dataclass(frozen=True)
 class ExportKind:
     code: str
     label: str
     roles: tuple[Role, ...]
-    headers: Callable[[], list[str]]
-    # (user, params) -> (row count, rows); rows are lists of cell values
-    rows: Callable[[User, dict], tuple[int, Iterable[list]]]
+    build: Callable[[User, dict], ExportSpec]  # (user, params) -> what to write, scoped to the user
 
 
 EXPORT_KINDS: dict[str, ExportKind] = {}
+
+
+class ExportRefused(Exception):
+    """The export cannot be written (e.g. no rule set for the year); the message is shown to the user."""
 
 
 def register_export(kind: ExportKind) -> None:
@@ -106,40 +119,70 @@ def export_kinds_for(user: User) -> list[ExportKind]:
     return [kind for kind in EXPORT_KINDS.values() if any(scope.has(role) for role in kind.roles)]
 
 
-def _roster_headers() -> list[str]:
-    return [_("单位代码"), _("单位名称"), _("姓名"), _("身份证号"), _("性别"), _("出生日期"), _("学段"),
-            _("任教学科"), _("职务"), _("手机号码"), _("状态")]
+def _stamp() -> str:
+    return f"{timezone.localtime():%Y-%m-%d %H:%M}"
 
 
-def _roster_rows(user: User, params: dict) -> tuple[int, Iterator[list]]:
+def _roster_spec(user: User, params: dict) -> ExportSpec:
+    """The roster page's export (portal.roster), over every teacher the user keeps: city-wide for a city admin."""
+    from portal.roster import EXPORT_HEADERS, roster_rows
+
     qs = teachers_managed_by(user)
     if params.get("status") in TeacherStatus.values:
         qs = qs.filter(status=params["status"])
-    qs = qs.order_by("unit__path", "name", "id")
-    labels = {
-        "gender": dict(Teacher._meta.get_field("gender").choices),
-        "position": dict(Teacher._meta.get_field("position").choices),
-        "status": dict(Teacher._meta.get_field("status").choices),
-    }
-    fields = ("unit__code", "unit__name", "name", "id_number", "gender", "birth_date", "stage__name", "subject",
-              "position", "mobile", "status")
+    return ExportSpec(
+        title=_("教师花名册（导出于 %(time)s）") % {"time": _stamp()},
+        headers=[_(h) for h in EXPORT_HEADERS],
+        total=qs.count(),
+        rows=roster_rows(qs),
+        sheet_name=_("花名册"),
+        widths=(6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6),
+    )
 
-    def rows():
-        for (unit_code, unit_name, name, id_number, gender, birth, stage, subject, position, mobile,
-             status) in qs.values_list(*fields).iterator(chunk_size=2000):
-            yield [unit_code, unit_name, name, id_number, str(labels["gender"].get(gender, gender)), birth,
-                   stage or "", subject, str(labels["position"].get(position, position)), mobile,
-                   str(labels["status"].get(status, status))]
 
-    return qs.count(), rows()
+def _top_unit(user: User):
+    """The highest unit the user administers (a city admin's city), or None."""
+    scope = scope_for(user)
+    units = [u for role in (Role.CITY_ADMIN, Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN) for u in scope.units.get(role, ())]
+    return min(units, key=lambda u: len(u.path), default=None)
+
+
+def _compliance_spec(user: User, params: dict) -> ExportSpec:
+    """credits' compliance list (every teacher, or only those short) for the user's top unit and a year."""
+    from credits.selectors import export_rows, rule_set_for_unit, short_count
+
+    unit = _top_unit(user)
+    if unit is None:
+        raise PermissionDenied
+    year = int(params.get("year") or timezone.localdate().year)
+    rule_set = rule_set_for_unit(unit, year)
+    if rule_set is None:
+        raise ExportRefused(
+            _("%(unit)s没有%(year)d年度的学时规则，无法导出达标名单。") % {"unit": unit.name, "year": year}
+        )
+    only_short = bool(params.get("only_short"))
+    headers, rows = export_rows(unit, year, rule_set.tree, only_short=only_short)
+    return ExportSpec(
+        title=_("%(unit)s %(year)d年度学时达标名单（导出于 %(time)s）") % {
+            "unit": unit.name, "year": year, "time": _stamp()},
+        headers=headers,
+        total=short_count(unit, year, rule_set.tree, show_all=not only_short),
+        rows=rows,
+        sheet_name=_("达标名单"),
+    )
 
 
 register_export(ExportKind(
     code="roster",
-    label=gettext_lazy("教师名册"),
+    label=gettext_lazy("教师花名册"),
     roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
-    headers=_roster_headers,
-    rows=_roster_rows,
+    build=_roster_spec,
+))
+register_export(ExportKind(
+    code="compliance",
+    label=gettext_lazy("学时达标名单"),
+    roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+    build=_compliance_spec,
 ))
 
 
@@ -193,12 +236,11 @@ def export_job_run(job_id: int, now: dt.datetime | None = None) -> str:
             name = f"{kind.code}-{timezone.localtime(now):%Y%m%d-%H%M%S}-{job.pk}.xlsx"
             with path.open("rb") as fh:
                 job.file.save(name, File(fh), save=False)
-    except Exception as exc:
+    except ExportRefused as exc:
+        return _fail(job_id, str(exc))
+    except Exception:
         log.exception("export %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
-        return ExportStatus.FAILED
+        return _fail(job_id, _("导出时发生错误，请稍后重试或联系管理员。"))
     ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
         status=ExportStatus.DONE, file=job.file.name, progress=100, finished_at=timezone.now()
     )
@@ -212,21 +254,30 @@ def export_job_run(job_id: int, now: dt.datetime | None = None) -> str:
     return ExportStatus.DONE
 
 
+def _fail(job_id: int, message: str) -> str:
+    ExportJob.objects.filter(pk=job_id).update(status=ExportStatus.FAILED, error=message, finished_at=timezone.now())
+    return ExportStatus.FAILED
+
+
 def _write_xlsx(job: ExportJob, kind: ExportKind, path: Path) -> None:
-    total, rows = kind.rows(job.user, job.params)
-    ExportJob.objects.filter(pk=job.pk).update(total=total)
+    from portal.exporting import write_xlsx
+
+    spec = kind.build(job.user, job.params)
+    ExportJob.objects.filter(pk=job.pk).update(total=spec.total)
+    written = write_xlsx(
+        str(path), title=spec.title, headers=spec.headers, rows=_counting(job.pk, spec.rows, spec.total),
+        sheet_name=spec.sheet_name, widths=spec.widths,
+    )
+    _progress(job.pk, written, spec.total, final=True)
+
+
+def _counting(job_id: int, rows: Iterable[Sequence], total: int) -> Iterator[Sequence]:
+    """Pass the rows through, writing the progress about PROGRESS_STEPS times in all."""
     step = max(total // PROGRESS_STEPS, 200)
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd"})
-    sheet = workbook.add_worksheet(str(kind.label)[:31])
-    bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, kind.headers(), bold)
-    done = 0
     for done, row in enumerate(rows, start=1):
-        sheet.write_row(done, 0, row)
+        yield row
         if done % step == 0:
-            _progress(job.pk, done, total)
-    workbook.close()
-    _progress(job.pk, done, total, final=True)
+            _progress(job_id, done, total)
 
 
 def _progress(job_id: int, done: int, total: int, final: bool = False) -> None:

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,6 +21,7 @@ def export_list(request):
         job.label = EXPORT_KINDS[job.kind].label if job.kind in EXPORT_KINDS else job.kind
     return render(request, "portal/exports/list.html", {
         "page": page, "kinds": export_kinds_for(request.user), "statuses": TeacherStatus.choices,
+        "this_year": timezone.localdate().year,
     })
 
 
@@ -31,6 +33,10 @@ def export_start(request, kind: str):
     params = {}
     if request.POST.get("status") in TeacherStatus.values:
         params["status"] = request.POST["status"]
+    if request.POST.get("year", "").isdigit() and 2000 <= int(request.POST["year"]) <= 2100:
+        params["year"] = int(request.POST["year"])
+    if request.POST.get("only_short") == "1":
+        params["only_short"] = True
     job = export_job_start(request.user, kind, params)  # PermissionDenied (403) for a role that may not
     messages.info(request, _("导出已开始，您可以离开本页，稍后在“我的导出”中下载。"))
     return redirect("inbox:export_detail", pk=job.pk)

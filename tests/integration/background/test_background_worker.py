@@ -35,8 +35,9 @@ def test_export_roster_in_worker_reaches_100_percent_and_opens(tree, celery_work
     assert (job.progress, job.total, job.done_rows) == (100, 603, 603)
     sheet = openpyxl.load_workbook(job.file.path, read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 1 + 603
-    assert rows[0][:4] == ("单位代码", "单位名称", "姓名", "身份证号")
+    assert len(rows) == 2 + 603  # title line, headers, one row per teacher
+    assert rows[1][:5] == ("序号", "区", "学校代码", "学校", "姓名")
+    assert rows[-1][0] == 603
     done = wait_for(lambda: list(Notification.objects.filter(user=tree.erin, kind=KIND_EXPORT_DONE)))
     assert [n.url for n in done] == [f"/inbox/exports/{job.pk}/"]
 
