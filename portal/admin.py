@@ -204,8 +204,22 @@ class TeacherAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["unit", "stage"]
     autocomplete_fields = ["unit", "user"]
     readonly_fields = ["gender", "birth_date", "created_at", "updated_at"]
-    fields = ["name", "id_number", "gender", "birth_date", "unit", "stage", "subject", "position", "mobile",
-              "status", "status_date", "user", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "id_number",
+        "gender",
+        "birth_date",
+        "unit",
+        "stage",
+        "subject",
+        "position",
+        "mobile",
+        "status",
+        "status_date",
+        "user",
+        "created_at",
+        "updated_at",
+    ]
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):

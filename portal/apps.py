@@ -13,7 +13,11 @@ class PortalConfig(AppConfig):
 
         register_nav(
             NavItem(label=_("教师名册"), url_name="portal:roster", roles=ADMIN_ROLES, order=10),
-            NavItem(label=_("单位与名册"), url_name="portal:unit_tree", roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
-                    order=11),
+            NavItem(
+                label=_("单位与名册"),
+                url_name="portal:unit_tree",
+                roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+                order=11,
+            ),
             NavItem(label=_("我的档案"), url_name="portal:my_record", roles=(Role.TEACHER,), order=12),
         )

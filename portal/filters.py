@@ -17,22 +17,38 @@ class TeacherFilter(django_filters.FilterSet):
         ("no_login", _("未开通账号")),
     ]
 
-    q = django_filters.CharFilter(label=_("姓名或身份证号"), method="search",
-                                  widget=forms.TextInput(attrs={"placeholder": _("姓名或身份证号"),
-                                                                "type": "search"}))
+    q = django_filters.CharFilter(
+        label=_("姓名或身份证号"),
+        method="search",
+        widget=forms.TextInput(attrs={"placeholder": _("姓名或身份证号"), "type": "search"}),
+    )
     status = django_filters.ChoiceFilter(label=_("状态"), choices=TeacherStatus.choices, empty_label=_("全部状态"))
     stage = django_filters.ModelChoiceFilter(label=_("学段"), queryset=Stage.objects.all(), empty_label=_("全部学段"))
     subject = django_filters.CharFilter(label=_("任教学科"), method="filter_subject")
     unit = django_filters.ModelChoiceFilter(label=_("学校"), queryset=None, empty_label=_("全部学校"))
-    problem = django_filters.ChoiceFilter(label=_("待完善"), choices=PROBLEMS, method="filter_problem",
-                                          empty_label=_("不限"))
+    problem = django_filters.ChoiceFilter(
+        label=_("待完善"), choices=PROBLEMS, method="filter_problem", empty_label=_("不限")
+    )
     ordering = django_filters.OrderingFilter(
         label=_("排序"),
-        fields=(("name", "name"), ("id_number", "id_number"), ("unit__path", "unit"), ("stage__order", "stage"),
-                ("subject", "subject"), ("status", "status"), ("updated_at", "updated")),
-        field_labels={"name": _("姓名"), "id_number": _("身份证号"), "unit__path": _("学校"),
-                      "stage__order": _("学段"), "subject": _("任教学科"), "status": _("状态"),
-                      "updated_at": _("更新时间")},
+        fields=(
+            ("name", "name"),
+            ("id_number", "id_number"),
+            ("unit__path", "unit"),
+            ("stage__order", "stage"),
+            ("subject", "subject"),
+            ("status", "status"),
+            ("updated_at", "updated"),
+        ),
+        field_labels={
+            "name": _("姓名"),
+            "id_number": _("身份证号"),
+            "unit__path": _("学校"),
+            "stage__order": _("学段"),
+            "subject": _("任教学科"),
+            "status": _("状态"),
+            "updated_at": _("更新时间"),
+        },
         empty_label=_("默认排序"),
     )
 
@@ -54,8 +70,9 @@ class TeacherFilter(django_filters.FilterSet):
         number = idcard.normalize(value)
         if number[:1].isdigit():
             # An ID number (or its start) typed with spaces or lower-case x.
-            return queryset.filter(id_number__startswith=number) if len(number) < 18 else queryset.filter(
-                id_number=number)
+            return (
+                queryset.filter(id_number__startswith=number) if len(number) < 18 else queryset.filter(id_number=number)
+            )
         return queryset.filter(Q(name__contains=value))
 
     def filter_subject(self, queryset, name, value):

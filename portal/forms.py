@@ -39,8 +39,11 @@ class TeacherForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("name", css_class="col-md-6"), Column("id_number", css_class="col-md-6")),
-            Row(Column("stage", css_class="col-md-4"), Column("subject", css_class="col-md-4"),
-                Column("position", css_class="col-md-4")),
+            Row(
+                Column("stage", css_class="col-md-4"),
+                Column("subject", css_class="col-md-4"),
+                Column("position", css_class="col-md-4"),
+            ),
             Row(Column("mobile", css_class="col-md-6")),
             Submit("save", _("保存")),
         )
@@ -83,11 +86,15 @@ class BulkActionForm(forms.Form):
     ACTIONS = [(RETIRE, _("标记为退休")), (TRANSFER, _("标记为调出"))]
 
     action = forms.ChoiceField(label=_("批量操作"), choices=ACTIONS)
-    ids = forms.ModelMultipleChoiceField(queryset=Teacher.objects.none(), label=_("教师"),
-                                         error_messages={"required": _("请先勾选教师")})
+    ids = forms.ModelMultipleChoiceField(
+        queryset=Teacher.objects.none(), label=_("教师"), error_messages={"required": _("请先勾选教师")}
+    )
     date = forms.DateField(label=_("日期"), widget=DateInput, initial=timezone.localdate)
     destination = forms.ModelChoiceField(
-        queryset=None, required=False, label=_("调入单位（市内调动时选择）"), empty_label=_("调出本市（不选单位）"),
+        queryset=None,
+        required=False,
+        label=_("调入单位（市内调动时选择）"),
+        empty_label=_("调出本市（不选单位）"),
         help_text=_("不选表示调出本市，状态改为“调出”；选择本市单位则教师随调动转入该单位，仍为在职"),
     )
 
@@ -109,10 +116,15 @@ class BulkActionForm(forms.Form):
 class TeacherPasswordForm(forms.Form):
     """An admin sets a teacher's first password or a new one."""
 
-    password1 = forms.CharField(label=_("新密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                strip=False, help_text=password_validation.password_validators_help_text_html())
-    password2 = forms.CharField(label=_("再次输入新密码"), strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label=_("新密码"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("再次输入新密码"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,10 +139,10 @@ class TeacherPasswordForm(forms.Form):
 
 
 class RosterUploadForm(forms.Form):
-    file = forms.FileField(label=_("名册文件（.xlsx）"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
-    unit = forms.ModelChoiceField(queryset=None, label=_("导入到"),
-                                  help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册"))
+    file = forms.FileField(label=_("名册文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    unit = forms.ModelChoiceField(
+        queryset=None, label=_("导入到"), help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册")
+    )
 
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,24 +34,52 @@ def _school_admin_cards(request) -> list[HomeCard]:
     role = Role.SCHOOL_ADMIN
     incomplete = p["missing_mobile"] + p["missing_stage"]
     cards = [
-        HomeCard(role=role, title=_("在职教师"), count=p["active"], order=10,
-                 text=_("退休 %(r)d 人，调出 %(t)d 人。调动、退休请在名册中及时标记。")
-                 % {"r": p["retired"], "t": p["transferred"]},
-                 url=_roster_url(), link_label=_("打开教师名册"), level="primary"),
-        HomeCard(role=role, title=_("名册信息待完善"), count=incomplete, order=20,
-                 text=_("缺手机号码 %(m)d 人，缺学段 %(s)d 人。") % {"m": p["missing_mobile"], "s": p["missing_stage"]}
-                 if incomplete else _("名册信息完整。"),
-                 url=_roster_url(problem="no_mobile" if p["missing_mobile"] else "no_stage") if incomplete else "",
-                 link_label=_("去补全"), level="warning" if incomplete else "success"),
-        HomeCard(role=role, title=_("未开通账号的教师"), count=p["no_login"], order=30,
-                 text=_("这些教师还不能登录选课，请为其设置初始密码。")
-                 if p["no_login"] else _("所有在职教师均已开通账号。"),
-                 url=_roster_url(problem="no_login") if p["no_login"] else "", link_label=_("查看名单"),
-                 level="danger" if p["no_login"] else "success"),
+        HomeCard(
+            role=role,
+            title=_("在职教师"),
+            count=p["active"],
+            order=10,
+            text=_("退休 %(r)d 人，调出 %(t)d 人。调动、退休请在名册中及时标记。")
+            % {"r": p["retired"], "t": p["transferred"]},
+            url=_roster_url(),
+            link_label=_("打开教师名册"),
+            level="primary",
+        ),
+        HomeCard(
+            role=role,
+            title=_("名册信息待完善"),
+            count=incomplete,
+            order=20,
+            text=_("缺手机号码 %(m)d 人，缺学段 %(s)d 人。") % {"m": p["missing_mobile"], "s": p["missing_stage"]}
+            if incomplete
+            else _("名册信息完整。"),
+            url=_roster_url(problem="no_mobile" if p["missing_mobile"] else "no_stage") if incomplete else "",
+            link_label=_("去补全"),
+            level="warning" if incomplete else "success",
+        ),
+        HomeCard(
+            role=role,
+            title=_("未开通账号的教师"),
+            count=p["no_login"],
+            order=30,
+            text=_("这些教师还不能登录选课，请为其设置初始密码。")
+            if p["no_login"]
+            else _("所有在职教师均已开通账号。"),
+            url=_roster_url(problem="no_login") if p["no_login"] else "",
+            link_label=_("查看名单"),
+            level="danger" if p["no_login"] else "success",
+        ),
     ]
-    cards.append(HomeCard(role=role, title=_("导入名册"), order=40,
-                          text=_("用 Excel 批量新增或更新教师，导入前可预览全部错误。"),
-                          url=_import_url(), link_label=_("导入 Excel")))
+    cards.append(
+        HomeCard(
+            role=role,
+            title=_("导入名册"),
+            order=40,
+            text=_("用 Excel 批量新增或更新教师，导入前可预览全部错误。"),
+            url=_import_url(),
+            link_label=_("导入 Excel"),
+        )
+    )
     return cards
 
 
@@ -69,13 +97,25 @@ def _district_admin_cards(request, scope) -> list[HomeCard]:
     role = Role.DISTRICT_ADMIN
     districts = "、".join(u.name for u in scope.units.get(Role.DISTRICT_ADMIN, ()))
     return [
-        HomeCard(role=role, title=_("辖区学校"), count=c["schools"], order=10,
-                 text=_("%(d)s：在职教师 %(n)d 人。") % {"d": districts, "n": c["teachers"]},
-                 url=reverse("portal:unit_tree"), link_label=_("查看各校名册人数"), level="primary"),
-        HomeCard(role=role, title=_("名册为空的学校"), count=c["empty_schools"], order=20,
-                 text=_("请督促这些学校导入教师名册。") if c["empty_schools"] else _("各校均已建立名册。"),
-                 url=reverse("portal:unit_tree") if c["empty_schools"] else "",
-                 level="warning" if c["empty_schools"] else "success"),
+        HomeCard(
+            role=role,
+            title=_("辖区学校"),
+            count=c["schools"],
+            order=10,
+            text=_("%(d)s：在职教师 %(n)d 人。") % {"d": districts, "n": c["teachers"]},
+            url=reverse("portal:unit_tree"),
+            link_label=_("查看各校名册人数"),
+            level="primary",
+        ),
+        HomeCard(
+            role=role,
+            title=_("名册为空的学校"),
+            count=c["empty_schools"],
+            order=20,
+            text=_("请督促这些学校导入教师名册。") if c["empty_schools"] else _("各校均已建立名册。"),
+            url=reverse("portal:unit_tree") if c["empty_schools"] else "",
+            level="warning" if c["empty_schools"] else "success",
+        ),
     ]
 
 
@@ -83,13 +123,24 @@ def _city_admin_cards(request, scope) -> list[HomeCard]:
     c = selectors.organisation_counts(request.user)
     role = Role.CITY_ADMIN
     return [
-        HomeCard(role=role, title=_("全市概况"), order=10, level="primary",
-                 text=_("区（县）%(d)d 个，学校 %(s)d 所，在职教师 %(n)d 人。")
-                 % {"d": c["districts"], "s": c["schools"], "n": c["teachers"]},
-                 url=reverse("portal:unit_tree"), link_label=_("查看单位与名册")),
-        HomeCard(role=role, title=_("名册为空的学校"), count=c["empty_schools"], order=20,
-                 url=reverse("portal:unit_tree") if c["empty_schools"] else "",
-                 level="warning" if c["empty_schools"] else "success"),
+        HomeCard(
+            role=role,
+            title=_("全市概况"),
+            order=10,
+            level="primary",
+            text=_("区（县）%(d)d 个，学校 %(s)d 所，在职教师 %(n)d 人。")
+            % {"d": c["districts"], "s": c["schools"], "n": c["teachers"]},
+            url=reverse("portal:unit_tree"),
+            link_label=_("查看单位与名册"),
+        ),
+        HomeCard(
+            role=role,
+            title=_("名册为空的学校"),
+            count=c["empty_schools"],
+            order=20,
+            url=reverse("portal:unit_tree") if c["empty_schools"] else "",
+            level="warning" if c["empty_schools"] else "success",
+        ),
     ]
 
 
@@ -101,5 +152,12 @@ def _teacher_card(teacher) -> HomeCard:
         "status": teacher.get_status_display(),
     }
     level = "success" if teacher.status == TeacherStatus.ACTIVE else "secondary"
-    return HomeCard(role=Role.TEACHER, title=_("我的档案"), text=text, order=5, level=level,
-                    url=reverse("portal:teacher_detail", args=[teacher.pk]), link_label=_("查看档案"))
+    return HomeCard(
+        role=Role.TEACHER,
+        title=_("我的档案"),
+        text=text,
+        order=5,
+        level=level,
+        url=reverse("portal:teacher_detail", args=[teacher.pk]),
+        link_label=_("查看档案"),
+    )

@@ -90,12 +90,16 @@ def unit_tree_for(user) -> list[TreeNode]:
 def organisation_counts(user) -> dict[str, int]:
     """Districts, schools and active teachers in the user's reach (two queries)."""
     scope = scope_for(user)
-    units = units_visible_to(user).filter(is_active=True).aggregate(
-        districts=Count("pk", filter=Q(kind=UnitKind.DISTRICT)),
-        schools=Count("pk", filter=Q(kind=UnitKind.SCHOOL)),
-        empty_schools=Count(
-            "pk", filter=Q(kind=UnitKind.SCHOOL) & ~Exists(Teacher.objects.filter(unit=OuterRef("pk")))
-        ),
+    units = (
+        units_visible_to(user)
+        .filter(is_active=True)
+        .aggregate(
+            districts=Count("pk", filter=Q(kind=UnitKind.DISTRICT)),
+            schools=Count("pk", filter=Q(kind=UnitKind.SCHOOL)),
+            empty_schools=Count(
+                "pk", filter=Q(kind=UnitKind.SCHOOL) & ~Exists(Teacher.objects.filter(unit=OuterRef("pk")))
+            ),
+        )
     )
     teachers = Teacher.objects.filter(scope.unit_q("unit"), status=TeacherStatus.ACTIVE).count()
     return {**units, "teachers": teachers}

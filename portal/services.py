@@ -89,9 +89,9 @@ def teachers_retire(teachers, *, date: dt.date, actor: User) -> int:
 
 def teacher_transfer(teacher: Teacher, *, date: dt.date, actor: User, destination: Unit | None = None) -> bool:
     """Transfer one teacher. See ``teachers_transfer``."""
-    return teachers_transfer(
-        Teacher.objects.filter(pk=teacher.pk), date=date, actor=actor, destination=destination
-    ) == 1
+    return (
+        teachers_transfer(Teacher.objects.filter(pk=teacher.pk), date=date, actor=actor, destination=destination) == 1
+    )
 
 
 def teachers_transfer(teachers, *, date: dt.date, actor: User, destination: Unit | None = None) -> int:
@@ -110,10 +110,7 @@ def teachers_transfer(teachers, *, date: dt.date, actor: User, destination: Unit
 def _set_status(teachers, *, status: str, date: dt.date, actor: User, destination: Unit | None) -> int:
     with transaction.atomic():
         rows = list(
-            teachers.filter(status=TeacherStatus.ACTIVE)
-            .select_for_update()
-            .order_by("pk")
-            .values_list("pk", "unit_id")
+            teachers.filter(status=TeacherStatus.ACTIVE).select_for_update().order_by("pk").values_list("pk", "unit_id")
         )
         if not rows:
             return 0
@@ -145,8 +142,10 @@ def teacher_reactivate(teacher: Teacher, *, date: dt.date, actor: User) -> bool:
     Side effects: one conditional UPDATE, one TeacherMove row.
     """
     with transaction.atomic():
-        changed = Teacher.objects.filter(pk=teacher.pk).exclude(status=TeacherStatus.ACTIVE).update(
-            status=TeacherStatus.ACTIVE, status_date=date
+        changed = (
+            Teacher.objects.filter(pk=teacher.pk)
+            .exclude(status=TeacherStatus.ACTIVE)
+            .update(status=TeacherStatus.ACTIVE, status_date=date)
         )
         if changed:
             TeacherMove.objects.create(

@@ -97,22 +97,25 @@ def roster_import(request: HttpRequest) -> HttpResponse:
             for stale in list(pending)[: max(0, len(pending) - MAX_PENDING + 1)]:
                 _forget(request, stale)
                 pending.pop(stale, None)
-            pending[token] = {"unit": unit.pk, "name": form.cleaned_data["file"].name,
-                              "at": timezone.now().isoformat()}
+            pending[token] = {"unit": unit.pk, "name": form.cleaned_data["file"].name, "at": timezone.now().isoformat()}
             request.session[SESSION_KEY] = pending
             return _preview(request, token, pending[token], unit, result)
     return render(request, "portal/roster_import.html", {"form": form, "units": units})
 
 
 def _preview(request, token, entry, unit, result) -> HttpResponse:
-    return render(request, "portal/roster_import_preview.html", {
-        "token": token,
-        "entry": entry,
-        "unit": unit,
-        "result": result,
-        "headers": list(result.preview[0].values) if result.preview else [],
-        "preview_limit": roster.PREVIEW_LIMIT,
-    })
+    return render(
+        request,
+        "portal/roster_import_preview.html",
+        {
+            "token": token,
+            "entry": entry,
+            "unit": unit,
+            "result": result,
+            "headers": list(result.preview[0].values) if result.preview else [],
+            "preview_limit": roster.PREVIEW_LIMIT,
+        },
+    )
 
 
 @role_required(*ADMIN_ROLES)

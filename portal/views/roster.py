@@ -24,9 +24,10 @@ PAGE_SIZE = 50
 
 def _has_many_units(request) -> bool:
     scope = scope_for(request.user)
-    return any(
-        unit.kind not in (UnitKind.SCHOOL,) for role in ADMIN_ROLES for unit in scope.units.get(role, ())
-    ) or sum(len(scope.units.get(role, ())) for role in ADMIN_ROLES) > 1
+    return (
+        any(unit.kind not in (UnitKind.SCHOOL,) for role in ADMIN_ROLES for unit in scope.units.get(role, ()))
+        or sum(len(scope.units.get(role, ())) for role in ADMIN_ROLES) > 1
+    )
 
 
 def _bulk_form(request, data=None) -> BulkActionForm:
@@ -48,13 +49,17 @@ def roster(request: HttpRequest) -> HttpResponse:
     page = Paginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "portal/roster.html", {
-        "filter": teacher_filter,
-        "page": page,
-        "query": query.urlencode(),
-        "many_units": many_units,
-        "bulk_form": _bulk_form(request),
-    })
+    return render(
+        request,
+        "portal/roster.html",
+        {
+            "filter": teacher_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "many_units": many_units,
+            "bulk_form": _bulk_form(request),
+        },
+    )
 
 
 @require_POST
@@ -78,11 +83,13 @@ def roster_bulk(request: HttpRequest) -> HttpResponse:
             n = services.teachers_retire(chosen, date=data["date"], actor=request.user)
             messages.success(request, _("已将 %(n)d 名教师标记为退休") % {"n": n})
         else:
-            n = services.teachers_transfer(chosen, date=data["date"], actor=request.user,
-                                           destination=data["destination"])
+            n = services.teachers_transfer(
+                chosen, date=data["date"], actor=request.user, destination=data["destination"]
+            )
             if data["destination"]:
-                messages.success(request, _("已将 %(n)d 名教师调入“%(unit)s”") % {
-                    "n": n, "unit": data["destination"].name})
+                messages.success(
+                    request, _("已将 %(n)d 名教师调入“%(unit)s”") % {"n": n, "unit": data["destination"].name}
+                )
             else:
                 messages.success(request, _("已将 %(n)d 名教师标记为调出") % {"n": n})
     except ValidationError as exc:
@@ -99,11 +106,15 @@ def roster_bulk(request: HttpRequest) -> HttpResponse:
 def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A teacher's record and status history: her admins and she herself may see it."""
     teacher = get_visible_or_404(selectors.teacher_for_view(request.user, pk))
-    return render(request, "portal/teacher_detail.html", {
-        "teacher": teacher,
-        "moves": selectors.teacher_moves(teacher),
-        "can_edit": request.user.has_perm("portal.edit_teacher_record", teacher),
-    })
+    return render(
+        request,
+        "portal/teacher_detail.html",
+        {
+            "teacher": teacher,
+            "moves": selectors.teacher_moves(teacher),
+            "can_edit": request.user.has_perm("portal.edit_teacher_record", teacher),
+        },
+    )
 
 
 def _managed_teacher_or_404(request, pk: int):
@@ -143,8 +154,9 @@ def teacher_password(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("password1", exc)
         else:
-            messages.success(request, _("已为“%(name)s”设置密码，请当面或电话告知本人，并提醒其登录后修改")
-                             % {"name": teacher.name})
+            messages.success(
+                request, _("已为“%(name)s”设置密码，请当面或电话告知本人，并提醒其登录后修改") % {"name": teacher.name}
+            )
             return redirect("portal:teacher_detail", pk=pk)
     return render(request, "portal/teacher_password.html", {"teacher": teacher, "form": form})
 

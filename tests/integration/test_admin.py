@@ -17,8 +17,12 @@ def staff_erin(tree):
 
 
 def _inline_mgmt(prefix="role_assignments", total=0, initial=0):
-    return {f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial),
-            f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
 
 
 def test_city_admin_adds_a_third_city_with_district_school_and_admin(client, staff_erin):
@@ -27,18 +31,44 @@ def test_city_admin_adds_a_third_city_with_district_school_and_admin(client, sta
 
     client.post(add_unit, {"code": "440200", "name": "韶关市", "kind": "city", "is_active": "on"})
     city = Unit.objects.get(code="440200")
-    client.post(add_unit, {"code": "440203", "name": "武江区", "kind": "district", "parent": city.pk,
-                           "district_type": "district", "is_active": "on"})
+    client.post(
+        add_unit,
+        {
+            "code": "440203",
+            "name": "武江区",
+            "kind": "district",
+            "parent": city.pk,
+            "district_type": "district",
+            "is_active": "on",
+        },
+    )
     district = Unit.objects.get(code="440203")
-    client.post(add_unit, {"code": "440203001", "name": "韶关市武江实验小学", "kind": "school",
-                           "parent": district.pk, "ownership": "public", "is_active": "on"})
+    client.post(
+        add_unit,
+        {
+            "code": "440203001",
+            "name": "韶关市武江实验小学",
+            "kind": "school",
+            "parent": district.pk,
+            "ownership": "public",
+            "is_active": "on",
+        },
+    )
     school = Unit.objects.get(code="440203001")
     number = idcard.make("440203", dt.date(1980, 3, 3), 17)
-    response = client.post(reverse("admin:portal_user_add"), {
-        "id_number": number.lower(), "name": "韶关校管", "usable_password": "true",
-        "password1": "Sg9-mountain-river", "password2": "Sg9-mountain-river",
-        **_inline_mgmt(total=1), "role_assignments-0-role": "school_admin", "role_assignments-0-unit": school.pk,
-    })
+    response = client.post(
+        reverse("admin:portal_user_add"),
+        {
+            "id_number": number.lower(),
+            "name": "韶关校管",
+            "usable_password": "true",
+            "password1": "Sg9-mountain-river",
+            "password2": "Sg9-mountain-river",
+            **_inline_mgmt(total=1),
+            "role_assignments-0-role": "school_admin",
+            "role_assignments-0-unit": school.pk,
+        },
+    )
 
     assert response.status_code == 302
     assert (city.path, district.path, school.path) == ("/440200/", "/440200/440203/", "/440200/440203/440203001/")
@@ -73,8 +103,9 @@ def test_city_admin_cannot_give_roles_outside_her_reach(client, staff_erin):
     client.force_login(staff_erin)
     user = User.objects.create_user(idcard.make("440106", dt.date(1981, 1, 1), 3), "pw", name="x")
 
-    client.post(reverse("admin:portal_roleassignment_add"),
-                {"user": user.pk, "role": "city_admin", "unit": other_city.pk})
+    client.post(
+        reverse("admin:portal_roleassignment_add"), {"user": user.pk, "role": "city_admin", "unit": other_city.pk}
+    )
 
     assert not RoleAssignment.objects.filter(user=user).exists()
 

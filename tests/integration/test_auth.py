@@ -35,11 +35,14 @@ def test_login_with_id_number_lands_on_home(client, xuser):
     assert client.session["_auth_user_id"] == str(xuser.pk)
 
 
-@pytest.mark.parametrize("typed", [
-    "lower",  # lower-case x
-    "spaces",  # spaces between the groups, as printed on the card
-    "fullwidth",  # typed with a Chinese input method
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "lower",  # lower-case x
+        "spaces",  # spaces between the groups, as printed on the card
+        "fullwidth",  # typed with a Chinese input method
+    ],
+)
 def test_login_accepts_loosely_typed_id_number(client, xuser, typed):
     n = xuser.id_number
     username = {
@@ -87,8 +90,10 @@ def test_lockout_does_not_block_other_users(client, xuser):
 def test_password_change(client, xuser):
     client.force_login(xuser)
 
-    response = client.post(reverse("password_change"), {
-        "old_password": "pw-123456", "new_password1": "Qz7-autumn-rain", "new_password2": "Qz7-autumn-rain"})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "pw-123456", "new_password1": "Qz7-autumn-rain", "new_password2": "Qz7-autumn-rain"},
+    )
 
     assert response.status_code == 302
     xuser.refresh_from_db()
@@ -115,8 +120,9 @@ def test_password_reset_by_email_link(client, xuser):
     link = re.search(r"https?://[^/]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.context["validlink"] is True
-    done = client.post(form_page.redirect_chain[-1][0],
-                       {"new_password1": "Mv4-spring-leaf", "new_password2": "Mv4-spring-leaf"})
+    done = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "Mv4-spring-leaf", "new_password2": "Mv4-spring-leaf"}
+    )
     assert done.status_code == 302
     assert User.objects.get(pk=xuser.pk).check_password("Mv4-spring-leaf")
 
@@ -128,8 +134,11 @@ def test_password_reset_for_unknown_email_sends_nothing(client, xuser):
     assert mail.outbox == []
 
 
-@pytest.mark.xfail(strict=True, reason="axes counts failures per username as typed; needs AXES_USERNAME_CALLABLE "
-                                       "normalizing the ID number in portal/settings.py (shared file)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="axes counts failures per username as typed; needs AXES_USERNAME_CALLABLE "
+    "normalizing the ID number in portal/settings.py (shared file)",
+)
 def test_lockout_counts_the_id_number_however_typed(client, xuser):
     n = xuser.id_number
     for variant in (n, n.lower(), f" {n}", f"{n} ", f"{n[:6]} {n[6:]}"):

@@ -30,8 +30,7 @@ def test_each_demo_login_lands_on_its_home_section(demo_data):
     for role, id_number in logins:
         client = Client()
 
-        response = client.post(reverse("login"), {"username": id_number, "password": demo.DEMO_PASSWORD},
-                               follow=True)
+        response = client.post(reverse("login"), {"username": id_number, "password": demo.DEMO_PASSWORD}, follow=True)
 
         assert response.redirect_chain[-1] == (reverse("home"), 302), (role, id_number)
         assert f'data-role="{role}"' in response.content.decode(), (role, id_number)

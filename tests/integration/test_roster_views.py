@@ -147,7 +147,10 @@ def test_bulk_transfer_out_of_city_marks_transferred(client, tree):
 
     teacher.refresh_from_db()
     assert (teacher.status, teacher.status_date, teacher.unit_id) == (
-        TeacherStatus.TRANSFERRED, dt.date(2026, 7, 1), tree.school_a.pk)
+        TeacherStatus.TRANSFERRED,
+        dt.date(2026, 7, 1),
+        tree.school_a.pk,
+    )
     move = TeacherMove.objects.get(teacher=teacher)
     assert (move.from_unit_id, move.to_unit_id, move.recorded_by_id) == (tree.school_a.pk, None, tree.alice.pk)
 
@@ -203,12 +206,15 @@ def test_teacher_edit_rejects_bad_id_number_with_chinese_message(client, tree):
     client.force_login(tree.alice)
     bad = teacher.id_number[:17] + ("0" if teacher.id_number[17] != "0" else "1")
 
-    response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
-                           {"name": teacher.name, "id_number": bad, "position": "teacher"})
+    response = client.post(
+        reverse("portal:teacher_edit", args=[teacher.pk]),
+        {"name": teacher.name, "id_number": bad, "position": "teacher"},
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["id_number"] == [
-        f"身份证号校验位错误（最后一位应为 {teacher.id_number[17]}），请核对号码是否抄错"]
+        f"身份证号校验位错误（最后一位应为 {teacher.id_number[17]}），请核对号码是否抄错"
+    ]
 
 
 def test_teacher_edit_rejects_id_number_of_another_school_naming_it(client, tree):
@@ -216,11 +222,14 @@ def test_teacher_edit_rejects_id_number_of_another_school_naming_it(client, tree
     other = tree.teacher_c.teacher
     client.force_login(tree.alice)
 
-    response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
-                           {"name": teacher.name, "id_number": other.id_number, "position": "teacher"})
+    response = client.post(
+        reverse("portal:teacher_edit", args=[teacher.pk]),
+        {"name": teacher.name, "id_number": other.id_number, "position": "teacher"},
+    )
 
     assert response.context["form"].errors["id_number"] == [
-        f"身份证号 {idcard.mask(other.id_number)} 已登记在“C校”；教师调动请由调出单位办理调动"]
+        f"身份证号 {idcard.mask(other.id_number)} 已登记在“C校”；教师调动请由调出单位办理调动"
+    ]
 
 
 def test_teacher_edit_id_number_change_rederives_and_moves_login(client, tree):
@@ -228,13 +237,18 @@ def test_teacher_edit_id_number_change_rederives_and_moves_login(client, tree):
     new_number = idcard.make("440106", dt.date(1990, 2, 3), 2)  # even sequence: female
     client.force_login(tree.alice)
 
-    client.post(reverse("portal:teacher_edit", args=[teacher.pk]),
-                {"name": teacher.name, "id_number": new_number.lower(), "position": "teacher",
-                 "mobile": "139 1234 5678"})
+    client.post(
+        reverse("portal:teacher_edit", args=[teacher.pk]),
+        {"name": teacher.name, "id_number": new_number.lower(), "position": "teacher", "mobile": "139 1234 5678"},
+    )
 
     teacher.refresh_from_db()
     assert (teacher.id_number, teacher.birth_date, teacher.gender, teacher.mobile) == (
-        new_number, dt.date(1990, 2, 3), "F", "13912345678")
+        new_number,
+        dt.date(1990, 2, 3),
+        "F",
+        "13912345678",
+    )
     assert _logs_in(new_number, "pw-123456") == tree.teacher_a
 
 
@@ -242,8 +256,10 @@ def test_set_first_password_creates_login(client, tree):
     teacher = TeacherFactory(unit=tree.school_a)
     client.force_login(tree.alice)
 
-    response = client.post(reverse("portal:teacher_password", args=[teacher.pk]),
-                           {"password1": "Kx8-winter-sun", "password2": "Kx8-winter-sun"})
+    response = client.post(
+        reverse("portal:teacher_password", args=[teacher.pk]),
+        {"password1": "Kx8-winter-sun", "password2": "Kx8-winter-sun"},
+    )
 
     assert response.status_code == 302
     teacher.refresh_from_db()
@@ -254,8 +270,9 @@ def test_set_password_rejects_weak_password(client, tree):
     teacher = TeacherFactory(unit=tree.school_a)
     client.force_login(tree.alice)
 
-    response = client.post(reverse("portal:teacher_password", args=[teacher.pk]),
-                           {"password1": "12345678", "password2": "12345678"})
+    response = client.post(
+        reverse("portal:teacher_password", args=[teacher.pk]), {"password1": "12345678", "password2": "12345678"}
+    )
 
     assert response.status_code == 200
     teacher.refresh_from_db()
@@ -314,6 +331,7 @@ def test_new_school_shows_in_district_filter(client, tree):
 
 # --------------------------------------------------------------------------- Excel pages
 
+
 def _xlsx(rows, header=("姓名", "身份证号", "学段", "任教学科", "手机号码", "状态")) -> bytes:
     import io
 
@@ -344,8 +362,17 @@ def media(settings, tmp_path):
 
 
 def _rows(n, start=0):
-    return [(f"新教师{i}", idcard.make("440106", dt.date(1990, 1, 1) + dt.timedelta(days=i), 11), "初中", "数学",
-             "13800138000", "在职") for i in range(start, start + n)]
+    return [
+        (
+            f"新教师{i}",
+            idcard.make("440106", dt.date(1990, 1, 1) + dt.timedelta(days=i), 11),
+            "初中",
+            "数学",
+            "13800138000",
+            "在职",
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def test_import_preview_writes_nothing_then_confirm_writes(client, tree, media):
@@ -388,7 +415,8 @@ def test_import_errors_listed_on_page_and_as_xlsx_and_nothing_written(client, tr
     download = client.get(reverse("portal:roster_import_errors", args=[token]))
     sheet = load_workbook(io.BytesIO(download.content)).active
     assert [tuple(r) for r in sheet.iter_rows(min_row=3, values_only=True)] == [
-        (e.row, e.column, e.message) for e in preview.context["result"].errors]
+        (e.row, e.column, e.message) for e in preview.context["result"].errors
+    ]
     client.post(reverse("portal:roster_import_confirm", args=[token]))
     assert Teacher.objects.filter(unit=tree.school_a).count() == 1
 
@@ -400,7 +428,8 @@ def test_import_of_a_file_that_is_not_xlsx_says_so(client, tree, media):
 
     assert response.status_code == 200
     assert response.context["form"].errors["file"] == [
-        "文件不是 Excel 的 .xlsx 格式，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入"]
+        "文件不是 Excel 的 .xlsx 格式，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入"
+    ]
     assert list((media / "imports").iterdir()) == []
 
 
@@ -430,8 +459,11 @@ def test_district_import_with_school_codes(client, tree, media):
     rows = [(tree.school_b.code, *r) for r in _rows(2)]
     client.force_login(tree.carol)
 
-    preview = _upload(client, _xlsx(rows, header=("学校代码", "姓名", "身份证号", "学段", "任教学科", "手机号码",
-                                                  "状态")), tree.district1)
+    preview = _upload(
+        client,
+        _xlsx(rows, header=("学校代码", "姓名", "身份证号", "学段", "任教学科", "手机号码", "状态")),
+        tree.district1,
+    )
     client.post(reverse("portal:roster_import_confirm", args=[preview.context["token"]]))
 
     assert Teacher.objects.filter(unit=tree.school_b).count() == 3
@@ -489,7 +521,9 @@ def test_reactivate_undoes_a_wrong_retirement(client, tree):
     teacher.refresh_from_db()
     assert teacher.status == TeacherStatus.ACTIVE
     assert list(TeacherMove.objects.filter(teacher=teacher).order_by("id").values_list("status", flat=True)) == [
-        TeacherStatus.RETIRED, TeacherStatus.ACTIVE]
+        TeacherStatus.RETIRED,
+        TeacherStatus.ACTIVE,
+    ]
 
 
 def test_reactivate_by_outsider_is_404(client, tree):

@@ -19,8 +19,13 @@ def people(tree):
     staff = UserFactory(name="paul")
     ProviderStaff.objects.create(provider=provider, user=staff)
     return {
-        "alice": tree.alice, "bob": tree.bob, "carol": tree.carol, "dave": tree.dave, "erin": tree.erin,
-        "teacher": tree.teacher_a, "provider": staff,
+        "alice": tree.alice,
+        "bob": tree.bob,
+        "carol": tree.carol,
+        "dave": tree.dave,
+        "erin": tree.erin,
+        "teacher": tree.teacher_a,
+        "provider": staff,
     }
 
 
@@ -29,6 +34,7 @@ def _teacher(tree, which):
 
 
 # (role, teacher "a" in school A of district 1 / "c" in school C of district 2) -> expected
+# fmt: off
 LIST_CONTAINS = {
     ("alice", "a"): True, ("alice", "c"): False,
     ("bob", "a"): False, ("bob", "c"): False,
@@ -54,6 +60,7 @@ EDIT = {
     ("teacher", "a"): 403, ("teacher", "c"): 403,
     ("provider", "a"): 403, ("provider", "c"): 403,
 }
+# fmt: on
 
 
 @pytest.mark.parametrize(("role", "which"), sorted(LIST_CONTAINS))
@@ -90,8 +97,14 @@ def test_teacher_detail_by_role(client, tree, people, role, which):
 def test_teacher_edit_post_by_role(client, tree, people, role, which):
     teacher = _teacher(tree, which)
     client.force_login(people[role])
-    data = {"name": "改过的名字", "id_number": teacher.id_number, "stage": teacher.stage_id,
-            "subject": "物理", "mobile": "13912345678", "position": teacher.position}
+    data = {
+        "name": "改过的名字",
+        "id_number": teacher.id_number,
+        "stage": teacher.stage_id,
+        "subject": "物理",
+        "mobile": "13912345678",
+        "position": teacher.position,
+    }
 
     response = client.post(reverse("portal:teacher_edit", args=[teacher.pk]), data)
 
@@ -127,8 +140,9 @@ def test_excel_pages_forbidden_for_non_admins(client, people, role, url_name):
     assert client.get(reverse(url_name)).status_code == 403
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("alice", 403), ("carol", 200), ("erin", 200), ("teacher", 403), ("provider", 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("alice", 403), ("carol", 200), ("erin", 200), ("teacher", 403), ("provider", 403)]
+)
 def test_unit_tree_by_role(client, people, role, status):
     client.force_login(people[role])
 
