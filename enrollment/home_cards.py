@@ -72,6 +72,6 @@ def register() -> None:
     register_nav(
         NavItem(gettext_lazy("专项培训"), "enrollment:programme_list", (Role.TEACHER, *ADMIN_ROLES), order=40),
         NavItem(gettext_lazy("报名审核"), "enrollment:review", ADMIN_ROLES, order=41),
-        NavItem(gettext_lazy("我的报名"), "enrollment:my_applications", (Role.TEACHER,), order=42),
+        NavItem(gettext_lazy("我的专项培训"), "enrollment:my_applications", (Role.TEACHER,), order=42),
     )
     register_cards(enrollment_cards)
