@@ -87,12 +87,7 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if scope.is_admin:
         fills = selectors.quota_fill(programme, now)
         if not context["is_city"]:
-            fills = [
-                f
-                for f in fills
-                if any(p.startswith(f.district.path) or f.district.path.startswith(p) for p in scope.admin_paths())
-                and f.district.kind != "city"
-            ]
+            fills = [f for f in fills if scope.reaches(f.district)]
         context["fills"] = fills
         context["finalize_form"] = FinalizeForm(programme=programme)
     return render(request, "enrollment/programme_detail.html", context)

@@ -42,8 +42,9 @@ def test_bulk_school_approval_of_500_takes_a_fixed_number_of_queries(tree, djang
     assert AuditEntry.objects.filter(programme=programme, action=AuditAction.APPROVE).count() == 500
 
 
-def test_bulk_district_approval_of_500_within_quota_takes_a_fixed_number_of_queries(tree,
-                                                                                     django_assert_max_num_queries):
+def test_bulk_district_approval_of_500_within_quota_takes_a_fixed_number_of_queries(
+    tree, django_assert_max_num_queries
+):
     programme = programme_with_chain(tree.city, quotas={tree.district1: 500})
     teachers = _teachers(tree.school_a, 500)
     ids = [a.pk for a in bulk_applications(programme, teachers, state=ApplicationState.APPROVED, level_order=2)]
@@ -66,10 +67,12 @@ def test_bulk_query_count_does_not_grow_with_rows_on_postgresql(tree, is_postgre
     now = at("2022-03-16 10:00")
     scope_for(tree.alice)  # the scope is read once per request; keep it out of both counts
 
-    few_queries = _count_queries(lambda: services.application_reject_bulk(actor=tree.alice, ids=few, now=now,
-                                                                          reason="名额有限"))
-    many_queries = _count_queries(lambda: services.application_reject_bulk(actor=tree.alice, ids=many, now=now,
-                                                                           reason="名额有限"))
+    few_queries = _count_queries(
+        lambda: services.application_reject_bulk(actor=tree.alice, ids=few, now=now, reason="名额有限")
+    )
+    many_queries = _count_queries(
+        lambda: services.application_reject_bulk(actor=tree.alice, ids=many, now=now, reason="名额有限")
+    )
 
     assert few_queries == many_queries
 
@@ -89,8 +92,9 @@ def test_bulk_approval_skips_applications_outside_the_reach(tree):
     own = bulk_applications(programme, _teachers(tree.school_a, 2))
     other = bulk_applications(programme, _teachers(tree.school_b, 1))
 
-    result = services.application_approve_bulk(actor=tree.alice, ids=[a.pk for a in own + other],
-                                               now=at("2022-03-16 10:00"))
+    result = services.application_approve_bulk(
+        actor=tree.alice, ids=[a.pk for a in own + other], now=at("2022-03-16 10:00")
+    )
 
     assert (result.done, result.skipped) == (2, 1)
     assert Application.objects.get(pk=other[0].pk).state == ApplicationState.SUBMITTED
@@ -98,8 +102,12 @@ def test_bulk_approval_skips_applications_outside_the_reach(tree):
 
 def test_bulk_district_approval_beyond_quota_changes_nothing(tree):
     programme = programme_with_chain(tree.city, quotas={tree.district1: 2})
-    ids = [a.pk for a in bulk_applications(programme, _teachers(tree.school_a, 3), state=ApplicationState.APPROVED,
-                                           level_order=2)]
+    ids = [
+        a.pk
+        for a in bulk_applications(
+            programme, _teachers(tree.school_a, 3), state=ApplicationState.APPROVED, level_order=2
+        )
+    ]
 
     with pytest.raises(services.ActionRefused, match="已通过 0 / 名额 2，本次选择 3 份"):
         services.application_approve_bulk(actor=tree.carol, ids=ids, now=at("2022-03-20 10:00"))
@@ -112,8 +120,9 @@ def test_bulk_district_approval_beyond_quota_changes_nothing(tree):
 def test_parallel_district_approvals_never_overshoot_the_quota(tree):
     programme = programme_with_chain(tree.city, quotas={tree.district1: 3})
     second_admin = admin_user(Role.DISTRICT_ADMIN, tree.district1, name="carol2")
-    applications = bulk_applications(programme, _teachers(tree.school_a, 8), state=ApplicationState.APPROVED,
-                                     level_order=2)
+    applications = bulk_applications(
+        programme, _teachers(tree.school_a, 8), state=ApplicationState.APPROVED, level_order=2
+    )
     barrier = threading.Barrier(len(applications))
     outcomes: list[str] = []
 

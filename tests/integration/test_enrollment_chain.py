@@ -93,8 +93,9 @@ def test_rejection_stores_the_reason_for_the_teacher(tree):
     programme = programme_with_chain(tree.city)
     application = _submit(tree.teacher_a, programme)
 
-    services.application_reject(actor=tree.alice, application=application, now=at("2022-03-15 10:00"),
-                                reason="本学期教学任务重")
+    services.application_reject(
+        actor=tree.alice, application=application, now=at("2022-03-15 10:00"), reason="本学期教学任务重"
+    )
 
     application.refresh_from_db()
     entry = AuditEntry.objects.get(application=application, action=AuditAction.REJECT)
@@ -271,8 +272,13 @@ def test_reopened_district_gets_its_expired_applications_back(tree):
     services.application_approve(actor=tree.alice, application=application, now=at("2022-03-16 10:00"))
     services.application_expire_overdue(at("2022-03-26 00:00"))
 
-    revived = services.quota_reopen(actor=tree.erin, programme=programme, district=tree.district1,
-                                    until=at("2022-03-28 23:59"), now=at("2022-03-26 09:00"))
+    revived = services.quota_reopen(
+        actor=tree.erin,
+        programme=programme,
+        district=tree.district1,
+        until=at("2022-03-28 23:59"),
+        now=at("2022-03-26 09:00"),
+    )
     services.application_approve(actor=tree.carol, application=application, now=at("2022-03-27 10:00"))
 
     application.refresh_from_db()
@@ -283,8 +289,15 @@ def test_reopened_district_gets_its_expired_applications_back(tree):
 def test_city_moves_unused_seats_between_districts(tree):
     programme = programme_with_chain(tree.city, quotas={tree.district1: 5, tree.district2: 2})
 
-    services.quota_move(actor=tree.erin, programme=programme, from_district=tree.district1,
-                        to_district=tree.district2, seats=3, now=at("2022-03-20 10:00"), comment="海珠区报名多")
+    services.quota_move(
+        actor=tree.erin,
+        programme=programme,
+        from_district=tree.district1,
+        to_district=tree.district2,
+        seats=3,
+        now=at("2022-03-20 10:00"),
+        comment="海珠区报名多",
+    )
 
     seats = dict(programme.quotas.values_list("district__name", "seats"))
     assert seats == {"天河区": 2, "海珠区": 5}
@@ -298,16 +311,28 @@ def test_city_cannot_move_seats_already_used(tree):
     services.application_approve(actor=tree.carol, application=application, now=at("2022-03-20 10:00"))
 
     with pytest.raises(services.ActionRefused, match="只剩 0 个"):
-        services.quota_move(actor=tree.erin, programme=programme, from_district=tree.district1,
-                            to_district=tree.district2, seats=1, now=at("2022-03-20 11:00"))
+        services.quota_move(
+            actor=tree.erin,
+            programme=programme,
+            from_district=tree.district1,
+            to_district=tree.district2,
+            seats=1,
+            now=at("2022-03-20 11:00"),
+        )
 
 
 def test_quota_changes_are_for_the_city_admin_only(tree):
     programme = programme_with_chain(tree.city, quotas={tree.district1: 5, tree.district2: 2})
 
     with pytest.raises(PermissionDenied):
-        services.quota_move(actor=tree.carol, programme=programme, from_district=tree.district2,
-                            to_district=tree.district1, seats=1, now=at("2022-03-20 11:00"))
+        services.quota_move(
+            actor=tree.carol,
+            programme=programme,
+            from_district=tree.district2,
+            to_district=tree.district1,
+            seats=1,
+            now=at("2022-03-20 11:00"),
+        )
 
 
 def test_finalize_per_district_leaves_other_districts_waiting(tree):
@@ -320,8 +345,9 @@ def test_finalize_per_district_leaves_other_districts_waiting(tree):
     services.application_approve(actor=tree.carol, application=a, now=at("2022-03-20 10:00"))
     services.application_approve(actor=carl, application=c, now=at("2022-03-20 10:00"))
 
-    result = services.application_finalize(actor=tree.erin, programme=programme, district=tree.district1,
-                                           now=at("2022-03-30 10:00"))
+    result = services.application_finalize(
+        actor=tree.erin, programme=programme, district=tree.district1, now=at("2022-03-30 10:00")
+    )
 
     states = dict(Application.objects.values_list("teacher__name", "state"))
     assert result.done == 1

@@ -16,8 +16,9 @@ from tests.factories.portal import TeacherFactory, admin_user
 
 @pytest.fixture
 def programme(tree):
-    return programme_with_chain(tree.city, title="中学(中职)校长任职资格培训",
-                                quotas={tree.district1: 15, tree.district2: 10})
+    return programme_with_chain(
+        tree.city, title="中学(中职)校长任职资格培训", quotas={tree.district1: 15, tree.district2: 10}
+    )
 
 
 def _apply(user, programme, when="2022-03-14 09:00"):
@@ -41,8 +42,9 @@ def test_teacher_applies_and_sees_the_timeline(client, tree, programme):
 
 def test_rejection_reason_is_shown_to_the_teacher(client, tree, programme):
     application = _apply(tree.teacher_a, programme)
-    services.application_reject(actor=tree.alice, application=application, now=at("2022-03-15 10:00"),
-                                reason="请先完成年度验证")
+    services.application_reject(
+        actor=tree.alice, application=application, now=at("2022-03-15 10:00"), reason="请先完成年度验证"
+    )
     client.force_login(tree.teacher_a)
 
     with time_machine.travel(at("2022-03-15 11:00"), tick=False):
@@ -69,8 +71,7 @@ def test_district_admin_gets_404_for_another_districts_application(client, tree,
     client.force_login(tree.carol)
 
     with time_machine.travel(at("2022-03-15 10:00"), tick=False):
-        response = client.post(reverse("enrollment:application_decide", args=[application.pk]),
-                               {"action": "approve"})
+        response = client.post(reverse("enrollment:application_decide", args=[application.pk]), {"action": "approve"})
 
     assert response.status_code == 404
 
@@ -200,8 +201,17 @@ def test_city_final_list_has_the_office_layout_and_whole_id_numbers(client, tree
     teacher = application.teacher
     assert "中学(中职)校长任职资格培训" in rows[0][0] and programme.period.name in rows[0][0]
     assert rows[1] == ("序号", "区", "学校", "姓名", "性别", "身份证号", "学段", "职务", "手机号码")
-    assert rows[2] == (1, "天河区", "A校", "teacher_a", teacher.get_gender_display(), teacher.id_number, "初中",
-                       "教师", "13800138000")
+    assert rows[2] == (
+        1,
+        "天河区",
+        "A校",
+        "teacher_a",
+        teacher.get_gender_display(),
+        teacher.id_number,
+        "初中",
+        "教师",
+        "13800138000",
+    )
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert (entry.actor, entry.data) == (tree.erin, {"rows": 1, "masked": False})
 
@@ -211,8 +221,9 @@ def test_district_approved_list_masks_id_numbers(client, tree, programme):
     client.force_login(tree.carol)
 
     with time_machine.travel(at("2022-03-21 10:00"), tick=False):
-        rows = _sheet(client.get(reverse("enrollment:programme_export", args=[programme.pk]),
-                                 {"district": tree.district1.pk}))
+        rows = _sheet(
+            client.get(reverse("enrollment:programme_export", args=[programme.pk]), {"district": tree.district1.pk})
+        )
 
     number = application.teacher.id_number
     assert rows[2][5] == number[:6] + "********" + number[14:]
@@ -254,8 +265,9 @@ def test_city_admin_imports_the_quota_table(client, tree, programme):
     out.name = "名额分配表.xlsx"
     client.force_login(tree.erin)
 
-    response = client.post(reverse("enrollment:quota_manage", args=[programme.pk]),
-                           {"form": "import", "import-file": out})
+    response = client.post(
+        reverse("enrollment:quota_manage", args=[programme.pk]), {"form": "import", "import-file": out}
+    )
 
     assert response.status_code == 302
     assert dict(Quota.objects.values_list("district__name", "seats")) == {"天河区": 20, "海珠区": 8}
@@ -273,8 +285,9 @@ def test_quota_import_with_an_unknown_district_writes_nothing(client, tree, prog
     out.name = "q.xlsx"
     client.force_login(tree.erin)
 
-    response = client.post(reverse("enrollment:quota_manage", args=[programme.pk]),
-                           {"form": "import", "import-file": out})
+    response = client.post(
+        reverse("enrollment:quota_manage", args=[programme.pk]), {"form": "import", "import-file": out}
+    )
 
     assert "第 3 行 区" in response.content.decode()
     assert dict(Quota.objects.values_list("district__name", "seats")) == {"天河区": 15, "海珠区": 10}
@@ -315,19 +328,37 @@ def test_city_staff_sets_up_a_programme_in_the_admin(client, tree):
     period = programme_with_chain(tree.city).period
     client.force_login(tree.erin)
 
-    response = client.post(reverse("admin:enrollment_programme_add"), {
-        "period": period.pk, "title": "茂名义务教育全员轮训", "description": "", "total_seats": 50,
-        "registration_opens_at_0": "2022-03-14", "registration_opens_at_1": "00:00:00",
-        "registration_closes_at_0": "2022-03-18", "registration_closes_at_1": "23:59:59",
-        "levels-TOTAL_FORMS": "2", "levels-INITIAL_FORMS": "0", "levels-MIN_NUM_FORMS": "1",
-        "levels-MAX_NUM_FORMS": "1000",
-        "levels-0-order": "1", "levels-0-unit_kind": "school", "levels-0-deadline_0": "2022-03-18",
-        "levels-0-deadline_1": "23:59:59",
-        "levels-1-order": "2", "levels-1-unit_kind": "district", "levels-1-deadline_0": "2022-03-25",
-        "levels-1-deadline_1": "23:59:59",
-        "quotas-TOTAL_FORMS": "1", "quotas-INITIAL_FORMS": "0", "quotas-MIN_NUM_FORMS": "0",
-        "quotas-MAX_NUM_FORMS": "1000", "quotas-0-district": tree.district1.pk, "quotas-0-seats": "30",
-    })
+    response = client.post(
+        reverse("admin:enrollment_programme_add"),
+        {
+            "period": period.pk,
+            "title": "茂名义务教育全员轮训",
+            "description": "",
+            "total_seats": 50,
+            "registration_opens_at_0": "2022-03-14",
+            "registration_opens_at_1": "00:00:00",
+            "registration_closes_at_0": "2022-03-18",
+            "registration_closes_at_1": "23:59:59",
+            "levels-TOTAL_FORMS": "2",
+            "levels-INITIAL_FORMS": "0",
+            "levels-MIN_NUM_FORMS": "1",
+            "levels-MAX_NUM_FORMS": "1000",
+            "levels-0-order": "1",
+            "levels-0-unit_kind": "school",
+            "levels-0-deadline_0": "2022-03-18",
+            "levels-0-deadline_1": "23:59:59",
+            "levels-1-order": "2",
+            "levels-1-unit_kind": "district",
+            "levels-1-deadline_0": "2022-03-25",
+            "levels-1-deadline_1": "23:59:59",
+            "quotas-TOTAL_FORMS": "1",
+            "quotas-INITIAL_FORMS": "0",
+            "quotas-MIN_NUM_FORMS": "0",
+            "quotas-MAX_NUM_FORMS": "1000",
+            "quotas-0-district": tree.district1.pk,
+            "quotas-0-seats": "30",
+        },
+    )
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     created = period.programmes.get(title="茂名义务教育全员轮训")
@@ -344,3 +375,44 @@ def test_district_admin_of_another_district_sees_no_quota_of_district1(client, t
 
     assert "名额 10" in body
     assert "名额 15" not in body
+
+
+def test_admin_refuses_a_chain_whose_deadlines_go_backwards(client, tree):
+    tree.erin.is_staff = True
+    tree.erin.save(update_fields=["is_staff"])
+    period = programme_with_chain(tree.city).period
+    client.force_login(tree.erin)
+
+    response = client.post(
+        reverse("admin:enrollment_programme_add"),
+        {
+            "period": period.pk,
+            "title": "倒序的项目",
+            "description": "",
+            "total_seats": 5,
+            "registration_opens_at_0": "2022-03-14",
+            "registration_opens_at_1": "00:00:00",
+            "registration_closes_at_0": "2022-03-18",
+            "registration_closes_at_1": "23:59:59",
+            "levels-TOTAL_FORMS": "2",
+            "levels-INITIAL_FORMS": "0",
+            "levels-MIN_NUM_FORMS": "1",
+            "levels-MAX_NUM_FORMS": "1000",
+            "levels-0-order": "1",
+            "levels-0-unit_kind": "school",
+            "levels-0-deadline_0": "2022-03-25",
+            "levels-0-deadline_1": "23:59:59",
+            "levels-1-order": "2",
+            "levels-1-unit_kind": "district",
+            "levels-1-deadline_0": "2022-03-20",
+            "levels-1-deadline_1": "23:59:59",
+            "quotas-TOTAL_FORMS": "0",
+            "quotas-INITIAL_FORMS": "0",
+            "quotas-MIN_NUM_FORMS": "0",
+            "quotas-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "后一级的审核截止时间必须晚于前一级" in response.content.decode()
+    assert not period.programmes.filter(title="倒序的项目").exists()
