@@ -53,6 +53,10 @@ def teacher_update(teacher: Teacher, *, actor: User, **changes) -> Teacher:
         if "id_number" in changed:
             changed += ["gender", "birth_date"]
             if teacher.user_id:
+                if not _may_set_password_of(actor, User.objects.get(pk=teacher.user_id)):
+                    raise ValidationError(
+                        {"id_number": _("该教师同时拥有其他管理权限，其身份证号（登录账号）请由上级管理员修改")}
+                    )
                 if User.objects.filter(id_number=teacher.id_number).exclude(pk=teacher.user_id).exists():
                     raise ValidationError({"id_number": _("该身份证号已被另一个登录账号使用，请联系市级管理员处理")})
                 User.objects.filter(pk=teacher.user_id, id_number=old_id_number).update(id_number=teacher.id_number)
@@ -166,6 +170,9 @@ def teacher_set_password(teacher: Teacher, *, password: str, actor: User) -> Use
         user = teacher.user or User.objects.filter(id_number=teacher.id_number).first()
         if user is None:
             user = User(id_number=teacher.id_number, name=teacher.name, mobile=teacher.mobile)
+        elif not _may_set_password_of(actor, user):
+            # A principal must not take over her district admin's login because he is on her roster too.
+            raise PermissionDenied(_("该教师同时拥有其他管理权限，请由其上级管理员重置密码"))
         validate_password(password, user)
         user.set_password(password)
         user.save()
@@ -173,6 +180,19 @@ def teacher_set_password(teacher: Teacher, *, password: str, actor: User) -> Use
             teacher.user = user
             teacher.save(update_fields=["user", "updated_at"])
     return user
+
+
+def _may_set_password_of(actor: User, user: User) -> bool:
+    """Only when every power of ``user`` lies inside the actor's reach (and none is a Django-admin power)."""
+    if user.is_superuser or (user.is_staff and not actor.is_superuser):
+        return False
+    scope = scope_for(actor)
+    for assignment in RoleAssignment.objects.filter(user=user).select_related("unit"):
+        if not scope.reaches(assignment.unit):
+            return False
+    from courses.models import ProviderStaff  # courses builds on portal
+
+    return not ProviderStaff.objects.filter(user=user).exists()
 
 
 def city_create(unit: Unit, *, actor: User) -> Unit:

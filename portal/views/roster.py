@@ -153,6 +153,8 @@ def teacher_password(request: HttpRequest, pk: int) -> HttpResponse:
             services.teacher_set_password(teacher, password=form.cleaned_data["password1"], actor=request.user)
         except ValidationError as exc:
             form.add_error("password1", exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(
                 request, _("已为“%(name)s”设置密码，请当面或电话告知本人，并提醒其登录后修改") % {"name": teacher.name}

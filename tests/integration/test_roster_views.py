@@ -532,3 +532,57 @@ def test_reactivate_by_outsider_is_404(client, tree):
     response = client.post(reverse("portal:teacher_reactivate", args=[tree.teacher_a.teacher.pk]))
 
     assert response.status_code == 404
+
+
+def test_school_admin_cannot_reset_password_of_a_higher_admin_on_her_roster(client, tree):
+    from portal.models import Role, RoleAssignment
+
+    principal = tree.teacher_a
+    RoleAssignment.objects.create(user=principal, role=Role.DISTRICT_ADMIN, unit=tree.district1)
+    client.force_login(tree.alice)
+
+    response = client.post(
+        reverse("portal:teacher_password", args=[principal.teacher.pk]),
+        {"password1": "Kx8-winter-sun", "password2": "Kx8-winter-sun"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["该教师同时拥有其他管理权限，请由其上级管理员重置密码"]
+    principal.refresh_from_db()
+    assert principal.check_password("pw-123456")
+
+
+def test_district_admin_may_reset_password_of_a_school_admin_in_her_district(client, tree):
+    from portal.models import Role, RoleAssignment
+
+    principal = tree.teacher_a
+    RoleAssignment.objects.create(user=principal, role=Role.SCHOOL_ADMIN, unit=tree.school_a)
+    client.force_login(tree.carol)
+
+    client.post(
+        reverse("portal:teacher_password", args=[principal.teacher.pk]),
+        {"password1": "Kx8-winter-sun", "password2": "Kx8-winter-sun"},
+    )
+
+    principal.refresh_from_db()
+    assert principal.check_password("Kx8-winter-sun")
+
+
+def test_school_admin_cannot_change_login_id_of_a_higher_admin(client, tree):
+    from portal.models import Role, RoleAssignment
+
+    principal = tree.teacher_a
+    RoleAssignment.objects.create(user=principal, role=Role.DISTRICT_ADMIN, unit=tree.district1)
+    client.force_login(tree.alice)
+    new_number = idcard.make("440106", dt.date(1990, 2, 3), 4)
+
+    response = client.post(
+        reverse("portal:teacher_edit", args=[principal.teacher.pk]),
+        {"name": principal.name, "id_number": new_number, "position": "teacher"},
+    )
+
+    assert response.context["form"].errors["id_number"] == [
+        "该教师同时拥有其他管理权限，其身份证号（登录账号）请由上级管理员修改"
+    ]
+    principal.refresh_from_db()
+    assert principal.teacher.id_number == principal.id_number != new_number
