@@ -184,7 +184,9 @@ class UserAdmin(DjangoUserAdmin):
         )
         # A login just added, before its role is saved, belongs to nobody yet.
         unattached = Q(role_assignments__isnull=True, teacher__isnull=True, provider_memberships__isnull=True)
-        return qs.filter(in_reach | unattached).distinct()
+        # Anyone with powers elsewhere (or a superuser) is left to whoever holds those powers.
+        powers_elsewhere = RoleAssignment.objects.exclude(scope.unit_q("unit")).values("user_id")
+        return qs.filter(in_reach | unattached).exclude(pk__in=powers_elsewhere).exclude(is_superuser=True).distinct()
 
 
 @admin.register(RoleAssignment)

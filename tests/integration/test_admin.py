@@ -127,3 +127,16 @@ def test_teacher_search_in_admin_finds_loosely_typed_id(client, staff_erin, tree
     response = client.get(reverse("admin:portal_teacher_changelist"), {"q": f"{n[:6]} {n[6:].lower()}"})
 
     assert list(response.context["cl"].result_list) == [teacher]
+
+
+def test_city_admin_cannot_edit_a_user_with_powers_in_another_city(client, staff_erin, tree):
+    other_city = Unit.objects.create(code="OC", name="别市", kind=UnitKind.CITY)
+    RoleAssignment.objects.create(user=tree.alice, role=Role.CITY_ADMIN, unit=other_city)
+    client.force_login(staff_erin)
+
+    listing = client.get(reverse("admin:portal_user_changelist"))
+    change = client.get(reverse("admin:portal_user_change", args=[tree.alice.pk]))
+
+    assert tree.alice not in listing.context["cl"].result_list
+    assert tree.bob in listing.context["cl"].result_list
+    assert change.status_code == 302
