@@ -55,6 +55,14 @@ class CatalogueFilter(django_filters.FilterSet):
         model = Course
         fields = ["q", "category", "topic", "stage", "provider", "mode", "has_seats", "sort"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The catalogue is the hottest page: its filter bar is plain Bootstrap markup, not crispy templates.
+        for name, field in self.form.fields.items():
+            css = "form-control form-control-sm" if name == "q" else "form-select form-select-sm"
+            field.widget.attrs["class"] = css
+        self.form.fields["q"].widget.attrs["placeholder"] = _("课程名称、机构或简介")
+
     def filter_q(self, queryset, name, value):
         return search_courses(queryset, value)
 
