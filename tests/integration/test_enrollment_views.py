@@ -416,3 +416,116 @@ def test_admin_refuses_a_chain_whose_deadlines_go_backwards(client, tree):
     assert response.status_code == 200
     assert "后一级的审核截止时间必须晚于前一级" in response.content.decode()
     assert not period.programmes.filter(title="倒序的项目").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 40])
+def test_roster_and_audit_pages_keep_a_fixed_query_count(client, tree, programme, rows, django_assert_max_num_queries):
+    teachers = TeacherFactory.create_batch(rows, unit=tree.school_a)
+    for application in bulk_applications(programme, teachers):
+        services.application_reject(
+            actor=tree.alice, application=application, now=at("2022-03-15 10:00"), reason="名额有限"
+        )
+    client.force_login(tree.carol)
+
+    with time_machine.travel(at("2022-03-16 10:00"), tick=False):
+        with django_assert_max_num_queries(12):
+            roster = client.get(reverse("enrollment:roster", args=[programme.pk]))
+        with django_assert_max_num_queries(12):
+            audit = client.get(reverse("enrollment:audit_log", args=[programme.pk]))
+
+    assert (roster.status_code, audit.status_code) == (200, 200)
+    assert len(audit.context["page"]) == min(rows, 50)
+
+
+@pytest.mark.parametrize("programmes", [1, 12])
+def test_teacher_pages_keep_a_fixed_query_count(client, tree, programmes, django_assert_max_num_queries):
+    for _ in range(programmes):
+        p = programme_with_chain(tree.city)
+        _apply(tree.teacher_a, p)
+    client.force_login(tree.teacher_a)
+
+    with time_machine.travel(at("2022-03-16 10:00"), tick=False):
+        with django_assert_max_num_queries(10):
+            listing = client.get(reverse("enrollment:programme_list"))
+        with django_assert_max_num_queries(10):
+            mine = client.get(reverse("enrollment:my_applications"))
+
+    assert len(listing.context["rows"]) == programmes
+    assert len(mine.context["applications"]) == programmes
+
+
+def test_teacher_withdraws_through_the_page(client, tree, programme):
+    application = _apply(tree.teacher_a, programme)
+    client.force_login(tree.teacher_a)
+
+    with time_machine.travel(at("2022-03-16 10:00"), tick=False):
+        response = client.post(reverse("enrollment:application_withdraw", args=[application.pk]))
+
+    application.refresh_from_db()
+    assert response.status_code == 302
+    assert application.state == ApplicationState.WITHDRAWN
+
+
+def test_other_teacher_gets_404_for_an_application(client, tree, programme):
+    application = _apply(tree.teacher_a, programme)
+    client.force_login(tree.teacher_b)
+
+    seen = client.get(reverse("enrollment:application_detail", args=[application.pk]))
+    withdrawn = client.post(reverse("enrollment:application_withdraw", args=[application.pk]))
+
+    assert (seen.status_code, withdrawn.status_code) == (404, 404)
+
+
+def test_city_finalizes_one_district_through_the_page(client, tree, programme):
+    application = _finalized(tree, programme)
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-30 23:59"), tick=False):
+        client.post(reverse("enrollment:programme_finalize", args=[programme.pk]), {"district": tree.district1.pk})
+
+    application.refresh_from_db()
+    assert application.state == ApplicationState.FINALIZED
+
+
+def test_city_finalize_after_the_city_deadline_changes_nothing(client, tree, programme):
+    application = _finalized(tree, programme)
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-31 00:00"), tick=False):
+        client.post(reverse("enrollment:programme_finalize", args=[programme.pk]), {"district": ""})
+
+    application.refresh_from_db()
+    assert application.state == ApplicationState.APPROVED
+
+
+def test_city_moves_and_reopens_through_the_quota_page(client, tree, programme):
+    client.force_login(tree.erin)
+    url = reverse("enrollment:quota_manage", args=[programme.pk])
+
+    with time_machine.travel(at("2022-03-26 09:00"), tick=False):
+        client.post(
+            url,
+            {
+                "form": "move",
+                "move-from_district": tree.district1.pk,
+                "move-to_district": tree.district2.pk,
+                "move-seats": 4,
+                "move-comment": "调剂",
+            },
+        )
+        client.post(
+            url,
+            {
+                "form": "reopen",
+                "reopen-district": tree.district2.pk,
+                "reopen-until": "2022-03-28T23:59",
+                "reopen-comment": "延期两天",
+            },
+        )
+
+    quotas = {q.district.name: (q.seats, q.reopened_until) for q in Quota.objects.select_related("district")}
+    assert quotas == {"天河区": (11, None), "海珠区": (14, at("2022-03-28 23:59"))}
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == [
+        AuditAction.QUOTA_MOVE,
+        AuditAction.QUOTA_REOPEN,
+    ]
