@@ -10,3 +10,9 @@ class IdNumberBackend(ModelBackend):
         if username is not None:
             username = idcard.normalize(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def axes_username(request, credentials=None) -> str:
+    """The ID number as django-axes should count failures: however it was typed."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return idcard.normalize(raw)

@@ -134,11 +134,6 @@ def test_password_reset_for_unknown_email_sends_nothing(client, xuser):
     assert mail.outbox == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="axes counts failures per username as typed; needs AXES_USERNAME_CALLABLE "
-    "normalizing the ID number in portal/settings.py (shared file)",
-)
 def test_lockout_counts_the_id_number_however_typed(client, xuser):
     n = xuser.id_number
     for variant in (n, n.lower(), f" {n}", f"{n} ", f"{n[:6]} {n[6:]}"):
