@@ -1,0 +1,291 @@
+"""Benchmark: the deadline sweep over 100,000 overdue applications.
+
+    eval "$(.ci/services env)" && .venv/bin/python bench/deadline_sweep.py [--rows 100000]
+
+Creates its own database (bench_deadline_sweep, dropped and re-created), a
+Guangzhou-2022 programme and N teachers (each with a login) whose applications
+still wait at the school level after its deadline (2022-03-18 23:59:59), plus
+1,000 applications at the district level that are not due yet. Then, in the
+same run:
+
+* one bare set-based UPDATE doing the same state change (rolled back);
+* our sweep (portal.jobs.deadline_sweep_run: batched, locked, conditional, with
+  audit entries and one notice per teacher) and its ratio to the UPDATE;
+* after resetting the data, the sweep through a real Celery worker on Redis
+  (DB 6) that is killed with SIGKILL half-way and restarted; then the count of
+  wrong transitions (an overdue application not expired, or a not-due one
+  touched) and duplicated ones (an application with more than one expiry
+  audit entry, or audit entries that do not match the expired rows).
+"""
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = "bench_deadline_sweep"
+REDIS_DB = 6
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2022, 3, 19, 0, 0, tzinfo=SHANGHAI)
+NOT_DUE = 1000
+
+
+def setup_database() -> tuple[str, str]:
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    if not url or not url.startswith("postgres") or not redis_url:
+        sys.exit('DATABASE_URL (PostgreSQL) and REDIS_URL are needed: eval "$(.ci/services env)" first')
+    parts = urlsplit(url)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cur.execute(f"CREATE DATABASE {DB_NAME}")
+    admin.close()
+    bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    broker = urlunsplit(urlsplit(redis_url)._replace(path=f"/{REDIS_DB}"))
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["REDIS_URL"] = broker
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return bench_url, broker
+
+
+def build(rows: int):
+    """A city, a district, 50 schools, ``rows`` + NOT_DUE teachers with logins and their applications."""
+    from django.contrib.auth.hashers import make_password
+
+    from enrollment.models import Application, ApplicationState, Programme, ProgrammeLevel
+    from portal import idcard
+    from portal.models import Teacher, Unit, UnitKind, User
+
+    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
+    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
+    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
+    for school in schools:
+        school.path = school.compute_path()
+    schools = Unit.objects.bulk_create(schools)
+
+    n = rows + NOT_DUE
+    numbers = [idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(n)]
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
+    )
+    teachers = []
+    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
+        teacher = Teacher(name=f"教师{i}", id_number=num, unit=schools[i % len(schools)], user=user,
+                          subject="数学", mobile="13800138000")
+        teacher.derive_from_id_number()
+        teachers.append(teacher)
+    teachers = Teacher.objects.bulk_create(teachers, batch_size=5000)
+
+    from courses.models import TrainingPeriod
+
+    period = TrainingPeriod.objects.create(
+        city=city, year=2022, code="2201", name="2201期",
+        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=SHANGHAI),
+        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=SHANGHAI),
+        training_starts_on=dt.date(2022, 4, 20), training_ends_on=dt.date(2022, 6, 20),
+    )
+    programme = Programme.objects.create(
+        period=period, title="中学(中职)校长任职资格培训", total_seats=rows + NOT_DUE,
+        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=SHANGHAI),
+        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
+    )
+    school_level, district_level, _city = ProgrammeLevel.objects.bulk_create([
+        ProgrammeLevel(programme=programme, order=1, unit_kind=UnitKind.SCHOOL,
+                       deadline=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI)),
+        ProgrammeLevel(programme=programme, order=2, unit_kind=UnitKind.DISTRICT,
+                       deadline=dt.datetime(2022, 3, 25, 23, 59, 59, tzinfo=SHANGHAI)),
+        ProgrammeLevel(programme=programme, order=3, unit_kind=UnitKind.CITY,
+                       deadline=dt.datetime(2022, 3, 30, 23, 59, 59, tzinfo=SHANGHAI)),
+    ])
+    submitted = dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI)
+    apps = [
+        Application(programme=programme, teacher=t, school=t.unit, district=district,
+                    state=ApplicationState.SUBMITTED if i < rows else ApplicationState.APPROVED,
+                    level=school_level if i < rows else district_level,
+                    deadline=school_level.deadline if i < rows else district_level.deadline, submitted_at=submitted)
+        for i, t in enumerate(teachers)
+    ]
+    Application.objects.bulk_create(apps, batch_size=5000)
+
+
+def vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        for table in ("enrollment_application", "enrollment_auditentry", "portal_notification"):
+            cur.execute(f"VACUUM ANALYZE {table}")
+
+
+def bare_update() -> float:
+    """The same state change as one UPDATE, rolled back so the sweep finds the same rows."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cur:
+        start = time.perf_counter()
+        cur.execute(
+            "UPDATE enrollment_application SET state = 'expired', decided_at = %s"
+            " WHERE state IN ('submitted', 'approved') AND deadline < %s",
+            [NOW, NOW],
+        )
+        elapsed = time.perf_counter() - start
+        changed = cur.rowcount
+        transaction.set_rollback(True)
+    print(f"bare UPDATE:            {elapsed:8.3f} s  ({changed} rows)")
+    return elapsed
+
+
+def reset() -> None:
+    """Everything pending again, no audit entries or notices: as before the sweep."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE enrollment_application SET state = 'submitted', decided_at = NULL WHERE state = 'expired'"
+        )
+        # The audit log is append-only (a trigger refuses changes); the bench database may drop it.
+        cur.execute("ALTER TABLE enrollment_auditentry DISABLE TRIGGER USER")
+        cur.execute("DELETE FROM enrollment_auditentry")
+        cur.execute("ALTER TABLE enrollment_auditentry ENABLE TRIGGER USER")
+        cur.execute("DELETE FROM portal_notification")
+    vacuum()
+
+
+def run_worker(env: dict, log) -> subprocess.Popen:
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=prefork", "--concurrency=2",
+         "-n", f"bench-{time.monotonic_ns()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    return proc
+
+
+def wait_ready(log_path: Path, offset: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"worker exited:\n{log_path.read_text(errors='replace')[-3000:]}")
+        if b" ready." in log_path.read_bytes()[offset:]:
+            return
+        time.sleep(0.2)
+    sys.exit("worker not ready")
+
+
+def killed_worker_run(bench_url: str, broker: str, rows: int) -> tuple[int, int, int, float]:
+    """Sweep through a worker, SIGKILL it half-way, restart; (expired at kill, wrong, duplicated, seconds)."""
+    import redis
+
+    from enrollment.models import Application
+    from portal.tasks import deadline_sweep
+
+    redis.Redis.from_url(broker).flushdb()
+    visibility = 15
+    env = {**os.environ, "DATABASE_URL": bench_url, "REDIS_URL": broker, "CELERY_VISIBILITY_TIMEOUT": str(visibility),
+           "DJANGO_SETTINGS_MODULE": "tests.integration.background.worker_settings", "DB_CONN_MAX_AGE": "0",
+           "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "worker.log"
+        with log_path.open("ab") as log:
+            first = run_worker(env, log)
+            wait_ready(log_path, 0, first)
+            start = time.perf_counter()
+            deadline_sweep.delay(NOW.isoformat())
+            expired = Application.objects.filter(state="expired")
+            while not (at_kill := expired.count()):
+                time.sleep(0.05)
+            time.sleep(0.5)  # a few more batches, so the kill lands mid-way
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+            at_kill = expired.count()
+            offset = log_path.stat().st_size
+            second = run_worker(env, log)
+            wait_ready(log_path, offset, second)
+            while expired.count() < rows:
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - start
+            time.sleep(visibility + 5)  # let any redelivered duplicate run to its end, then stop
+            os.killpg(second.pid, signal.SIGTERM)
+            second.wait(timeout=60)
+    return (at_kill, *count_errors(rows), elapsed)
+
+
+def count_errors(rows: int) -> tuple[int, int]:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT"
+            " COUNT(*) FILTER (WHERE a.deadline < %s AND a.state <> 'expired')"
+            " + COUNT(*) FILTER (WHERE a.deadline >= %s AND (a.state <> 'approved' OR a.decided_at IS NOT NULL))"
+            " FROM enrollment_application a",
+            [NOW, NOW],
+        )
+        wrong = cur.fetchone()[0]
+        cur.execute(
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM enrollment_auditentry"
+            " WHERE action = 'expire' GROUP BY application_id) d"
+        )
+        duplicated = cur.fetchone()[0]
+        cur.execute(
+            "SELECT COUNT(*) FROM enrollment_auditentry e JOIN enrollment_application a ON a.id = e.application_id"
+            " WHERE e.action = 'expire' AND a.state <> 'expired'"
+        )
+        wrong += cur.fetchone()[0]
+        cur.execute("SELECT COUNT(DISTINCT application_id) FROM enrollment_auditentry WHERE action = 'expire'")
+        wrong += abs(rows - cur.fetchone()[0])  # an expired application without its audit entry
+    return int(wrong), int(duplicated)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    bench_url, broker = setup_database()
+
+    from portal.jobs import deadline_sweep_run
+
+    start = time.perf_counter()
+    build(args.rows)
+    vacuum()
+    print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
+
+    bare = bare_update()
+    vacuum()
+    start = time.perf_counter()
+    result = deadline_sweep_run(NOW)
+    sweep = time.perf_counter() - start
+    print(f"sweep (in-process):     {sweep:8.3f} s  ({result['expired']} expired)  ratio {sweep / bare:.2f}x"
+          " (target <= 3x)")
+    in_process_errors = count_errors(args.rows)
+    print(f"in-process: wrong {in_process_errors[0]}, duplicated {in_process_errors[1]}")
+
+    reset()
+    at_kill, wrong, duplicated, elapsed = killed_worker_run(bench_url, broker, args.rows)
+    print(f"worker killed (SIGKILL) with {at_kill} of {args.rows} expired; restarted; all done after {elapsed:.1f} s")
+    print(f"wrong transitions: {wrong}   duplicated transitions: {duplicated}   (must be 0 and 0)")
+    if wrong or duplicated or in_process_errors != (0, 0):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
