@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import io
 import itertools
+import operator
 import os
 import posixpath
 import re
@@ -426,7 +428,13 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
                 best_missing = missing
             continue
         path = sheet_paths[index] if index < len(sheet_paths) else None
-        return _build_table(meta.name, raw, header_index, positions, columns, _ExactNumbers(zf, path))
+        gc_was_on = gc.isenabled()
+        gc.disable()  # 100,000s of new strings and lists, no cycles: the collector would only rescan them
+        try:
+            return _build_table(meta.name, raw, header_index, positions, columns, _ExactNumbers(zf, path))
+        finally:
+            if gc_was_on:
+                gc.enable()
     if best_missing is None:
         raise ImportFileError(_("文件里没有任何内容，请在第一个工作表中填写表头和数据"))
     names = "、".join(c.header for c in columns if c.key in best_missing)
@@ -472,10 +480,14 @@ def _build_table(
 ) -> Table:
     keys = [c.key for c in columns if c.key in positions]
     body = raw[header_index + 1 :]
-    # Column by column from here on: zip(*) and list comprehensions run in C.
-    all_columns = list(zip(*body, strict=False)) if body else []
-    picked = [all_columns[positions[k]] if positions[k] < len(all_columns) else ("",) * len(body) for k in keys]
-    keep = [any(cells) or not all(is_blank(v) for v in cells) for cells in zip(*picked, strict=True)]
+    # Column by column from here on, with map/zip doing the looping in C.
+    width = min(map(len, body), default=0)
+    picked = [
+        list(map(operator.itemgetter(positions[k]), body)) if positions[k] < width else [""] * len(body) for k in keys
+    ]
+    keep = list(map(any, zip(*picked, strict=True)))
+    for i in [i for i, k in enumerate(keep) if not k]:
+        keep[i] = not all(is_blank(col[i]) for col in picked)  # a 0 is a value, not a blank
     first = header_index + 2  # Excel number of the first body row
     if all(keep):
         rows = list(range(first, first + len(body)))
@@ -528,6 +540,11 @@ def _parse_column(
     parse = column.parse
     if parse is None:
         parse = str
+    if "" not in out:
+        try:
+            return list(map(parse, out))  # the common case: no blank, no error
+        except ValueError:
+            pass
     default, required, header = column.default, column.required, column.header
     for i, value in enumerate(out):
         if value == "":
