@@ -159,3 +159,33 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "portal.tasks.reminders_send": "8",
         "portal.tasks.compliance_snapshot_nightly": "1",
     }
+
+
+def test_header_shows_unread_count_with_the_inbox_context_processor(client, tree, settings):
+    settings.TEMPLATES = [{
+        **settings.TEMPLATES[0],
+        "OPTIONS": {
+            **settings.TEMPLATES[0]["OPTIONS"],
+            "context_processors": [
+                *settings.TEMPLATES[0]["OPTIONS"]["context_processors"], "portal.context_processors_inbox.inbox",
+            ],
+        },
+    }]
+    _note(tree.teacher_a)
+    _note(tree.teacher_a)
+    _note(tree.teacher_a, read_at=tree.teacher_a.date_joined)
+    client.force_login(tree.teacher_a)
+
+    html = client.get(reverse("inbox:preferences")).content.decode()
+
+    assert '<span class="badge rounded-pill text-bg-danger" data-inbox-unread>2<' in html
+
+
+def test_export_list_query_count_is_fixed(client, tree, django_assert_max_num_queries):
+    client.force_login(tree.erin)
+    ExportJob.objects.create(user=tree.erin, kind="roster")
+    with django_assert_max_num_queries(10) as one:
+        client.get(reverse("inbox:exports"))
+    ExportJob.objects.bulk_create([ExportJob(user=tree.erin, kind="compliance") for _ in range(19)])
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get(reverse("inbox:exports"))
