@@ -54,6 +54,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
+import html
 import io
 import itertools
 import operator
@@ -306,22 +307,36 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     return zf
 
 
-def _sheet_paths(zf: zipfile.ZipFile) -> list[str]:
-    """Every worksheet part the workbook points to."""
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the zip part holding it (workbook.xml's r:id resolved through its rels)."""
     try:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
         rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
     except KeyError:
-        return [n for n in zf.namelist() if n.startswith("xl/worksheets/")]
-    paths = []
+        return {}
+    targets = {}
     for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
-        tag = m.group(0)
-        if "/worksheet" not in tag:
-            continue
-        target = re.search(r'Target="([^"]+)"', tag)
-        if target:
-            t = target.group(1)
-            paths.append(t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join("xl", t)))
+        rel_id, target = re.search(r'\bId="([^"]+)"', m.group(0)), re.search(r'\bTarget="([^"]+)"', m.group(0))
+        if rel_id and target:
+            t = html.unescape(target.group(1))
+            targets[rel_id.group(1)] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(f"xl/{t}")
+    paths = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
+        name, rel_id = re.search(r'\bname="([^"]*)"', m.group(0)), re.search(r'\b\w+:id="([^"]+)"', m.group(0))
+        if name and rel_id and rel_id.group(1) in targets:
+            paths[html.unescape(name.group(1))] = targets[rel_id.group(1)]
     return paths
+
+
+def _worksheet_parts(zf: zipfile.ZipFile) -> list[str]:
+    """Every part that could be a worksheet, for a workbook whose sheet list could not be resolved."""
+    return [
+        n
+        for n in zf.namelist()
+        if n.endswith(".xml")
+        and not n.startswith(("docProps/", "customXml/"))
+        and n not in ("[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml")
+    ]
 
 
 def _column_number(letters: bytes) -> int:
@@ -409,12 +424,11 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
         raise ImportFileError(_NOT_XLSX) from None
     if not metas:
         raise ImportFileError(_("文件里没有工作表，请把花名册填在第一个工作表中"))
-    all_sheets = [m.name for m in workbook.sheets_metadata]
     best_missing: set[str] | None = None
     for meta in metas:
-        index = all_sheets.index(meta.name)
-        if index < len(sheet_paths):
-            _check_extent(zf, sheet_paths[index])
+        path = sheet_paths.get(meta.name)
+        for part in [path] if path in zf.NameToInfo else _worksheet_parts(zf):
+            _check_extent(zf, part)
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
             raw = sheet.to_python(skip_empty_area=False)
@@ -427,11 +441,11 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
             if best_missing is None or len(missing) < len(best_missing):
                 best_missing = missing
             continue
-        path = sheet_paths[index] if index < len(sheet_paths) else None
         gc_was_on = gc.isenabled()
         gc.disable()  # 100,000s of new strings and lists, no cycles: the collector would only rescan them
         try:
-            return _build_table(meta.name, raw, header_index, positions, columns, _ExactNumbers(zf, path))
+            exact = _ExactNumbers(zf, path if path in zf.NameToInfo else None)
+            return _build_table(meta.name, raw, header_index, positions, columns, exact)
         finally:
             if gc_was_on:
                 gc.enable()

@@ -150,3 +150,18 @@ def test_write_xlsx_keeps_id_numbers_as_text():
 def test_xlsx_response_has_chinese_filename():
     response = xlsx_response("花名册", title="t", headers=["a"], rows=[])
     assert response["Content-Disposition"] == ("attachment; filename*=utf-8''%E8%8A%B1%E5%90%8D%E5%86%8C.xlsx")
+
+
+def test_read_table_uses_first_sheet_that_has_the_header():
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["请在第二个工作表填写"])
+    data = wb.create_sheet("数据")
+    data.append(["姓名", "身份证号", "学时"])
+    data.append(["甲", idcard.make("440106", dt.date(1980, 1, 1), 5), 2])
+    out = io.BytesIO()
+    wb.save(out)
+
+    table = read_table(out.getvalue(), COLUMNS)
+
+    assert (table.sheet_name, table.rows) == ("数据", [2])
