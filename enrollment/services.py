@@ -86,6 +86,99 @@ def _audit(*, programme_id: int, actor: User | None, role: str, action: str, now
     )
 
 
+def _audit_many(
+    rows: list[dict],
+    *,
+    programme_id: int,
+    actor: User | None,
+    role: str,
+    action: str,
+    level_id: int,
+    from_state: str,
+    to_state: str,
+    comment: str,
+    now: dt.datetime,
+) -> None:
+    """One audit entry per application in ``rows`` (dicts with ``pk`` and ``district_id``), all with the
+    same decision, written set-based: one INSERT … SELECT on PostgreSQL, bulk_create elsewhere.
+    """
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        sql = (
+            "INSERT INTO enrollment_auditentry (programme_id, application_id, district_id, actor_id, actor_name,"
+            " actor_role, action, level_id, from_state, to_state, comment, data, created_at)"
+            " SELECT %s, a.id, a.district_id, %s, %s, %s, %s, %s, %s, %s, %s, '{}'::jsonb, %s"
+            " FROM enrollment_application a WHERE a.id = ANY(%s)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [
+                    programme_id,
+                    actor.pk if actor else None,
+                    actor.name if actor else _("系统"),
+                    role,
+                    action,
+                    level_id,
+                    from_state,
+                    to_state,
+                    comment,
+                    now,
+                    [r["pk"] for r in rows],
+                ],
+            )
+        return
+    AuditEntry.objects.bulk_create(
+        [
+            _audit(
+                programme_id=programme_id,
+                actor=actor,
+                role=role,
+                action=action,
+                now=now,
+                application_id=r["pk"],
+                district_id=r["district_id"],
+                level_id=level_id,
+                from_state=from_state,
+                to_state=to_state,
+                comment=comment,
+            )
+            for r in rows
+        ]
+    )
+
+
+def _audit_decisions(
+    group: list[dict],
+    *,
+    action: str,
+    to_state: str,
+    actor: User,
+    level_id: int,
+    programme_id: int,
+    comment: str,
+    now: dt.datetime,
+) -> None:
+    """Audit a decided group: one set-based insert per (approver role, previous state) in it."""
+    batches: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in group:
+        batches[(r["role"], r["state"])].append(r)
+    for (role, state), rows in sorted(batches.items()):
+        _audit_many(
+            rows,
+            programme_id=programme_id,
+            actor=actor,
+            role=role,
+            action=action,
+            level_id=level_id,
+            from_state=state,
+            to_state=to_state,
+            comment=comment,
+            now=now,
+        )
+
+
 def _levels(programme_id: int) -> list[ProgrammeLevel]:
     return list(ProgrammeLevel.objects.filter(programme_id=programme_id).order_by("order"))
 
@@ -340,7 +433,6 @@ def _decide(
         groups: dict[tuple[int, int], list[dict]] = defaultdict(list)
         for row in rows:
             groups[(row["programme_id"], row["level_id"])].append(row)
-        audits: list[AuditEntry] = []
         notices: dict[tuple[str, str], list[int]] = defaultdict(list)
         titles = dict(Programme.objects.filter(pk__in={p for p, _l in groups}).values_list("pk", "title"))
         for (programme_id, level_id), group in sorted(groups.items()):
@@ -353,7 +445,7 @@ def _decide(
                 nxt = chain.next_level(chain_levels, level_id)
                 if level.pk == chain.quota_level(chain_levels).pk:
                     _check_quota(programme_id, group, chain_levels)
-                audits += _advance(group, level, nxt, chain_levels, now, actor, comment)
+                _advance(group, level, nxt, chain_levels, now, actor, comment)
                 if nxt is None:
                     notices[(_("已审定：%(t)s") % {"t": title}, _("您已列入参训名单。"))] += [
                         r["teacher__user_id"] for r in group
@@ -369,22 +461,16 @@ def _decide(
                 Application.objects.filter(
                     pk__in=[r["pk"] for r in group], state__in=PENDING_STATES, level_id=level_id
                 ).update(state=ApplicationState.REJECTED, reject_reason=comment, decided_at=now)
-                audits += [
-                    _audit(
-                        programme_id=programme_id,
-                        actor=actor,
-                        role=r["role"],
-                        action=AuditAction.REJECT,
-                        now=now,
-                        application_id=r["pk"],
-                        district_id=r["district_id"],
-                        level_id=level_id,
-                        from_state=r["state"],
-                        to_state=ApplicationState.REJECTED,
-                        comment=comment,
-                    )
-                    for r in group
-                ]
+                _audit_decisions(
+                    group,
+                    action=AuditAction.REJECT,
+                    to_state=ApplicationState.REJECTED,
+                    actor=actor,
+                    level_id=level_id,
+                    programme_id=programme_id,
+                    comment=comment,
+                    now=now,
+                )
                 notices[
                     (
                         _("%(level)s未通过：%(t)s") % {"level": level.label, "t": title},
@@ -392,13 +478,12 @@ def _decide(
                     )
                 ] += [r["teacher__user_id"] for r in group]
             result.done += len(group)
-        AuditEntry.objects.bulk_create(audits)
         for (title, body), user_ids in notices.items():
             notify([u for u in user_ids if u], "enrollment.decided", title, body, reverse("enrollment:my_applications"))
     return result
 
 
-def _advance(group, level, nxt, chain_levels, now, actor, comment) -> list[AuditEntry]:
+def _advance(group, level, nxt, chain_levels, now, actor, comment) -> None:
     """Move ``group`` from ``level`` to ``nxt`` (or finalize): one UPDATE per distinct next deadline."""
     ids = [r["pk"] for r in group]
     base = Application.objects.filter(pk__in=ids, state__in=PENDING_STATES, level_id=level.pk)
@@ -423,22 +508,16 @@ def _advance(group, level, nxt, chain_levels, now, actor, comment) -> list[Audit
             base.filter(pk__in=pks).update(
                 state=ApplicationState.APPROVED, level_id=nxt.pk, deadline=deadline, decided_at=now
             )
-    return [
-        _audit(
-            programme_id=level.programme_id,
-            actor=actor,
-            role=r["role"],
-            action=action,
-            now=now,
-            application_id=r["pk"],
-            district_id=r["district_id"],
-            level_id=level.pk,
-            from_state=r["state"],
-            to_state=to_state,
-            comment=comment,
-        )
-        for r in group
-    ]
+    _audit_decisions(
+        group,
+        action=action,
+        to_state=to_state,
+        actor=actor,
+        level_id=level.pk,
+        programme_id=level.programme_id,
+        comment=comment,
+        now=now,
+    )
 
 
 def application_approve(*, actor: User, application: Application, now: dt.datetime, comment: str = "") -> None:
@@ -527,23 +606,22 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
             changed = Application.objects.filter(
                 pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now
             ).update(state=ApplicationState.EXPIRED, decided_at=now)
-            AuditEntry.objects.bulk_create(
-                [
-                    _audit(
-                        programme_id=r["programme_id"],
-                        actor=None,
-                        role=SYSTEM_ROLE,
-                        action=AuditAction.EXPIRE,
-                        now=now,
-                        application_id=r["pk"],
-                        district_id=r["district_id"],
-                        level_id=r["level_id"],
-                        from_state=r["state"],
-                        to_state=ApplicationState.EXPIRED,
-                    )
-                    for r in rows
-                ]
-            )
+            audit_batches: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
+            for r in rows:
+                audit_batches[(r["programme_id"], r["level_id"], r["state"])].append(r)
+            for (programme_id, level_id, state), batch_rows in sorted(audit_batches.items()):
+                _audit_many(
+                    batch_rows,
+                    programme_id=programme_id,
+                    actor=None,
+                    role=SYSTEM_ROLE,
+                    action=AuditAction.EXPIRE,
+                    level_id=level_id,
+                    from_state=state,
+                    to_state=ApplicationState.EXPIRED,
+                    comment="",
+                    now=now,
+                )
             groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
             for r in rows:
                 if r["teacher__user_id"]:

@@ -1,0 +1,186 @@
+"""Benchmark: a district admin approves 20,000 applications at once (bulk, within quota).
+
+    eval "$(.ci/services env)" && .venv/bin/python bench/enrollment_bulk.py [--rows 20000]
+
+Creates its own database (bench_enrollment_bulk, dropped and re-created), a
+Guangzhou-2022 programme whose quota table gives the district ``--rows`` seats,
+and ``--rows`` teachers (each with a login) whose applications wait at the
+district level. Then, in the same run:
+
+* bare SQL doing the same work in one committed transaction: the locked
+  quota row, the seat count, one UPDATE of the applications, one
+  INSERT ... SELECT of the audit rows and one of the notifications;
+* after putting the data back, our ``enrollment.services.application_approve_bulk`` (scope check per row in
+  Python, locks, quota check, set-based UPDATE, audit rows and notifications in
+  bulk) and its ratio to the bare SQL (target <= 3);
+* the number of queries ours issued (it must not depend on ``--rows``).
+"""
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = "bench_enrollment_bulk"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2022, 3, 20, 10, 0, tzinfo=SHANGHAI)
+
+
+def setup_database() -> None:
+    import psycopg2
+
+    url = os.environ.get("DATABASE_URL")
+    if not url or not url.startswith("postgres"):
+        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
+    parts = urlsplit(url)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cur.execute(f"CREATE DATABASE {DB_NAME}")
+    admin.close()
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build(rows: int):
+    from django.contrib.auth.hashers import make_password
+
+    from courses.models import TrainingPeriod
+    from enrollment.models import Application, ApplicationState, Programme, ProgrammeLevel, Quota
+    from portal import idcard
+    from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind, User
+
+    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
+    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
+    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
+    for school in schools:
+        school.path = school.compute_path()
+    schools = Unit.objects.bulk_create(schools)
+    numbers = [idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(rows)]
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
+    )
+    teachers = []
+    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
+        teacher = Teacher(name=f"教师{i}", id_number=num, unit=schools[i % 50], user=user, subject="数学")
+        teacher.derive_from_id_number()
+        teachers.append(teacher)
+    teachers = Teacher.objects.bulk_create(teachers, batch_size=5000)
+    carol = User.objects.create_user(idcard.make("440106", dt.date(1960, 1, 1), 1), name="区管理员")
+    RoleAssignment.objects.create(user=carol, role=Role.DISTRICT_ADMIN, unit=district)
+    period = TrainingPeriod.objects.create(
+        city=city, year=2022, code="2201", name="2201期",
+        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=SHANGHAI),
+        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=SHANGHAI),
+        training_starts_on=dt.date(2022, 4, 20), training_ends_on=dt.date(2022, 6, 20),
+    )
+    programme = Programme.objects.create(
+        period=period, title="中学(中职)校长任职资格培训", total_seats=rows,
+        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=SHANGHAI),
+        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
+    )
+    levels = ProgrammeLevel.objects.bulk_create([
+        ProgrammeLevel(programme=programme, order=i, unit_kind=kind,
+                       deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=SHANGHAI))
+        for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
+    ])
+    Quota.objects.create(programme=programme, district=district, seats=rows)
+    Application.objects.bulk_create([
+        Application(programme=programme, teacher=t, school_id=t.unit_id, district=district,
+                    state=ApplicationState.APPROVED, level=levels[1], deadline=levels[1].deadline,
+                    submitted_at=dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI))
+        for t in teachers
+    ], batch_size=5000)
+    with __import__("django.db").db.connection.cursor() as cur:
+        for table in ("enrollment_application", "portal_teacher", "portal_unit"):
+            cur.execute(f"VACUUM ANALYZE {table}")
+    return carol, programme, levels
+
+
+BARE = [
+    "SET LOCAL lock_timeout = '5s'",
+    "SELECT seats FROM enrollment_quota WHERE programme_id = %(p)s FOR UPDATE",
+    "SELECT COUNT(*) FROM enrollment_application WHERE programme_id = %(p)s AND (state = 'finalized'"
+    " OR (state IN ('submitted', 'approved') AND level_id = %(city)s))",
+    "CREATE TEMP TABLE picked ON COMMIT DROP AS SELECT a.id, a.district_id, t.user_id FROM enrollment_application a"
+    " JOIN portal_teacher t ON t.id = a.teacher_id WHERE a.programme_id = %(p)s AND a.level_id = %(district)s"
+    " AND a.state IN ('submitted', 'approved') FOR UPDATE OF a",
+    "UPDATE enrollment_application a SET state = 'approved', level_id = %(city)s, deadline = %(deadline)s,"
+    " decided_at = %(now)s FROM picked WHERE a.id = picked.id",
+    "INSERT INTO enrollment_auditentry (programme_id, application_id, district_id, actor_id, actor_name, actor_role,"
+    " action, level_id, from_state, to_state, comment, data, created_at) SELECT %(p)s, id, district_id, %(actor)s,"
+    " '区管理员', 'district_admin', 'approve', %(district)s, 'approved', 'approved', '', '{}', %(now)s FROM picked",
+    "INSERT INTO portal_notification (user_id, kind, title, body, url, created_at) SELECT user_id,"
+    " 'enrollment.decided', '区级审核通过', '已转市级审定。', '/enrollment/mine/', %(now)s FROM picked",
+]
+
+
+def bare(carol, programme, levels) -> float:
+    from django.db import connection, transaction
+
+    params = {"p": programme.pk, "city": levels[2].pk, "district": levels[1].pk, "deadline": levels[2].deadline,
+              "now": NOW, "actor": carol.pk}
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        for sql in BARE:
+            cur.execute(sql, params)
+    elapsed = time.perf_counter() - start  # committed, like ours
+    with connection.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM enrollment_auditentry")
+        written = cur.fetchone()[0]
+        # Back to the start for ours (TRUNCATE is not a row operation: the audit trigger allows it).
+        cur.execute("UPDATE enrollment_application SET state = 'approved', level_id = %(district)s,"
+                    " deadline = %(old)s, decided_at = NULL", {**params, "old": levels[1].deadline})
+        cur.execute("TRUNCATE enrollment_auditentry, portal_notification")
+        cur.execute("VACUUM ANALYZE enrollment_application")
+    print(f"bare SQL wrote {written} audit rows")
+    return elapsed
+
+
+def ours(carol, programme, levels) -> tuple[float, int, int]:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from enrollment import services
+    from enrollment.models import Application
+
+    ids = list(Application.objects.filter(programme=programme, level=levels[1]).values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        with transaction.atomic():
+            result = services.application_approve_bulk(actor=carol, ids=ids, now=NOW)
+        elapsed = time.perf_counter() - start
+    return elapsed, result.done, len(ctx.captured_queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=20_000)
+    args = parser.parse_args()
+    setup_database()
+    carol, programme, levels = build(args.rows)
+    bare_s = bare(carol, programme, levels)
+    ours_s, done, queries = ours(carol, programme, levels)
+    print(f"bulk approve of {args.rows} applications (district level, within quota)")
+    print(f"bare SQL (lock, count, UPDATE, audit + notices INSERT…SELECT): {bare_s:8.3f} s")
+    print(f"enrollment.services.application_approve_bulk:               {ours_s:8.3f} s  ({done} approved)")
+    print(f"ratio ours / bare: {ours_s / bare_s:.2f}  (target <= 3)")
+    print(f"queries issued by ours: {queries}")
+
+
+if __name__ == "__main__":
+    main()
