@@ -219,6 +219,12 @@ def missing(html: str) -> list[str]:
         ["ethics"] if "师德师风专题" in short else [])
 
 
+def pause(rng: random.Random, think: float) -> None:
+    """A teacher reads the page before the next click."""
+    if think > 0:
+        time.sleep(rng.uniform(min(0.5, think), max(think * 2 - 0.5, think)))
+
+
 def teacher_session(browser: Browser, id_number: str, period_id: int, rng: random.Random, think: float,
                     stop_at: float) -> int:
     """Log in, search and select until the plan is met (or nothing is left); returns selections made."""
@@ -245,7 +251,7 @@ def teacher_session(browser: Browser, id_number: str, period_id: int, rng: rando
             query.update(q="师德", page=1)
         else:
             query.update(category=want, q=rng.choice(SEARCH_WORDS))
-        time.sleep(rng.uniform(0, think))
+        pause(rng, think)
         _, page = browser.request("GET", "/courses/?" + urllib.parse.urlencode(query), kind="catalogue")
         ids = _SELECT.findall(page)
         if not ids:
@@ -255,7 +261,7 @@ def teacher_session(browser: Browser, id_number: str, period_id: int, rng: rando
             ids = _SELECT.findall(page)
             if not ids:
                 break
-        time.sleep(rng.uniform(0, think))
+        pause(rng, think)
         status, html = browser.request("POST", f"/courses/{rng.choice(ids)}/select/", kind="select",
                                        form={}, htmx=True)
         if status == 200 and "alert-success" in html:
@@ -345,7 +351,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--seconds", type=float, default=60, help="length of the rush")
-    parser.add_argument("--think", type=float, default=0.3, help="max think time between clicks (s)")
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean think time between a teacher's clicks, uniform in [0.5, 2*mean-0.5] s")
     args = parser.parse_args()
     rng = random.Random(2022)
 
@@ -402,7 +409,7 @@ def main() -> None:
     requests = sum(stats.statuses.values())
     select, catalogue = stats.latency.get("select", [0.0]), stats.latency.get("catalogue", [0.0])
 
-    print(f"rush: {args.clients} concurrent teachers, gunicorn {args.workers} sync workers, think ≤ {args.think} s,"
+    print(f"rush: {args.clients} concurrent teachers, gunicorn {args.workers} sync workers, think ~{args.think} s,"
           f" {elapsed:.1f} s, {done_teachers[0]} teachers finished")
     print(f"selections committed: {committed} ({committed / elapsed:.1f}/s), waiting-list entries: {waiting}")
     print(f"requests: {requests} ({requests / elapsed:.1f}/s), statuses: {dict(sorted(stats.statuses.items()))}")

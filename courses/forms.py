@@ -30,6 +30,12 @@ class CourseForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
+    @property
+    def plain_fields(self) -> list[str]:
+        """The form's fields stored on the course row itself (not many-to-many)."""
+        m2m = {f.name for f in Course._meta.many_to_many}
+        return [name for name in self.Meta.fields if name not in m2m]
+
     def clean(self):
         cleaned = super().clean()
         period, code = cleaned.get("period"), cleaned.get("code")

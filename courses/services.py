@@ -127,6 +127,27 @@ def _lock_course(course_id: int) -> Course:
         raise SelectionError(_("选课的人太多，请稍后重试")) from exc
 
 
+# --- maintaining courses --------------------------------------------------------------------------
+
+
+def course_save(course: Course, fields: list[str]) -> Course:
+    """Insert a new course, or write ``fields`` of an existing one under its row lock.
+
+    The seat counter is never written from a form (a teacher may have selected since the
+    form was loaded); a capacity below the live count is refused. Call inside a transaction.
+    Side effects: one INSERT or one UPDATE of the course row.
+    """
+    if course.pk is None:
+        course.save()
+        return course
+    locked = _lock_course(course.pk)
+    if course.capacity is not None and course.capacity < locked.enrolled_count:
+        raise SelectionError(_("已有 %(n)d 人选课，名额不能少于已选人数") % {"n": locked.enrolled_count})
+    course.enrolled_count = locked.enrolled_count
+    course.save(update_fields=[*fields, "updated_at"])
+    return course
+
+
 # --- selecting and dropping -----------------------------------------------------------------------
 
 

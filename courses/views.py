@@ -213,11 +213,20 @@ def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                       providers=selectors.providers_managed_by(request.user))
     sessions = SessionFormSet(request.POST or None, instance=course or Course(), prefix="sessions")
     if request.method == "POST" and form.is_valid() and sessions.is_valid():
-        with transaction.atomic():
-            saved = form.save()
-            sessions.instance = saved
-            sessions.save()
+        try:
+            with transaction.atomic():
+                saved = services.course_save(form.save(commit=False), fields=form.plain_fields)
+                form.save_m2m()
+                sessions.instance = saved
+                sessions.save()
+        except services.SelectionError as exc:
+            form.add_error("capacity", str(exc))
+            return render(request, "courses/course_form.html", {"form": form, "sessions": sessions, "course": course})
+        # More seats (or none any more) go to the waiting list at once, as a dropped seat would.
+        promoted = services.waitlist_promote(saved, timezone.now()) if saved.status == CourseStatus.PUBLISHED else []
         messages.success(request, _("课程“%(title)s”已保存") % {"title": saved.title})
+        if promoted:
+            messages.info(request, _("候补名单中的 %(n)d 人已自动转为选课") % {"n": len(promoted)})
         return redirect("courses:manage_list")
     return render(request, "courses/course_form.html", {"form": form, "sessions": sessions, "course": course})
 
