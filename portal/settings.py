@@ -133,13 +133,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/bootstrap", BASE_DIR / "node_modules/bootstrap/dist"),
-    ("vendor/bootstrap-icons", BASE_DIR / "node_modules/bootstrap-icons/font"),
-    ("vendor/htmx", BASE_DIR / "node_modules/htmx.org/dist"),
-    ("vendor/echarts", BASE_DIR / "node_modules/echarts/dist"),
-]
+# static/vendor/ is filled from npm packages at build time (package.json postinstall).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -92,12 +92,16 @@ def test_gunicorn_worker_and_beat_start_with_production_settings(tmp_path):
             assert r.status == 200
             assert "immutable" in r.headers["Cache-Control"]
 
-        ping = subprocess.run(
-            [sys.executable, "-m", "celery", "-A", "portal", "inspect", "ping", "-d", f"smoke@{socket.gethostname()}",
-             "--timeout", "20"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-        )
-        assert "pong" in ping.stdout, ping.stderr + worker_log.read_text()
+        def worker_pongs():
+            # A ping sent before the worker has joined the broadcast is lost: ask again until it answers.
+            ping = subprocess.run(
+                [sys.executable, "-m", "celery", "-A", "portal", "inspect", "ping",
+                 "-d", f"smoke@{socket.gethostname()}", "--timeout", "2"],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            )
+            return "pong" in ping.stdout
+
+        assert wait_for(worker_pongs, timeout=90), worker_log.read_text()
         assert wait_for(lambda: beat_log.exists() and "beat: Starting" in beat_log.read_text()), beat_log.read_text()
         assert beat.poll() is None
     finally:
