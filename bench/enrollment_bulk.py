@@ -83,28 +83,50 @@ def build(rows: int):
     carol = User.objects.create_user(idcard.make("440106", dt.date(1960, 1, 1), 1), name="区管理员")
     RoleAssignment.objects.create(user=carol, role=Role.DISTRICT_ADMIN, unit=district)
     period = TrainingPeriod.objects.create(
-        city=city, year=2022, code="2201", name="2201期",
+        city=city,
+        year=2022,
+        code="2201",
+        name="2201期",
         selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=SHANGHAI),
         selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=SHANGHAI),
-        training_starts_on=dt.date(2022, 4, 20), training_ends_on=dt.date(2022, 6, 20),
+        training_starts_on=dt.date(2022, 4, 20),
+        training_ends_on=dt.date(2022, 6, 20),
     )
     programme = Programme.objects.create(
-        period=period, title="中学(中职)校长任职资格培训", total_seats=rows,
+        period=period,
+        title="中学(中职)校长任职资格培训",
+        total_seats=rows,
         registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=SHANGHAI),
         registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
     )
-    levels = ProgrammeLevel.objects.bulk_create([
-        ProgrammeLevel(programme=programme, order=i, unit_kind=kind,
-                       deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=SHANGHAI))
-        for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
-    ])
+    levels = ProgrammeLevel.objects.bulk_create(
+        [
+            ProgrammeLevel(
+                programme=programme,
+                order=i,
+                unit_kind=kind,
+                deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=SHANGHAI),
+            )
+            for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
+        ]
+    )
     Quota.objects.create(programme=programme, district=district, seats=rows)
-    Application.objects.bulk_create([
-        Application(programme=programme, teacher=t, school_id=t.unit_id, district=district,
-                    state=ApplicationState.APPROVED, level=levels[1], deadline=levels[1].deadline,
-                    submitted_at=dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI))
-        for t in teachers
-    ], batch_size=5000)
+    Application.objects.bulk_create(
+        [
+            Application(
+                programme=programme,
+                teacher=t,
+                school_id=t.unit_id,
+                district=district,
+                state=ApplicationState.APPROVED,
+                level=levels[1],
+                deadline=levels[1].deadline,
+                submitted_at=dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI),
+            )
+            for t in teachers
+        ],
+        batch_size=5000,
+    )
     with __import__("django.db").db.connection.cursor() as cur:
         for table in ("enrollment_application", "portal_teacher", "portal_unit"):
             cur.execute(f"VACUUM ANALYZE {table}")
@@ -132,8 +154,14 @@ BARE = [
 def bare(carol, programme, levels) -> float:
     from django.db import connection, transaction
 
-    params = {"p": programme.pk, "city": levels[2].pk, "district": levels[1].pk, "deadline": levels[2].deadline,
-              "now": NOW, "actor": carol.pk}
+    params = {
+        "p": programme.pk,
+        "city": levels[2].pk,
+        "district": levels[1].pk,
+        "deadline": levels[2].deadline,
+        "now": NOW,
+        "actor": carol.pk,
+    }
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         for sql in BARE:
@@ -143,8 +171,11 @@ def bare(carol, programme, levels) -> float:
         cur.execute("SELECT COUNT(*) FROM enrollment_auditentry")
         written = cur.fetchone()[0]
         # Back to the start for ours (TRUNCATE is not a row operation: the audit trigger allows it).
-        cur.execute("UPDATE enrollment_application SET state = 'approved', level_id = %(district)s,"
-                    " deadline = %(old)s, decided_at = NULL", {**params, "old": levels[1].deadline})
+        cur.execute(
+            "UPDATE enrollment_application SET state = 'approved', level_id = %(district)s,"
+            " deadline = %(old)s, decided_at = NULL",
+            {**params, "old": levels[1].deadline},
+        )
         cur.execute("TRUNCATE enrollment_auditentry, portal_notification")
         cur.execute("VACUUM ANALYZE enrollment_application")
     print(f"bare SQL wrote {written} audit rows")

@@ -190,7 +190,7 @@ def _current_guangzhou(ctx, period) -> None:
     now = ctx.now.astimezone(SHANGHAI)
     city = period.city
     districts = ctx.districts[city.code]
-    opens = now - dt.timedelta(days=3)
+    opens = dt.datetime.combine(now.date() - dt.timedelta(days=3), dt.time(8), tzinfo=SHANGHAI)
     school_deadline = _end_of_day(now.date() + dt.timedelta(days=3))
     chain = [
         (UnitKind.SCHOOL, school_deadline),
@@ -258,7 +258,7 @@ def _current_maoming(ctx, period) -> None:
     now = ctx.now.astimezone(SHANGHAI)
     city = period.city
     districts = ctx.districts[city.code]
-    opens = now - dt.timedelta(days=2)
+    opens = dt.datetime.combine(now.date() - dt.timedelta(days=2), dt.time(8), tzinfo=SHANGHAI)
     school_deadline = _end_of_day(now.date() + dt.timedelta(days=4))
     county = _programme(
         period,
