@@ -127,7 +127,9 @@ def build(rows: int):
         ],
         batch_size=5000,
     )
-    with __import__("django.db").db.connection.cursor() as cur:
+    from django.db import connection
+
+    with connection.cursor() as cur:
         for table in ("enrollment_application", "portal_teacher", "portal_unit"):
             cur.execute(f"VACUUM ANALYZE {table}")
     return carol, programme, levels

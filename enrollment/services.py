@@ -767,6 +767,11 @@ def quota_reopen(
         raise ActionRefused(_("延长的截止时间必须晚于现在。"))
     levels = _levels(programme.pk)
     qlevel = chain.quota_level(levels)
+    if until <= qlevel.deadline:
+        raise ActionRefused(
+            _("延长的截止时间必须晚于%(level)s原定的截止时间 %(d)s。")
+            % {"level": qlevel.label, "d": timezone.localtime(qlevel.deadline).strftime("%Y-%m-%d %H:%M")}
+        )
     waiting_state = ApplicationState.SUBMITTED if qlevel.order == levels[0].order else ApplicationState.APPROVED
     with _locking():
         quota, _created = Quota.objects.select_for_update().get_or_create(

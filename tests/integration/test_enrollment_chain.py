@@ -352,3 +352,16 @@ def test_finalize_per_district_leaves_other_districts_waiting(tree):
     states = dict(Application.objects.values_list("teacher__name", "state"))
     assert result.done == 1
     assert states == {"teacher_a": ApplicationState.FINALIZED, "teacher_c": ApplicationState.APPROVED}
+
+
+def test_reopen_cannot_shorten_the_district_deadline(tree):
+    programme = programme_with_chain(tree.city, quotas={tree.district1: 5})
+
+    with pytest.raises(services.ActionRefused, match="原定的截止时间"):
+        services.quota_reopen(
+            actor=tree.erin,
+            programme=programme,
+            district=tree.district1,
+            until=at("2022-03-24 23:59"),
+            now=at("2022-03-20 09:00"),
+        )
