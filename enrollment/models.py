@@ -214,7 +214,7 @@ class Application(models.Model):
     objects = ApplicationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["school__path", "teacher__name", "id"]
+        ordering = ["id"]  # lists order explicitly; a default with joins would slow every query
         verbose_name = _("报名申请")
         verbose_name_plural = _("报名申请")
         constraints = [models.UniqueConstraint(fields=["programme", "teacher"], name="application_once_per_teacher")]
