@@ -73,7 +73,7 @@ from django.utils.translation import gettext as _
 
 HEADER_SCAN_ROWS = 20
 MAX_COLUMNS = 200  # used columns of a sheet (a stray cell far to the right is refused)
-MAX_CELLS = 6_000_000  # used rows x used columns (python-calamine keeps the range dense)
+MAX_CELLS = 8_000_000  # used rows x used columns (python-calamine keeps the range dense)
 MAX_UNZIPPED_BYTES = 400 * 1024 * 1024  # zip-bomb guard
 
 _OPTIONAL_HEADER_NOTE = re.compile(r"\*|\([^)]*\)|:$")
@@ -349,8 +349,10 @@ def _column_number(letters: bytes) -> int:
 def _check_extent(zf: zipfile.ZipFile, path: str) -> None:
     """Refuse a sheet whose used range python-calamine could not hold in memory.
 
-    Width: any cell reference with two or more column letters is looked at;
-    height: the last row number. Done on the raw XML, a few percent of the read.
+    Width: the <dimension> element's claim, checked by one search for any cell
+    to the right of it (a wrong or missing claim costs one more search);
+    height: the row numbers of the first and the last row element. Done on the
+    raw XML, a fraction of the read itself.
     """
     try:
         with zf.open(path) as fh:
@@ -358,9 +360,13 @@ def _check_extent(zf: zipfile.ZipFile, path: str) -> None:
     except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
         raise ImportFileError(_NOT_XLSX) from None
     prefix = rb"(?:\w+:)?" if b":sheetData" in data[:4096] or b":c r=" in data[:65536] else rb""
-    width = 26
-    if re.search(rb"<" + prefix + rb'c r="[A-Z]{2}', data):
-        width = max(_column_number(m) for m in re.findall(rb"<" + prefix + rb'c r="([A-Z]+)', data))
+    cell = rb"<" + prefix + rb'c r="'
+    dimension = re.search(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+\d+:)?([A-Z]+)\d+"', data[:8192])
+    width = min(_column_number(dimension.group(1)), 26) if dimension else 26
+    beyond = rb"[A-Z]{2}" if width >= 26 else rb"(?:[A-Z]{2}|[" + bytes([65 + width]) + rb"-Z]\d)"
+    if re.search(cell + beyond, data):
+        wide = re.findall(cell + rb"([A-Z]{2,})", data)
+        width = max(map(_column_number, wide)) if wide else 26
     # Rows come in ascending order (ECMA-376); the first and the last row element bound the height.
     row_tag = re.compile(rb"<" + prefix + rb'row r="(\d+)"')
     first = row_tag.search(data)
@@ -430,8 +436,7 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
         for part in [path] if path in zf.NameToInfo else _worksheet_parts(zf):
             _check_extent(zf, part)
         try:
-            sheet = workbook.get_sheet_by_name(meta.name)
-            raw = sheet.to_python(skip_empty_area=False)
+            raw = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)  # the sheet goes at once
         except Exception:
             raise ImportFileError(_NOT_XLSX) from None
         header_index, positions, missing = _find_header(raw, columns)
@@ -499,12 +504,14 @@ def _build_table(
     picked = [
         list(map(operator.itemgetter(positions[k]), body)) if positions[k] < width else [""] * len(body) for k in keys
     ]
+    del body
+    raw.clear()  # the rows are not needed any more; their cells live on in ``picked``
     keep = list(map(any, zip(*picked, strict=True)))
     for i in [i for i, k in enumerate(keep) if not k]:
         keep[i] = not all(is_blank(col[i]) for col in picked)  # a 0 is a value, not a blank
     first = header_index + 2  # Excel number of the first body row
     if all(keep):
-        rows = list(range(first, first + len(body)))
+        rows = list(range(first, first + len(keep)))
     else:
         rows = [first + i for i, k in enumerate(keep) if k]
         picked = [list(itertools.compress(col, keep)) for col in picked]

@@ -280,3 +280,25 @@ def test_roster_export_whole_subtree_with_full_id_numbers(tree, tmp_path):
     numbers = sorted(r[6] for r in rows[1:])
     assert numbers == sorted([tree.teacher_a.id_number, tree.teacher_b.id_number])
     assert rows[1][1] == "天河区"
+
+
+def test_roster_import_query_count_does_not_grow_with_rows(tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(n: int) -> int:
+        existing = [TeacherFactory(unit=tree.school_a, subject="数学", mobile="13800138000") for _ in range(n)]
+        rows = [row(f"新{i}", id_number()) for i in range(n)]
+        rows += [row(t.name, t.id_number, subject="物理", status="退休") for t in existing]
+        with CaptureQueriesContext(connection) as ctx:
+            result = roster_import(xlsx(rows), unit=tree.school_a)
+        assert (result.created, result.updated) == (n, n)
+        return len(ctx)
+
+    assert queries_for(2) == queries_for(40)
+
+
+def test_roster_import_text_with_backslash_and_tab_is_stored_exactly(tree):
+    number = id_number()
+    roster_import(xlsx([row("张三", number, subject="语\\文\t史")]), unit=tree.school_a)
+    assert Teacher.objects.get(id_number=number).subject == "语\\文\t史"
