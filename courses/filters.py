@@ -1,7 +1,7 @@
 """Search and filters of the course lists (django-filter); querysets come in already scoped."""
 
 import django_filters
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseMode, CourseStatus, Provider
@@ -26,6 +26,26 @@ SORT_CHOICES = [
 ]
 
 
+class SeatsWidget(django_filters.widgets.BooleanWidget):
+    """A select of "all courses" / "only with free seats" (no "no" choice: nobody looks for full courses)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("全部课程")), ("true", _("只看有名额")))
+
+
+class FullWidget(django_filters.widgets.BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("全部课程")), ("true", _("只看已满")))
+
+
+CATEGORY_ORDER = Case(
+    When(category="public", then=Value(0)), When(category="professional", then=Value(1)), default=Value(2),
+    output_field=IntegerField(),
+)
+
+
 def search_courses(queryset, value: str):
     """Full-text-ish search over title, provider name, description and code (any word may match each field)."""
     for word in value.split()[:5]:
@@ -46,8 +66,7 @@ class CatalogueFilter(django_filters.FilterSet):
     provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.filter(is_active=True),
                                                 empty_label=_("全部机构"))
     mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
-    has_seats = django_filters.BooleanFilter(label=_("只看有名额"), method="filter_has_seats",
-                                             widget=django_filters.widgets.BooleanWidget())
+    has_seats = django_filters.BooleanFilter(label=_("名额"), method="filter_has_seats", widget=SeatsWidget())
     sort = django_filters.ChoiceFilter(label=_("排序"), choices=SORT_CHOICES, method="filter_sort",
                                        empty_label=_("默认排序"))
 
@@ -78,7 +97,7 @@ class CatalogueFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         if not self.form.cleaned_data.get("sort"):
-            queryset = queryset.order_by("category", "code")
+            queryset = queryset.order_by(CATEGORY_ORDER, "code")
         return queryset
 
 
@@ -108,8 +127,7 @@ class FillRateFilter(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
     provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.all(),
                                                 empty_label=_("全部机构"))
-    full = django_filters.BooleanFilter(label=_("只看已满"), method="filter_full",
-                                        widget=django_filters.widgets.BooleanWidget())
+    full = django_filters.BooleanFilter(label=_("名额"), method="filter_full", widget=FullWidget())
 
     class Meta:
         model = Course
