@@ -105,6 +105,7 @@ def _parse_school_code(value: Any) -> str:
 
 
 def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Column]:
+    """The import's columns. Headers stay Chinese in every UI language: they are the file format."""
     stages = list(Stage.objects.all()) if stages is None else stages
     stage_map: dict[str, int] = {s.name: s.pk for s in stages}
     stage_map.update({s.code: s.pk for s in stages})
@@ -113,41 +114,35 @@ def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Co
     position_map = {str(label): value for value, label in Position.choices}
     columns = []
     if roster_needs_school_code(unit):
-        columns.append(
-            Column("school", _("学校代码"), aliases=(_("单位代码"), _("学校编码")), parse=_parse_school_code)
-        )
+        columns.append(Column("school", "学校代码", aliases=("单位代码", "学校编码"), parse=_parse_school_code))
     columns += [
-        Column("name", _("姓名"), aliases=(_("教师姓名"),), parse=_parse_name),
+        Column("name", "姓名", aliases=("教师姓名",), parse=_parse_name),
         Column(
             "id_number",
-            _("身份证号"),
-            aliases=(_("身份证号码"), _("身份证"), _("公民身份号码")),
+            "身份证号",
+            aliases=("身份证号码", "身份证", "公民身份号码"),
             parse=importing.id_number,
         ),
-        Column(
-            "stage", _("学段"), aliases=(_("任教学段"),), parse=choice(stage_map, _("学段"), [s.name for s in stages])
-        ),
-        Column(
-            "subject", _("任教学科"), aliases=(_("学科"), _("任教科目")), required=False, default="", parse=text(30)
-        ),
+        Column("stage", "学段", aliases=("任教学段",), parse=choice(stage_map, _("学段"), [s.name for s in stages])),
+        Column("subject", "任教学科", aliases=("学科", "任教科目"), required=False, default="", parse=text(30)),
         Column(
             "mobile",
-            _("手机号码"),
-            aliases=(_("手机"), _("手机号"), _("联系电话")),
+            "手机号码",
+            aliases=("手机", "手机号", "联系电话"),
             required=False,
             default="",
             parse=importing.mobile,
         ),
         Column(
             "status",
-            _("状态"),
-            aliases=(_("在职状态"), _("人员状态")),
+            "状态",
+            aliases=("在职状态", "人员状态"),
             required=False,
             default=TeacherStatus.ACTIVE.value,
             parse=choice(status_map, _("状态"), [str(label) for label in TeacherStatus.labels]),
         ),
         Column(
-            "position", _("职务"), required=False, default=Position.TEACHER.value, parse=choice(position_map, _("职务"))
+            "position", "职务", required=False, default=Position.TEACHER.value, parse=choice(position_map, _("职务"))
         ),
     ]
     return columns
