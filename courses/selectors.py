@@ -179,8 +179,26 @@ def plans_for_teachers(teacher_ids: Iterable[int], period: TrainingPeriod) -> di
     return plans
 
 
-def teacher_plan(teacher: Teacher, period: TrainingPeriod) -> Plan:
-    return plans_for_teachers([teacher.pk], period)[teacher.pk]
+def teacher_plan(teacher: Teacher, period: TrainingPeriod, selections: dict[int, Enrollment] | None = None) -> Plan:
+    """One teacher's plan; pass her ``teacher_selections`` when already loaded to save a query."""
+    if selections is None:
+        return plans_for_teachers([teacher.pk], period)[teacher.pk]
+    selected = [e for e in selections.values() if e.status == EnrollmentStatus.SELECTED]
+    topics: dict[int, list[str]] = defaultdict(list)
+    if selected:
+        for course_id, code in Course.topics.through.objects.filter(
+            course_id__in=[e.course_id for e in selected]
+        ).values_list("course_id", "topic__code"):
+            topics[course_id].append(code)
+    planned = Totals()
+    for e in selected:
+        planned.add(e.course.hours, e.course.category, e.course.kind.code if e.course.kind else None,
+                    topics.get(e.course_id, ()))
+    earned = totals_for_teachers([teacher.pk], period.year)[teacher.pk]
+    tree = period.rule_set.tree if period.rule_set_id else None
+    return Plan(period=period, earned=earned, planned=planned,
+                evaluation=evaluate(tree, earned + planned) if tree else None,
+                categories=_category_lines(earned, planned))
 
 
 def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, Enrollment]:
@@ -189,7 +207,7 @@ def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, En
         e.course_id: e
         for e in Enrollment.objects.filter(
             teacher=teacher, period=period, status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED)
-        ).select_related("course__provider")
+        ).select_related("course__provider", "course__kind")
     }
 
 

@@ -62,13 +62,14 @@ def _querystring(request: HttpRequest, drop=("page",)) -> str:
 
 
 def _teacher_context(teacher, period: TrainingPeriod, now) -> dict:
+    selections = selectors.teacher_selections(teacher, period)
     return {
         "period": period,
         "phase": period.selection_phase(now),
         "can_select": period.is_selection_open(now) and teacher.is_active,
         "can_drop": period.can_drop(now),
-        "plan": selectors.teacher_plan(teacher, period),
-        "selections": selectors.teacher_selections(teacher, period),
+        "plan": selectors.teacher_plan(teacher, period, selections),
+        "selections": selections,
         "waitlist": selectors.teacher_waitlist(teacher, period),
     }
 
@@ -131,8 +132,11 @@ def _selection_response(request: HttpRequest, course: Course, ok: bool, text: st
         teacher = scope_for(request.user).teacher
         now = timezone.now()
         context = _teacher_context(teacher, course.period, now)
-        course.refresh_from_db(fields=["enrolled_count"])
         course.my_enrollment = context["selections"].get(course.pk)
+        if course.my_enrollment:
+            course.enrolled_count = course.my_enrollment.course.enrolled_count
+        else:
+            course.refresh_from_db(fields=["enrolled_count"])
         course.my_waiting = context["waitlist"].get(course.pk)
         context.update(course=course, ok=ok, text=text, oob=True,
                        next_url=request.htmx.current_url_abs_path or reverse("courses:catalogue"))

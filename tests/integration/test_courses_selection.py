@@ -7,7 +7,7 @@ import pytest
 
 from courses import services
 from courses.models import Course, CourseMode, Enrollment, EnrollmentStatus, WaitlistEntry, WaitlistStatus
-from courses.selectors import teacher_plan
+from courses.selectors import teacher_plan, teacher_selections
 from credits.models import CreditEntry, Topic
 from portal.models import Notification, Role, TeacherStatus
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory, SessionFactory, shanghai
@@ -312,3 +312,16 @@ def test_teacher_plan_offline_course_mode_is_data(period, teacher):
     _select(teacher, course)
 
     assert teacher_plan(teacher, period).planned.total == Decimal("12")
+
+
+def test_teacher_plan_from_loaded_selections_equals_plan_from_queries(period, teacher):
+    ethics = CourseFactory(period=period, category="public", hours=Decimal("6"))
+    ethics.topics.set([Topic.objects.get(code="ethics")])
+    CourseFactory(period=period, category="elective", hours=Decimal("4.5"))
+    for course in Course.objects.all():
+        _select(teacher, course)
+
+    loaded = teacher_plan(teacher, period, teacher_selections(teacher, period))
+
+    assert loaded.evaluation == teacher_plan(teacher, period).evaluation
+    assert loaded.planned.by_topic == {"ethics": Decimal("6")}
