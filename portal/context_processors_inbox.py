@@ -10,6 +10,6 @@ def inbox(request):
     if user is None or not user.is_authenticated:
         return {}
     # Lazy: pages that never render the header (fragments, files) pay nothing.
-    return {"inbox_unread": SimpleLazyObject(
-        lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()
-    )}
+    return {
+        "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count())
+    }

@@ -42,7 +42,7 @@ def _function(dotted: str) -> Callable | None:
 # --- deadline sweep -------------------------------------------------------------------------------
 
 
-def deadline_sweep_run(now: dt.datetime, batch_size: int = 1000) -> dict:
+def deadline_sweep_run(now: dt.datetime, batch_size: int = 2000) -> dict:
     """Expire applications still pending after their level's deadline, and release closed waiting lists.
 
     The expiry works in batches of ``batch_size`` applications, each its own
@@ -163,8 +163,8 @@ def _compliance_spec(user: User, params: dict) -> ExportSpec:
     only_short = bool(params.get("only_short"))
     headers, rows = export_rows(unit, year, rule_set.tree, only_short=only_short)
     return ExportSpec(
-        title=_("%(unit)s %(year)d年度学时达标名单（导出于 %(time)s）") % {
-            "unit": unit.name, "year": year, "time": _stamp()},
+        title=_("%(unit)s %(year)d年度学时达标名单（导出于 %(time)s）")
+        % {"unit": unit.name, "year": year, "time": _stamp()},
         headers=headers,
         total=short_count(unit, year, rule_set.tree, show_all=not only_short),
         rows=rows,
@@ -172,18 +172,22 @@ def _compliance_spec(user: User, params: dict) -> ExportSpec:
     )
 
 
-register_export(ExportKind(
-    code="roster",
-    label=gettext_lazy("教师花名册"),
-    roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
-    build=_roster_spec,
-))
-register_export(ExportKind(
-    code="compliance",
-    label=gettext_lazy("学时达标名单"),
-    roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
-    build=_compliance_spec,
-))
+register_export(
+    ExportKind(
+        code="roster",
+        label=gettext_lazy("教师花名册"),
+        roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+        build=_roster_spec,
+    )
+)
+register_export(
+    ExportKind(
+        code="compliance",
+        label=gettext_lazy("学时达标名单"),
+        roles=(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+        build=_compliance_spec,
+    )
+)
 
 
 def export_job_start(user: User, kind_code: str, params: dict | None = None) -> ExportJob:
@@ -245,7 +249,8 @@ def export_job_run(job_id: int, now: dt.datetime | None = None) -> str:
         status=ExportStatus.DONE, file=job.file.name, progress=100, finished_at=timezone.now()
     )
     notify(
-        [job.user_id], KIND_EXPORT_DONE,
+        [job.user_id],
+        KIND_EXPORT_DONE,
         _("导出完成：%(label)s") % {"label": kind.label},
         _("您申请的“%(label)s”已生成，请在“我的导出”中下载。") % {"label": kind.label},
         reverse("inbox:export_detail", args=[job.pk]),
@@ -265,8 +270,12 @@ def _write_xlsx(job: ExportJob, kind: ExportKind, path: Path) -> None:
     spec = kind.build(job.user, job.params)
     ExportJob.objects.filter(pk=job.pk).update(total=spec.total)
     written = write_xlsx(
-        str(path), title=spec.title, headers=spec.headers, rows=_counting(job.pk, spec.rows, spec.total),
-        sheet_name=spec.sheet_name, widths=spec.widths,
+        str(path),
+        title=spec.title,
+        headers=spec.headers,
+        rows=_counting(job.pk, spec.rows, spec.total),
+        sheet_name=spec.sheet_name,
+        widths=spec.widths,
     )
     _progress(job.pk, written, spec.total, final=True)
 

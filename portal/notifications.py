@@ -117,15 +117,18 @@ def _insert(ids: list[int], kind: str, title: str, body: str, url: str, dedup_ke
     if dedup_key is not None:
         before = set(Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key).values_list("pk", flat=True))
     created = Notification.objects.bulk_create(
-        [Notification(user_id=uid, kind=kind, title=title, body=body, url=url, dedup_key=dedup_key, created_at=now)
-         for uid in ids],
+        [
+            Notification(user_id=uid, kind=kind, title=title, body=body, url=url, dedup_key=dedup_key, created_at=now)
+            for uid in ids
+        ],
         ignore_conflicts=dedup_key is not None,
     )
     if dedup_key is None:
         return [n.pk for n in created]
     # ignore_conflicts gives no primary keys back here: the rows with the key that were not there before.
     return list(
-        Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key).exclude(pk__in=before)
+        Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key)
+        .exclude(pk__in=before)
         .values_list("pk", flat=True)
     )
 

@@ -88,10 +88,11 @@ def approval_reminders_send(now: dt.datetime) -> int:
             continue
         deadline_local = timezone.localtime(target.deadline)
         notify(
-            [target.user_id], KIND_APPROVAL_REMINDER,
+            [target.user_id],
+            KIND_APPROVAL_REMINDER,
             _("审核提醒：%(title)s还有 %(n)d 份申请待审核") % {"title": target.programme_title, "n": target.count},
-            _("审核截止时间为 %(deadline)s，目前仍有 %(n)d 份申请待您审核，逾期未审核的申请将自动失效。") % {
-                "deadline": f"{deadline_local:%Y-%m-%d %H:%M}", "n": target.count},
+            _("审核截止时间为 %(deadline)s，目前仍有 %(n)d 份申请待您审核，逾期未审核的申请将自动失效。")
+            % {"deadline": f"{deadline_local:%Y-%m-%d %H:%M}", "n": target.count},
             url,
             dedup_key=f"approval:{target.programme_id}:{target.level_id}:{target.deadline:%Y%m%d%H%M}:d{days}",
         )
@@ -115,11 +116,12 @@ def selection_reminders_send(now: dt.datetime) -> int:
         for sentence, user_ids in _short_plans(period):
             closes = timezone.localtime(period.selection_closes_at)
             notify(
-                user_ids, KIND_SELECTION_REMINDER,
-                _("选课提醒：%(period)s选课将于 %(date)s 截止") % {
-                    "period": period.name, "date": f"{closes:%m-%d %H:%M}"},
-                _("按已选课程计算，您本年度的学时尚不满足要求：%(missing)s。请在截止前补选课程。") % {
-                    "missing": sentence},
+                user_ids,
+                KIND_SELECTION_REMINDER,
+                _("选课提醒：%(period)s选课将于 %(date)s 截止")
+                % {"period": period.name, "date": f"{closes:%m-%d %H:%M}"},
+                _("按已选课程计算，您本年度的学时尚不满足要求：%(missing)s。请在截止前补选课程。")
+                % {"missing": sentence},
                 _url("courses:catalogue"),
                 dedup_key=f"selection:{period.pk}:{period.selection_closes_at:%Y%m%d%H%M}",
             )
@@ -204,10 +206,11 @@ def hours_reminders_send(now: dt.datetime) -> int:
                     groups[evaluation.sentence].append(user_id)
         for sentence, user_ids in groups.items():
             notify(
-                user_ids, KIND_HOURS_REMINDER,
+                user_ids,
+                KIND_HOURS_REMINDER,
                 _("学时提醒：您%(year)d年度的学时尚未达标") % {"year": reminder.date.year},
-                _("截至 %(date)s，您还差：%(missing)s。请尽快完成学习。") % {
-                    "date": f"{reminder.date:%Y-%m-%d}", "missing": sentence},
+                _("截至 %(date)s，您还差：%(missing)s。请尽快完成学习。")
+                % {"date": f"{reminder.date:%Y-%m-%d}", "missing": sentence},
                 _url("credits:mine"),
                 dedup_key=f"hours:{reminder.city_id}:{reminder.date:%Y%m%d}",
             )
@@ -228,10 +231,13 @@ def roster_reminders_send(now: dt.datetime) -> int:
     ).select_related("city")
     for period in periods:
         problems = dict(
-            Teacher.objects.filter(unit__path__startswith=period.city.path, status=TeacherStatus.ACTIVE,
-                                   unit__kind__in=EMPLOYER_KINDS)
+            Teacher.objects.filter(
+                unit__path__startswith=period.city.path, status=TeacherStatus.ACTIVE, unit__kind__in=EMPLOYER_KINDS
+            )
             .filter(ROSTER_PROBLEM_Q)
-            .values("unit_id").annotate(n=Count("pk")).values_list("unit_id", "n")
+            .values("unit_id")
+            .annotate(n=Count("pk"))
+            .values_list("unit_id", "n")
         )
         if not problems:
             continue
@@ -243,11 +249,14 @@ def roster_reminders_send(now: dt.datetime) -> int:
         opens = timezone.localtime(period.selection_opens_at)
         for unit_id, user_ids in admins.items():
             notify(
-                user_ids, KIND_ROSTER_REMINDER,
+                user_ids,
+                KIND_ROSTER_REMINDER,
                 _("名册提醒：%(n)d 名教师信息不完整") % {"n": problems[unit_id]},
-                _("%(period)s将于 %(date)s 开始选课。贵单位有 %(n)d 名在职教师缺少手机号码、学段或任教学科，"
-                  "请在开始前核对并补全名册，以免影响教师选课和年度验证。") % {
-                    "period": period.name, "date": f"{opens:%Y-%m-%d}", "n": problems[unit_id]},
+                _(
+                    "%(period)s将于 %(date)s 开始选课。贵单位有 %(n)d 名在职教师缺少手机号码、学段或任教学科，"
+                    "请在开始前核对并补全名册，以免影响教师选课和年度验证。"
+                )
+                % {"period": period.name, "date": f"{opens:%Y-%m-%d}", "n": problems[unit_id]},
                 _url("portal:roster"),
                 dedup_key=f"roster:{period.pk}:{unit_id}",
             )

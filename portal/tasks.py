@@ -39,7 +39,7 @@ def notifications_email(notification_ids: list[int]) -> int:
 
 
 @shared_task(name="portal.tasks.deadline_sweep")
-def deadline_sweep(now: str | None = None, batch_size: int = 1000) -> dict:
+def deadline_sweep(now: str | None = None, batch_size: int = 2000) -> dict:
     from portal.jobs import deadline_sweep_run
 
     return deadline_sweep_run(parse_now(now), batch_size=batch_size)

@@ -19,10 +19,16 @@ def export_list(request):
     page = Paginator(export_jobs_of(request.user), 20).get_page(request.GET.get("page"))
     for job in page:
         job.label = EXPORT_KINDS[job.kind].label if job.kind in EXPORT_KINDS else job.kind
-    return render(request, "portal/exports/list.html", {
-        "page": page, "kinds": export_kinds_for(request.user), "statuses": TeacherStatus.choices,
-        "this_year": timezone.localdate().year,
-    })
+    return render(
+        request,
+        "portal/exports/list.html",
+        {
+            "page": page,
+            "kinds": export_kinds_for(request.user),
+            "statuses": TeacherStatus.choices,
+            "this_year": timezone.localdate().year,
+        },
+    )
 
 
 @login_required

@@ -35,8 +35,12 @@ def inbox(request):
 def mark_read(request, pk: int):
     """Mark one message read; with ``open`` go on to where it points."""
     notification = notification_mark_read(request.user, pk)
-    if request.POST.get("open") and notification.url and url_has_allowed_host_and_scheme(
-        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        request.POST.get("open")
+        and notification.url
+        and url_has_allowed_host_and_scheme(
+            notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return redirect(notification.url)
     if request.htmx:
@@ -65,9 +69,7 @@ class PreferencesForm(forms.Form):
 @login_required
 def preferences(request):
     kinds = kinds_for_preferences(request.user)
-    current = list(
-        NotificationPreference.objects.filter(user=request.user, email=True).values_list("kind", flat=True)
-    )
+    current = list(NotificationPreference.objects.filter(user=request.user, email=True).values_list("kind", flat=True))
     form = PreferencesForm(request.POST or None, kinds=kinds, initial={"email_kinds": current})
     if request.method == "POST" and form.is_valid():
         notification_preferences_set(request.user, form.cleaned_data["email_kinds"])

@@ -55,8 +55,13 @@ def test_hours_reminder_on_city_date_only_to_teachers_short_of_hours_once(tree, 
     preloaded()
     RuleSetFactory(city=tree.city, year=2022)
     ReminderDate.objects.create(city=tree.city, date=dt.date(2022, 11, 1))
-    entries(Teacher.objects.get(user=tree.teacher_a), 2022, (Category.PUBLIC, 30, None, ("ethics",)),
-            (Category.PROFESSIONAL, 42), (Category.ELECTIVE, 18))
+    entries(
+        Teacher.objects.get(user=tree.teacher_a),
+        2022,
+        (Category.PUBLIC, 30, None, ("ethics",)),
+        (Category.PROFESSIONAL, 42),
+        (Category.ELECTIVE, 18),
+    )
 
     run("2022-10-31 08:00")
     before = _got(KIND_HOURS_REMINDER)

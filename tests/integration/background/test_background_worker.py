@@ -49,8 +49,14 @@ def test_email_sent_once_by_worker_even_when_task_repeats(tree, celery_workers, 
     celery_workers()
 
     with transaction.atomic():
-        notify([tree.teacher_a.pk, tree.teacher_b.pk], "reminder.hours", "学时提醒", "还差30学时", "/credits/",
-               dedup_key="hours:test")
+        notify(
+            [tree.teacher_a.pk, tree.teacher_b.pk],
+            "reminder.hours",
+            "学时提醒",
+            "还差30学时",
+            "/credits/",
+            dedup_key="hours:test",
+        )
 
     sent = wait_for(lambda: Notification.objects.filter(user=tree.teacher_a, emailed_at__isnull=False).first())
     notifications_email.delay([sent.pk])  # a redelivered or repeated task
@@ -68,10 +74,14 @@ def test_roster_reminder_goes_once_per_admin_however_often_the_job_runs(tree, ce
     from courses.models import TrainingPeriod
 
     TrainingPeriod.objects.create(
-        city=tree.city, year=2022, code="2201", name="2201期",
+        city=tree.city,
+        year=2022,
+        code="2201",
+        name="2201期",
         selection_opens_at=dt.datetime(2022, 3, 15, 0, 0, tzinfo=SHANGHAI),
         selection_closes_at=dt.datetime(2022, 3, 30, 0, 0, tzinfo=SHANGHAI),
-        training_starts_on=dt.date(2022, 4, 20), training_ends_on=dt.date(2022, 6, 20),
+        training_starts_on=dt.date(2022, 4, 20),
+        training_ends_on=dt.date(2022, 6, 20),
     )
     Teacher.objects.filter(user=tree.teacher_a).update(mobile="")  # school A has a gap, B and C do not
     celery_workers()
