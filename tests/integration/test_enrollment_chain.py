@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from enrollment import services
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry
-from portal.models import Notification, Position, Role, Stage
+from portal.models import Notification, Position, Role, Stage, UnitKind
 from tests.factories.enrollment import COUNTY_ENDING, at, programme_with_chain
-from tests.factories.portal import admin_user
+from tests.factories.portal import SchoolFactory, admin_user, teacher_user
 
 
 def _submit(user, programme, when="2022-03-14 09:00"):
@@ -365,3 +365,19 @@ def test_reopen_cannot_shorten_the_district_deadline(tree):
             until=at("2022-03-24 23:59"),
             now=at("2022-03-20 09:00"),
         )
+
+
+def test_units_directly_under_the_city_are_decided_by_the_city_at_district_level(tree):
+    center = SchoolFactory(name="市教师发展中心", kind=UnitKind.CENTER, parent=tree.city)
+    head = admin_user(Role.SCHOOL_ADMIN, center, name="center_head")
+    staff = teacher_user(unit=center, name="staff")
+    programme = programme_with_chain(tree.city, quotas={tree.city: 2})
+    application = _submit(staff, programme)
+    services.application_approve(actor=head, application=application, now=at("2022-03-16 10:00"))
+
+    with pytest.raises(PermissionDenied):
+        services.application_approve(actor=tree.carol, application=application, now=at("2022-03-20 10:00"))
+    services.application_approve(actor=tree.erin, application=application, now=at("2022-03-20 10:00"))
+
+    application.refresh_from_db()
+    assert (application.district, application.level.unit_kind) == (tree.city, "city")
