@@ -138,13 +138,47 @@ def test_dashboard_query_count_independent_of_teachers(gz, client, django_assert
 
 
 def test_dashboard_export_lists_short_teachers(gz, client):
+    import io
+
     from python_calamine import CalamineWorkbook
 
     response = _get(client, gz.carol, reverse("credits:dashboard_export") + "?year=2022")
-    rows = CalamineWorkbook.from_filelike(__import__("io").BytesIO(response.content)).get_sheet_by_index(0).to_python()
-    assert rows[1][:3] == ["单位", "姓名", "身份证号"]
+    content = b"".join(response.streaming_content)
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+    assert rows[0][0] == "天河区 2022 年度学时未达标教师"
+    assert rows[1] == [
+        "单位",
+        "姓名",
+        "身份证号",
+        "总学时",
+        "公需科目",
+        "专业科目",
+        "选修科目",
+        "师德师风专题学时",
+        "是否达标",
+        "未达标说明",
+    ]
     assert [r[1] for r in rows[2:]] == ["teacher_a", "teacher_b"]
+    assert rows[2][2] == gz.teacher_a.teacher.id_number
+    assert rows[2][3:8] == [84.0, 30.0, 36.0, 18.0, 30.0]
     assert rows[2][-1] == "总学时还差 6 学时；专业科目还差 6 学时"
+
+
+def test_xlsx_stream_escapes_and_opens_in_openpyxl(tmp_path):
+    import openpyxl
+
+    from credits.xlsx_stream import write_rows
+
+    path = tmp_path / "x.xlsx"
+    write_rows(str(path), title="A&B <c>", headers=["名", "数"], rows=[["x<y & z\x01", 1.5], [None, 2]])
+    sheet = openpyxl.load_workbook(path).active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["A&B <c>", None],
+        ["名", "数"],
+        ["x<y & z", 1.5],
+        [None, 2],
+    ]
+    assert sheet.freeze_panes == "A3"
 
 
 def test_dashboard_export_teacher_forbidden(gz, client):
