@@ -101,6 +101,10 @@ ELECTIVE = [
     ("家校共育与家长沟通", ["nurture"], (), "家长会、家访与家校冲突化解。"),
     ("中华优秀传统文化经典诵读", [], (), "经典诵读与传统节日课程。"),
     ("阅读推广与教师读书会", [], (), "组织教师读书会与书香校园建设。"),
+    ("校园足球与体育特色课程", [], ("primary", "junior"), "校园足球训练组织与体育特色课程建设。"),
+    ("科技创新教育与创客实践", ["digital"], ("primary", "junior", "senior"), "开源硬件、编程与创客空间活动设计。"),
+    ("生命教育与安全教育", ["mental"], (), "生命教育课程与防溺水、交通安全教育。"),
+    ("粤语童谣与岭南民俗", ["preschool"], ("kindergarten", "primary"), "粤语童谣、岭南节庆民俗进课堂。"),
 ]
 # Maoming 2024: rotation online training modules (全员轮训网络研修) and ordinary remote courses.
 MAOMING_ROTATION = [

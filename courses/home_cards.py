@@ -33,7 +33,7 @@ def _fmt(value) -> str:
 def selection_cards(request, scope, now) -> list[HomeCard]:
     cards: list[HomeCard] = []
     codes = selectors._city_codes(scope)
-    if not codes:
+    if not codes and not scope.provider_ids:
         return cards
     periods = list(TrainingPeriod.objects.filter(city__code__in=codes).select_related("city", "rule_set"))
     if scope.teacher is not None:
@@ -41,6 +41,8 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
         period = selectors.period_current(mine, now)
         if period is not None:
             cards.append(_teacher_card(scope.teacher, period, now))
+    if scope.provider_ids:
+        cards += _provider_cards(scope, now)
     for role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN):
         if not scope.has(role):
             continue
@@ -94,3 +96,30 @@ def _admin_card(role: Role, unit, period: TrainingPeriod, now) -> HomeCard:
     return HomeCard(role=role, title=_("%(p)s 选课进度") % {"p": period.name}, text=text, count=selected,
                     url=f"{url}?period={period.pk}", link_label=_("查看进度"), order=20,
                     level="info" if period.is_selection_open(now) else "secondary")
+
+
+def _provider_cards(scope, now) -> list[HomeCard]:
+    """Per open period: the provider's published courses, seats taken and waiting teachers (two queries)."""
+    from django.db.models import Q, Sum
+
+    from courses.models import Course, CourseStatus, WaitlistEntry, WaitlistStatus
+
+    courses = Course.objects.filter(
+        provider_id__in=scope.provider_ids, status=CourseStatus.PUBLISHED, period__selection_opens_at__lte=now,
+    ).filter(Q(period__selection_closes_at__gt=now) | Q(period__late_closes_at__gt=now))
+    rows = list(
+        courses.values("period_id", "period__name").annotate(n=Count("id"), taken=Sum("enrolled_count"))
+        .order_by("period__name")
+    )
+    waiting = dict(
+        WaitlistEntry.objects.filter(course__in=courses, status=WaitlistStatus.WAITING)
+        .values_list("course__period_id").annotate(n=Count("id")).order_by()
+    ) if rows else {}
+    return [
+        HomeCard(role=Role.PROVIDER, title=_("%(p)s 选课中") % {"p": row["period__name"]}, count=row["taken"] or 0,
+                 text=_("已发布课程 %(n)d 门，已选 %(taken)d 人次，候补 %(waiting)d 人") % {
+                     "n": row["n"], "taken": row["taken"] or 0, "waiting": waiting.get(row["period_id"], 0)},
+                 url=f"{reverse('courses:manage_list')}?period={row['period_id']}", link_label=_("管理课程"),
+                 level="info", order=20)
+        for row in rows
+    ]

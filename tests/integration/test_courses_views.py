@@ -297,3 +297,16 @@ def test_admin_role_holder_for_other_city_cannot_see_period(client, period):
     client.force_login(outsider)
 
     assert client.get(reverse("courses:fill_rates"), {"period": period.pk}).status_code == 404
+
+
+@time_machine.travel(IN_WINDOW)
+def test_home_card_for_provider_staff_counts_own_courses(client, tree, period, provider_staff):
+    provider = provider_staff.provider_memberships.get().provider
+    CourseFactory(period=period, provider=provider, capacity=10)
+    Course.objects.filter(provider=provider).update(enrolled_count=7)
+    CourseFactory(period=period)  # another provider's
+    client.force_login(provider_staff)
+
+    response = client.get(reverse("home"))
+
+    assert "已发布课程 1 门，已选 7 人次，候补 0 人" in response.content.decode()
