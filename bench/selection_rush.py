@@ -91,35 +91,57 @@ def seed(teachers: int, courses: int, logins: int, rng: random.Random):
     now = timezone.now()
     rule_set = RuleSet.objects.create(city=city, year=now.year, name="规模测试学时要求", tree=GUANGZHOU_TREE)
     period = TrainingPeriod.objects.create(
-        city=city, year=now.year, code="BENCH01", name="规模测试全员培训", rule_set=rule_set,
-        selection_opens_at=now - dt.timedelta(days=1), selection_closes_at=now + dt.timedelta(days=7),
-        late_opens_at=now + dt.timedelta(days=5), late_closes_at=now + dt.timedelta(days=7),
-        training_starts_on=(now + dt.timedelta(days=20)).date(), training_ends_on=(now + dt.timedelta(days=80)).date(),
+        city=city,
+        year=now.year,
+        code="BENCH01",
+        name="规模测试全员培训",
+        rule_set=rule_set,
+        selection_opens_at=now - dt.timedelta(days=1),
+        selection_closes_at=now + dt.timedelta(days=7),
+        late_opens_at=now + dt.timedelta(days=5),
+        late_closes_at=now + dt.timedelta(days=7),
+        training_starts_on=(now + dt.timedelta(days=20)).date(),
+        training_ends_on=(now + dt.timedelta(days=80)).date(),
     )
     providers = Provider.objects.bulk_create(
-        [Provider(code=f"BP{i}", name=name) for i, name in enumerate(
-            ["北京师范大学珠海校区", "广州开放大学", "中国教师研修网", "广东第二师范学院", "国家教育行政学院"])]
+        [
+            Provider(code=f"BP{i}", name=name)
+            for i, name in enumerate(
+                ["北京师范大学珠海校区", "广州开放大学", "中国教师研修网", "广东第二师范学院", "国家教育行政学院"]
+            )
+        ]
     )
-    catalogue = [("public", PUBLIC, ["3", "6", "10"]), ("professional", PROFESSIONAL, ["4", "6", "8", "12"]),
-                 ("elective", ELECTIVE, ["2", "3", "4.5"])]
+    catalogue = [
+        ("public", PUBLIC, ["3", "6", "10"]),
+        ("professional", PROFESSIONAL, ["4", "6", "8", "12"]),
+        ("elective", ELECTIVE, ["2", "3", "4.5"]),
+    ]
     rows = []
     for n in range(courses):
         category, titles, hours = catalogue[n % 3]
         title, _topics, _stages, description = titles[n // 3 % len(titles)]
-        rows.append(Course(
-            period=period, code=f"B{n:04d}", title=f"{title}（{n // 3 // len(titles) + 1}）", category=category,
-            hours=Decimal(rng.choice(hours)), provider=providers[n % len(providers)], mode=CourseMode.ONLINE,
-            capacity=rng.choice([30, 40, 50, 80, 100, 200, 500, None]), description=description,
-            status=CourseStatus.PUBLISHED,
-        ))
+        rows.append(
+            Course(
+                period=period,
+                code=f"B{n:04d}",
+                title=f"{title}（{n // 3 // len(titles) + 1}）",
+                category=category,
+                hours=Decimal(rng.choice(hours)),
+                provider=providers[n % len(providers)],
+                mode=CourseMode.ONLINE,
+                capacity=rng.choice([30, 40, 50, 80, 100, 200, 500, None]),
+                description=description,
+                status=CourseStatus.PUBLISHED,
+            )
+        )
     made = Course.objects.bulk_create(rows)
     ethics = Topic.objects.get(code="ethics")
     Course.topics.through.objects.bulk_create(
-        [Course.topics.through(course_id=c.pk, topic_id=ethics.pk) for c in made if "师德" in c.title])
+        [Course.topics.through(course_id=c.pk, topic_id=ethics.pk) for c in made if "师德" in c.title]
+    )
     encoded = make_password(PASSWORD)
     chosen = list(Teacher.objects.filter(unit__path__startswith=city.path).order_by("?")[:logins])
-    users = User.objects.bulk_create(
-        [User(id_number=t.id_number, name=t.name, password=encoded) for t in chosen])
+    users = User.objects.bulk_create([User(id_number=t.id_number, name=t.name, password=encoded) for t in chosen])
     for teacher, user in zip(chosen, users, strict=True):
         teacher.user_id = user.pk
     Teacher.objects.bulk_update(chosen, ["user_id"], batch_size=1000)
@@ -135,9 +157,24 @@ def free_port() -> int:
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
-        [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi:application", "-b", f"127.0.0.1:{port}",
-         "-w", str(workers), "--worker-class", "sync", "--timeout", "60", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "portal.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -216,7 +253,8 @@ def missing(html: str) -> list[str]:
     """What the plan panel says is still short: category codes, or "ethics" for the required topic."""
     short = [label for label, actual, required in _LINE.findall(html) if float(actual) < float(required)]
     return [CATEGORY_LABELS[label] for label in short if label in CATEGORY_LABELS] + (
-        ["ethics"] if "师德师风专题" in short else [])
+        ["ethics"] if "师德师风专题" in short else []
+    )
 
 
 def pause(rng: random.Random, think: float) -> None:
@@ -225,14 +263,19 @@ def pause(rng: random.Random, think: float) -> None:
         time.sleep(rng.uniform(min(0.5, think), max(think * 2 - 0.5, think)))
 
 
-def teacher_session(browser: Browser, id_number: str, period_id: int, rng: random.Random, think: float,
-                    stop_at: float) -> int:
+def teacher_session(
+    browser: Browser, id_number: str, period_id: int, rng: random.Random, think: float, stop_at: float
+) -> int:
     """Log in, search and select until the plan is met (or nothing is left); returns selections made."""
     browser.cookies.clear()
     status, html = browser.request("GET", "/accounts/login/", kind="login_page")
     token = _CSRF.search(html).group(1)
-    status, _ = browser.request("POST", "/accounts/login/", kind="login",
-                                form={"username": id_number, "password": PASSWORD, "csrfmiddlewaretoken": token})
+    status, _ = browser.request(
+        "POST",
+        "/accounts/login/",
+        kind="login",
+        form={"username": id_number, "password": PASSWORD, "csrfmiddlewaretoken": token},
+    )
     if status != 302:
         browser.stats.errors.append(f"login {id_number}: {status}")
         return 0
@@ -262,8 +305,7 @@ def teacher_session(browser: Browser, id_number: str, period_id: int, rng: rando
             if not ids:
                 break
         pause(rng, think)
-        status, html = browser.request("POST", f"/courses/{rng.choice(ids)}/select/", kind="select",
-                                       form={}, htmx=True)
+        status, html = browser.request("POST", f"/courses/{rng.choice(ids)}/select/", kind="select", form={}, htmx=True)
         if status == 200 and "alert-success" in html:
             made += 1
     browser.request("POST", "/accounts/logout/", kind="logout", form={})
@@ -294,7 +336,9 @@ def bare_insert_ms(bench_url: str, period_id: int, samples: int = 300) -> float:
             started = time.perf_counter()
             cur.execute(
                 "INSERT INTO courses_enrollment (teacher_id, course_id, period_id, status, from_waitlist, selected_at)"
-                " VALUES (%s, %s, %s, 'selected', false, now())", [teacher, course, period_id])
+                " VALUES (%s, %s, %s, 'selected', false, now())",
+                [teacher, course, period_id],
+            )
             times.append(time.perf_counter() - started)
         cur.execute("DELETE FROM courses_enrollment WHERE course_id = %s AND teacher_id = ANY(%s)", [course, teachers])
     conn.close()
@@ -351,16 +395,22 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--seconds", type=float, default=60, help="length of the rush")
-    parser.add_argument("--think", type=float, default=2.0,
-                        help="mean think time between a teacher's clicks, uniform in [0.5, 2*mean-0.5] s")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=2.0,
+        help="mean think time between a teacher's clicks, uniform in [0.5, 2*mean-0.5] s",
+    )
     args = parser.parse_args()
     rng = random.Random(2022)
 
     t0 = time.monotonic()
     bench_url = setup_database()
     period, numbers = seed(args.teachers, args.courses, args.clients * 40, rng)
-    print(f"setup: {args.teachers} teachers, {args.courses} courses, {len(numbers)} logins "
-          f"in {time.monotonic() - t0:.1f} s")
+    print(
+        f"setup: {args.teachers} teachers, {args.courses} courses, {len(numbers)} logins "
+        f"in {time.monotonic() - t0:.1f} s"
+    )
 
     from django.db import connection
 
@@ -409,16 +459,22 @@ def main() -> None:
     requests = sum(stats.statuses.values())
     select, catalogue = stats.latency.get("select", [0.0]), stats.latency.get("catalogue", [0.0])
 
-    print(f"rush: {args.clients} concurrent teachers, gunicorn {args.workers} sync workers, think ~{args.think} s,"
-          f" {elapsed:.1f} s, {done_teachers[0]} teachers finished")
+    print(
+        f"rush: {args.clients} concurrent teachers, gunicorn {args.workers} sync workers, think ~{args.think} s,"
+        f" {elapsed:.1f} s, {done_teachers[0]} teachers finished"
+    )
     print(f"selections committed: {committed} ({committed / elapsed:.1f}/s), waiting-list entries: {waiting}")
     print(f"requests: {requests} ({requests / elapsed:.1f}/s), statuses: {dict(sorted(stats.statuses.items()))}")
     print(f"select    p50 {pct(select, 50):7.1f} ms   p95 {pct(select, 95):7.1f} ms   (n={len(select)})")
     print(f"catalogue p50 {pct(catalogue, 50):7.1f} ms   p95 {pct(catalogue, 95):7.1f} ms   (n={len(catalogue)})")
-    print(f"oversold seats: {over}   counters out of step: {mismatched}   5xx: {fives}   client errors: "
-          f"{len(stats.errors)}")
-    print(f"bare INSERT of one enrolment row: {insert_ms:.2f} ms; enrollment_select in-process: {service_ms:.2f} ms "
-          f"({service_ms / insert_ms:.1f}x)")
+    print(
+        f"oversold seats: {over}   counters out of step: {mismatched}   5xx: {fives}   client errors: "
+        f"{len(stats.errors)}"
+    )
+    print(
+        f"bare INSERT of one enrolment row: {insert_ms:.2f} ms; enrollment_select in-process: {service_ms:.2f} ms "
+        f"({service_ms / insert_ms:.1f}x)"
+    )
     print(f"select request p50 / bare INSERT: {pct(select, 50) / insert_ms:.1f}x")
     for line in stats.errors[:5]:
         print("  error:", line)

@@ -19,8 +19,18 @@ class ProviderAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingPeriod)
 class TrainingPeriodAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "city", "year", "selection_opens_at", "selection_closes_at", "late_opens_at",
-                    "late_closes_at", "drop_allowed_in_late", "max_fee_per_hour"]
+    list_display = [
+        "code",
+        "name",
+        "city",
+        "year",
+        "selection_opens_at",
+        "selection_closes_at",
+        "late_opens_at",
+        "late_closes_at",
+        "drop_allowed_in_late",
+        "max_fee_per_hour",
+    ]
     list_filter = ["city", "year"]
     search_fields = ["code", "name"]
 
@@ -32,8 +42,18 @@ class CourseSessionInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "period", "category", "hours", "provider", "mode", "capacity", "enrolled_count",
-                    "status"]
+    list_display = [
+        "code",
+        "title",
+        "period",
+        "category",
+        "hours",
+        "provider",
+        "mode",
+        "capacity",
+        "enrolled_count",
+        "status",
+    ]
     list_filter = ["period", "category", "mode", "status", "provider"]
     search_fields = ["code", "title", "provider__name"]
     filter_horizontal = ["topics", "stages"]

@@ -41,7 +41,9 @@ class FullWidget(django_filters.widgets.BooleanWidget):
 
 
 CATEGORY_ORDER = Case(
-    When(category="public", then=Value(0)), When(category="professional", then=Value(1)), default=Value(2),
+    When(category="public", then=Value(0)),
+    When(category="professional", then=Value(1)),
+    default=Value(2),
     output_field=IntegerField(),
 )
 
@@ -50,8 +52,10 @@ def search_courses(queryset, value: str):
     """Full-text-ish search over title, provider name, description and code (any word may match each field)."""
     for word in value.split()[:5]:
         queryset = queryset.filter(
-            Q(title__icontains=word) | Q(provider__name__icontains=word)
-            | Q(description__icontains=word) | Q(code__iexact=word)
+            Q(title__icontains=word)
+            | Q(provider__name__icontains=word)
+            | Q(description__icontains=word)
+            | Q(code__iexact=word)
         )
     return queryset
 
@@ -59,16 +63,20 @@ def search_courses(queryset, value: str):
 class CatalogueFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
     category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
-    topic = django_filters.ModelChoiceFilter(label=_("专题"), field_name="topics", queryset=Topic.objects.all(),
-                                             empty_label=_("全部专题"))
-    stage = django_filters.ModelChoiceFilter(label=_("学段"), field_name="stages", queryset=Stage.objects.all(),
-                                             empty_label=_("全部学段"))
-    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.filter(is_active=True),
-                                                empty_label=_("全部机构"))
+    topic = django_filters.ModelChoiceFilter(
+        label=_("专题"), field_name="topics", queryset=Topic.objects.all(), empty_label=_("全部专题")
+    )
+    stage = django_filters.ModelChoiceFilter(
+        label=_("学段"), field_name="stages", queryset=Stage.objects.all(), empty_label=_("全部学段")
+    )
+    provider = django_filters.ModelChoiceFilter(
+        label=_("施教机构"), queryset=Provider.objects.filter(is_active=True), empty_label=_("全部机构")
+    )
     mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
     has_seats = django_filters.BooleanFilter(label=_("名额"), method="filter_has_seats", widget=SeatsWidget())
-    sort = django_filters.ChoiceFilter(label=_("排序"), choices=SORT_CHOICES, method="filter_sort",
-                                       empty_label=_("默认排序"))
+    sort = django_filters.ChoiceFilter(
+        label=_("排序"), choices=SORT_CHOICES, method="filter_sort", empty_label=_("默认排序")
+    )
 
     class Meta:
         model = Course
@@ -125,8 +133,9 @@ class CourseManageFilter(django_filters.FilterSet):
 class FillRateFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
     category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
-    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=Provider.objects.all(),
-                                                empty_label=_("全部机构"))
+    provider = django_filters.ModelChoiceFilter(
+        label=_("施教机构"), queryset=Provider.objects.all(), empty_label=_("全部机构")
+    )
     full = django_filters.BooleanFilter(label=_("名额"), method="filter_full", widget=FullWidget())
 
     class Meta:
@@ -147,8 +156,9 @@ class NudgeFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("姓名"), field_name="name", lookup_expr="icontains")
     unit = django_filters.ModelChoiceFilter(label=_("单位"), queryset=None, empty_label=_("全部单位"))
-    short_in = django_filters.ChoiceFilter(label=_("未达标类别"), choices=Category.choices, method="noop",
-                                           empty_label=_("任一类别"))
+    short_in = django_filters.ChoiceFilter(
+        label=_("未达标类别"), choices=Category.choices, method="noop", empty_label=_("任一类别")
+    )
 
     class Meta:
         model = Teacher

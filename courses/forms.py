@@ -12,8 +12,20 @@ class CourseForm(forms.ModelForm):
     class Meta:
         model = Course
         fields = [
-            "period", "code", "title", "category", "kind", "hours", "provider", "mode", "topics", "stages",
-            "capacity", "fee_per_hour", "description", "status",
+            "period",
+            "code",
+            "title",
+            "category",
+            "kind",
+            "hours",
+            "provider",
+            "mode",
+            "topics",
+            "stages",
+            "capacity",
+            "fee_per_hour",
+            "description",
+            "status",
         ]
         widgets = {
             "topics": forms.CheckboxSelectMultiple,
@@ -63,8 +75,9 @@ SessionFormSet = inlineformset_factory(Course, CourseSession, form=SessionForm, 
 class BulkForm(forms.Form):
     """Ids of the rows ticked in a list (the view re-scopes them)."""
 
-    ids = forms.TypedMultipleChoiceField(coerce=int, required=True, error_messages={
-        "required": _("请先勾选要处理的行")})
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, required=True, error_messages={"required": _("请先勾选要处理的行")}
+    )
 
     def __init__(self, *args, allowed_ids, **kwargs):
         super().__init__(*args, **kwargs)

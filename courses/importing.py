@@ -21,9 +21,13 @@ from portal.importing import Column, ImportResult, PreviewRow, choice, read_tabl
 from portal.models import Stage
 
 CATEGORY_NAMES = {
-    "公需科目": Category.PUBLIC, "公需": Category.PUBLIC,
-    "专业科目": Category.PROFESSIONAL, "专业": Category.PROFESSIONAL,
-    "选修科目": Category.ELECTIVE, "个人选修科目": Category.ELECTIVE, "个人选修": Category.ELECTIVE,
+    "公需科目": Category.PUBLIC,
+    "公需": Category.PUBLIC,
+    "专业科目": Category.PROFESSIONAL,
+    "专业": Category.PROFESSIONAL,
+    "选修科目": Category.ELECTIVE,
+    "个人选修科目": Category.ELECTIVE,
+    "个人选修": Category.ELECTIVE,
     "选修": Category.ELECTIVE,
 }
 MODE_NAMES = {"线上": CourseMode.ONLINE, "线下": CourseMode.OFFLINE, "混合": CourseMode.MIXED}
@@ -65,20 +69,32 @@ def _names(value: Any) -> list[str]:
 COLUMNS = [
     Column("code", "课程代码", parse=text(32)),
     Column("title", "课程名称", parse=text(200)),
-    Column("category", "科目类别",
-           parse=choice(CATEGORY_NAMES, "科目类别", shown=["公需科目", "专业科目", "选修科目"])),
+    Column(
+        "category", "科目类别", parse=choice(CATEGORY_NAMES, "科目类别", shown=["公需科目", "专业科目", "选修科目"])
+    ),
     Column("hours", "学时", parse=_decimal("学时", minimum=Decimal("0.5"), places=1)),
     Column("provider", "施教机构", aliases=("机构代码", "施教机构代码"), parse=text(100)),
     Column("mode", "形式", required=False, parse=choice(MODE_NAMES, "形式"), default=CourseMode.ONLINE),
     Column("capacity", "名额", required=False, parse=_capacity),
-    Column("fee", "每学时收费", aliases=("收费",), required=False,
-           parse=_decimal("每学时收费", minimum=Decimal(0), places=2), default=Decimal(0)),
+    Column(
+        "fee",
+        "每学时收费",
+        aliases=("收费",),
+        required=False,
+        parse=_decimal("每学时收费", minimum=Decimal(0), places=2),
+        default=Decimal(0),
+    ),
     Column("topics", "专题", required=False, parse=_names, default=[]),
     Column("stages", "面向学段", aliases=("学段",), required=False, parse=_names, default=[]),
     Column("kind", "学时类型", required=False, parse=text(60), default=""),
     Column("description", "课程简介", required=False, parse=text(4000), default=""),
-    Column("status", "状态", required=False, parse=choice(STATUS_NAMES, "状态", shown=["草稿", "发布"]),
-           default=CourseStatus.DRAFT),
+    Column(
+        "status",
+        "状态",
+        required=False,
+        parse=choice(STATUS_NAMES, "状态", shown=["草稿", "发布"]),
+        default=CourseStatus.DRAFT,
+    ),
 ]
 
 
@@ -87,8 +103,23 @@ def course_import_template() -> bytes:
     return exporting.xlsx_bytes(
         title=_("课程导入模板（表头在第 2 行；带专题、学段时用顿号分隔）"),
         headers=[c.header for c in COLUMNS],
-        rows=[["2601-101", "新课标背景下的大单元教学设计", "专业科目", 12, "GDEI", "线上", 200, 3,
-               "新课标新课堂、师德师风", "初中、高中", "", "以大概念统领单元，设计真实情境任务。", "发布"]],
+        rows=[
+            [
+                "2601-101",
+                "新课标背景下的大单元教学设计",
+                "专业科目",
+                12,
+                "GDEI",
+                "线上",
+                200,
+                3,
+                "新课标新课堂、师德师风",
+                "初中、高中",
+                "",
+                "以大概念统领单元，设计真实情境任务。",
+                "发布",
+            ]
+        ],
     )
 
 
@@ -127,45 +158,77 @@ def course_import(file: Any, *, period: TrainingPeriod, providers, dry_run: bool
             table.add_error(i, "code", _("本周期已有该代码的课程，属于其他施教机构，不能修改"))
             continue
         if period.max_fee_per_hour is not None and rec.get("fee", Decimal(0)) > period.max_fee_per_hour:
-            table.add_error(i, "fee", _("每学时收费 %(fee)s 元超过本周期上限 %(max)s 元") % {
-                "fee": fmt_hours(rec["fee"]), "max": fmt_hours(period.max_fee_per_hour)})
+            table.add_error(
+                i,
+                "fee",
+                _("每学时收费 %(fee)s 元超过本周期上限 %(max)s 元")
+                % {"fee": fmt_hours(rec["fee"]), "max": fmt_hours(period.max_fee_per_hour)},
+            )
         row_topics = [topics.get(n) for n in rec.get("topics", [])]
         if None in row_topics:
             missing = "、".join(n for n in rec["topics"] if n not in topics)
-            table.add_error(i, "topics", _("专题“%(n)s”不存在，可用的有：%(all)s") % {
-                "n": missing, "all": "、".join(t.name for t in Topic.objects.all())})
+            table.add_error(
+                i,
+                "topics",
+                _("专题“%(n)s”不存在，可用的有：%(all)s")
+                % {"n": missing, "all": "、".join(t.name for t in Topic.objects.all())},
+            )
         row_stages = [stages.get(n) for n in rec.get("stages", [])]
         if None in row_stages:
             missing = "、".join(n for n in rec["stages"] if n not in stages)
-            table.add_error(i, "stages", _("学段“%(n)s”不存在，可用的有：%(all)s") % {
-                "n": missing, "all": "、".join(s.name for s in Stage.objects.all())})
+            table.add_error(
+                i,
+                "stages",
+                _("学段“%(n)s”不存在，可用的有：%(all)s")
+                % {"n": missing, "all": "、".join(s.name for s in Stage.objects.all())},
+            )
         kind = None
         if rec.get("kind"):
             kind = kinds.get(rec["kind"])
             if kind is None:
                 table.add_error(i, "kind", _("学时类型“%(k)s”不存在") % {"k": rec["kind"]})
             elif kind.category != rec["category"]:
-                table.add_error(i, "kind", _("学时类型“%(k)s”属于%(c)s，与科目类别不一致") % {
-                    "k": kind.name, "c": Category(kind.category).label})
+                table.add_error(
+                    i,
+                    "kind",
+                    _("学时类型“%(k)s”属于%(c)s，与科目类别不一致")
+                    % {"k": kind.name, "c": Category(kind.category).label},
+                )
         capacity = rec.get("capacity")
         if course is not None and capacity is not None and capacity < course.enrolled_count:
-            table.add_error(i, "capacity", _("已有 %(n)d 人选课，名额不能少于已选人数") % {
-                "n": course.enrolled_count})
+            table.add_error(i, "capacity", _("已有 %(n)d 人选课，名额不能少于已选人数") % {"n": course.enrolled_count})
         if i in table.bad:
             continue
         target = course or Course(period=period, code=rec["code"])
         target.title, target.category, target.hours, target.provider = (
-            rec["title"], rec["category"], rec["hours"], provider)
-        for key, attr in (("mode", "mode"), ("capacity", "capacity"), ("fee", "fee_per_hour"),
-                          ("description", "description"), ("status", "status")):
+            rec["title"],
+            rec["category"],
+            rec["hours"],
+            provider,
+        )
+        for key, attr in (
+            ("mode", "mode"),
+            ("capacity", "capacity"),
+            ("fee", "fee_per_hour"),
+            ("description", "description"),
+            ("status", "status"),
+        ):
             if key in table.present:
                 setattr(target, attr, rec[key])
         if "kind" in table.present:
             target.kind = kind
-        planned.append((target, row_topics if "topics" in table.present else None,
-                        row_stages if "stages" in table.present else None))
-        result.preview.append(PreviewRow(rec.row, "update" if course else "create",
-                                         {_("课程代码"): rec["code"], _("课程名称"): rec["title"]}))
+        planned.append(
+            (
+                target,
+                row_topics if "topics" in table.present else None,
+                row_stages if "stages" in table.present else None,
+            )
+        )
+        result.preview.append(
+            PreviewRow(
+                rec.row, "update" if course else "create", {_("课程代码"): rec["code"], _("课程名称"): rec["title"]}
+            )
+        )
     table.sort_errors()
     result.errors = table.errors
     result.created = sum(1 for c, _t, _s in planned if c.pk is None)
@@ -183,8 +246,22 @@ def _write(planned: list[tuple[Course, list | None, list | None]]) -> None:
     with transaction.atomic():
         Course.objects.bulk_create(new)
         if old:
-            Course.objects.bulk_update(old, ["title", "category", "hours", "provider", "mode", "capacity",
-                                             "fee_per_hour", "description", "status", "kind"], batch_size=500)
+            Course.objects.bulk_update(
+                old,
+                [
+                    "title",
+                    "category",
+                    "hours",
+                    "provider",
+                    "mode",
+                    "capacity",
+                    "fee_per_hour",
+                    "description",
+                    "status",
+                    "kind",
+                ],
+                batch_size=500,
+            )
         for relation, index in (("topics", 1), ("stages", 2)):
             through = getattr(Course, relation).through
             rows = [(item[0], item[index]) for item in planned if item[index] is not None]
@@ -193,6 +270,5 @@ def _write(planned: list[tuple[Course, list | None, list | None]]) -> None:
             target_field = "topic_id" if relation == "topics" else "stage_id"
             through.objects.filter(course_id__in=[c.pk for c, _links in rows]).delete()
             through.objects.bulk_create(
-                [through(course_id=c.pk, **{target_field: obj.pk})
-                 for c, links in rows for obj in dict.fromkeys(links)]
+                [through(course_id=c.pk, **{target_field: obj.pk}) for c, links in rows for obj in dict.fromkeys(links)]
             )

@@ -73,7 +73,11 @@ class TrainingPeriod(models.Model):
     code = models.CharField(_("期次代码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     rule_set = models.ForeignKey(
-        "credits.RuleSet", verbose_name=_("学时规则"), null=True, blank=True, on_delete=models.PROTECT,
+        "credits.RuleSet",
+        verbose_name=_("学时规则"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="periods",
     )
     selection_opens_at = models.DateTimeField(_("选课开始"))
@@ -82,7 +86,11 @@ class TrainingPeriod(models.Model):
     late_closes_at = models.DateTimeField(_("补选截止"), null=True, blank=True)
     drop_allowed_in_late = models.BooleanField(_("补选期间允许退课"), default=False)
     max_fee_per_hour = models.DecimalField(
-        _("每学时收费上限（元）"), max_digits=7, decimal_places=2, null=True, blank=True,
+        _("每学时收费上限（元）"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text=_("留空表示不限；茂名 2024 为每人每学时 4 元"),
     )
     training_starts_on = models.DateField(_("培训开始"))
@@ -151,23 +159,35 @@ class Course(models.Model):
     any value above ``capacity`` (the last line of defence against overselling).
     """
 
-    period = models.ForeignKey(TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT,
-                               related_name="courses")
+    period = models.ForeignKey(
+        TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="courses"
+    )
     code = models.CharField(_("课程代码"), max_length=32)
     title = models.CharField(_("课程名称"), max_length=200)
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
-    kind = models.ForeignKey("credits.CreditKind", verbose_name=_("学时类型"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="+")
-    hours = models.DecimalField(_("学时"), max_digits=5, decimal_places=1,
-                                validators=[MinValueValidator(Decimal("0.5"))])
+    kind = models.ForeignKey(
+        "credits.CreditKind",
+        verbose_name=_("学时类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    hours = models.DecimalField(
+        _("学时"), max_digits=5, decimal_places=1, validators=[MinValueValidator(Decimal("0.5"))]
+    )
     topics = models.ManyToManyField("credits.Topic", verbose_name=_("专题"), blank=True, related_name="courses")
-    provider = models.ForeignKey(Provider, verbose_name=_("施教机构"), on_delete=models.PROTECT,
-                                 related_name="courses")
+    provider = models.ForeignKey(Provider, verbose_name=_("施教机构"), on_delete=models.PROTECT, related_name="courses")
     mode = models.CharField(_("形式"), max_length=10, choices=CourseMode.choices, default=CourseMode.ONLINE)
     stages = models.ManyToManyField("portal.Stage", verbose_name=_("面向学段"), blank=True, related_name="+")
     capacity = models.PositiveIntegerField(_("名额"), null=True, blank=True, help_text=_("留空表示不限名额"))
-    fee_per_hour = models.DecimalField(_("每学时收费（元）"), max_digits=7, decimal_places=2, default=Decimal("0"),
-                                       validators=[MinValueValidator(Decimal("0"))])
+    fee_per_hour = models.DecimalField(
+        _("每学时收费（元）"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     description = models.TextField(_("课程简介"), blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=CourseStatus.choices, default=CourseStatus.DRAFT)
     enrolled_count = models.PositiveIntegerField(_("已选人数"), default=0, editable=False)
@@ -211,10 +231,14 @@ class Course(models.Model):
         if self.period_id and self.period.max_fee_per_hour is not None and self.fee_per_hour is not None:
             if self.fee_per_hour > self.period.max_fee_per_hour:
                 errors["fee_per_hour"] = _("每学时收费 %(fee)s 元超过本周期上限 %(max)s 元") % {
-                    "fee": fmt_hours(self.fee_per_hour), "max": fmt_hours(self.period.max_fee_per_hour)}
+                    "fee": fmt_hours(self.fee_per_hour),
+                    "max": fmt_hours(self.period.max_fee_per_hour),
+                }
         if self.kind_id and self.category and self.kind.category != self.category:
             errors["kind"] = _("学时类型“%(kind)s”属于%(cat)s，与课程的科目类别不一致") % {
-                "kind": self.kind.name, "cat": Category(self.kind.category).label}
+                "kind": self.kind.name,
+                "cat": Category(self.kind.category).label,
+            }
         if self.capacity is not None and self.pk and self.capacity < self.enrolled_count:
             errors["capacity"] = _("已有 %(n)d 人选课，名额不能少于已选人数") % {"n": self.enrolled_count}
         if errors:
@@ -258,27 +282,32 @@ LIVE_ENROLLMENT_STATES = (EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED)
 class Enrollment(models.Model):
     """A teacher's selection of a course (选课). Dropped rows stay as history."""
 
-    teacher = models.ForeignKey("portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT,
-                                related_name="course_enrollments")
+    teacher = models.ForeignKey(
+        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="course_enrollments"
+    )
     course = models.ForeignKey(Course, verbose_name=_("课程"), on_delete=models.PROTECT, related_name="enrollments")
-    period = models.ForeignKey(TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT,
-                               related_name="+")
-    status = models.CharField(_("状态"), max_length=10, choices=EnrollmentStatus.choices,
-                              default=EnrollmentStatus.SELECTED)
+    period = models.ForeignKey(TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("状态"), max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.SELECTED
+    )
     from_waitlist = models.BooleanField(_("候补转入"), default=False)
     selected_at = models.DateTimeField(_("选课时间"))
     dropped_at = models.DateTimeField(_("退选时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-selected_at", "-id"]
         verbose_name = _("选课记录")
         verbose_name_plural = _("选课记录")
         constraints = [
-            models.UniqueConstraint(fields=["teacher", "course"], name="enrollment_once_per_course",
-                                    condition=Q(status__in=["selected", "completed"])),
+            models.UniqueConstraint(
+                fields=["teacher", "course"],
+                name="enrollment_once_per_course",
+                condition=Q(status__in=["selected", "completed"]),
+            ),
         ]
         indexes = [models.Index(fields=["period", "teacher", "status"], name="enrollment_teacher_period")]
 
@@ -300,11 +329,11 @@ class WaitlistStatus(models.TextChoices):
 class WaitlistEntry(models.Model):
     """A place in a full course's waiting list; first come, first served."""
 
-    teacher = models.ForeignKey("portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT,
-                                related_name="course_waitlist")
+    teacher = models.ForeignKey(
+        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="course_waitlist"
+    )
     course = models.ForeignKey(Course, verbose_name=_("课程"), on_delete=models.PROTECT, related_name="waitlist")
-    status = models.CharField(_("状态"), max_length=10, choices=WaitlistStatus.choices,
-                              default=WaitlistStatus.WAITING)
+    status = models.CharField(_("状态"), max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
     created_at = models.DateTimeField(_("登记时间"))
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
@@ -314,8 +343,9 @@ class WaitlistEntry(models.Model):
         verbose_name = _("候补登记")
         verbose_name_plural = _("候补登记")
         constraints = [
-            models.UniqueConstraint(fields=["teacher", "course"], name="waitlist_once_per_course",
-                                    condition=Q(status="waiting")),
+            models.UniqueConstraint(
+                fields=["teacher", "course"], name="waitlist_once_per_course", condition=Q(status="waiting")
+            ),
         ]
         indexes = [models.Index(fields=["course", "status", "created_at"], name="waitlist_queue")]
 

@@ -141,13 +141,14 @@ def planned_totals_for_teachers(teacher_ids: Iterable[int], period: TrainingPeri
     if not ids:
         return result
     rows = list(
-        Enrollment.objects.filter(teacher_id__in=ids, period=period, status=EnrollmentStatus.SELECTED)
-        .values_list("teacher_id", "course_id", "course__category", "course__kind__code", "course__hours")
+        Enrollment.objects.filter(teacher_id__in=ids, period=period, status=EnrollmentStatus.SELECTED).values_list(
+            "teacher_id", "course_id", "course__category", "course__kind__code", "course__hours"
+        )
     )
     topics: dict[int, list[str]] = defaultdict(list)
-    for course_id, code in Course.topics.through.objects.filter(
-        course_id__in={r[1] for r in rows}
-    ).values_list("course_id", "topic__code"):
+    for course_id, code in Course.topics.through.objects.filter(course_id__in={r[1] for r in rows}).values_list(
+        "course_id", "topic__code"
+    ):
         topics[course_id].append(code)
     for teacher_id, course_id, category, kind, hours in rows:
         result[teacher_id].add(hours, category, kind, topics.get(course_id, ()))
@@ -156,8 +157,9 @@ def planned_totals_for_teachers(teacher_ids: Iterable[int], period: TrainingPeri
 
 def _category_lines(earned: Totals, planned: Totals) -> list[CategoryLine]:
     return [
-        CategoryLine(c.value, str(c.label), earned.by_category.get(c.value, ZERO),
-                     planned.by_category.get(c.value, ZERO))
+        CategoryLine(
+            c.value, str(c.label), earned.by_category.get(c.value, ZERO), planned.by_category.get(c.value, ZERO)
+        )
         for c in Category
     ]
 
@@ -172,7 +174,9 @@ def plans_for_teachers(teacher_ids: Iterable[int], period: TrainingPeriod) -> di
     for tid in ids:
         combined = earned[tid] + planned[tid]
         plans[tid] = Plan(
-            period=period, earned=earned[tid], planned=planned[tid],
+            period=period,
+            earned=earned[tid],
+            planned=planned[tid],
             evaluation=evaluate(tree, combined) if tree else None,
             categories=_category_lines(earned[tid], planned[tid]),
         )
@@ -192,13 +196,21 @@ def teacher_plan(teacher: Teacher, period: TrainingPeriod, selections: dict[int,
             topics[course_id].append(code)
     planned = Totals()
     for e in selected:
-        planned.add(e.course.hours, e.course.category, e.course.kind.code if e.course.kind else None,
-                    topics.get(e.course_id, ()))
+        planned.add(
+            e.course.hours,
+            e.course.category,
+            e.course.kind.code if e.course.kind else None,
+            topics.get(e.course_id, ()),
+        )
     earned = totals_for_teachers([teacher.pk], period.year)[teacher.pk]
     tree = period.rule_set.tree if period.rule_set_id else None
-    return Plan(period=period, earned=earned, planned=planned,
-                evaluation=evaluate(tree, earned + planned) if tree else None,
-                categories=_category_lines(earned, planned))
+    return Plan(
+        period=period,
+        earned=earned,
+        planned=planned,
+        evaluation=evaluate(tree, earned + planned) if tree else None,
+        categories=_category_lines(earned, planned),
+    )
 
 
 def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, Enrollment]:
@@ -245,9 +257,7 @@ class DistrictRow:
 
 def selections_by_district(period: TrainingPeriod, scope: Scope) -> list[DistrictRow]:
     """Live selections per district and category within the user's reach (two queries)."""
-    districts = list(
-        Unit.objects.filter(scope.unit_q(""), kind=UnitKind.DISTRICT, path__startswith=period.city.path)
-    )
+    districts = list(Unit.objects.filter(scope.unit_q(""), kind=UnitKind.DISTRICT, path__startswith=period.city.path))
     if not districts:
         return []
     rows = (
@@ -295,9 +305,13 @@ def school_progress(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress
     units = {u.pk: u for u in Unit.objects.filter(pk__in={unit_id for _, unit_id in teachers})}
     plans = plans_for_teachers([pk for pk, _ in teachers], period)
     selected = set(
-        Enrollment.objects.filter(period=period, teacher_id__in=[pk for pk, _ in teachers],
-                                  status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED))
-        .values_list("teacher_id", flat=True).distinct()
+        Enrollment.objects.filter(
+            period=period,
+            teacher_id__in=[pk for pk, _ in teachers],
+            status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED),
+        )
+        .values_list("teacher_id", flat=True)
+        .distinct()
     )
     rows: dict[int, SchoolProgress] = {}
     for pk, unit_id in teachers:

@@ -50,7 +50,9 @@ class SelectionResult:
         if self.enrollment:
             return _("已选课程“%(title)s”") % {"title": self.enrollment.course.title}
         return _("课程“%(title)s”名额已满，您已进入候补名单第 %(n)d 位；有空位时将自动为您选上并通知您") % {
-            "title": self.waitlist_entry.course.title, "n": self.position}
+            "title": self.waitlist_entry.course.title,
+            "n": self.position,
+        }
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -64,19 +66,23 @@ def _check_teacher(teacher: Teacher, period: TrainingPeriod) -> None:
     if teacher.status != TeacherStatus.ACTIVE:
         raise SelectionError(_("只有在职教师可以选课"))
     if not teacher.unit.path.startswith(period.city.path):
-        raise SelectionError(_("本课程属于%(city)s的“%(period)s”，只有%(city)s的在职教师可以选") % {
-            "city": period.city.name, "period": period.name})
+        raise SelectionError(
+            _("本课程属于%(city)s的“%(period)s”，只有%(city)s的在职教师可以选")
+            % {"city": period.city.name, "period": period.name}
+        )
 
 
 def _check_window(period: TrainingPeriod, now: datetime, dropping: bool = False) -> None:
     phase = period.selection_phase(now)
     local = "%Y年%m月%d日 %H:%M"
     if phase == SelectionPhase.BEFORE:
-        raise SelectionError(_("选课尚未开始，开始时间为 %(at)s") % {
-            "at": _localtime(period.selection_opens_at).strftime(local)})
+        raise SelectionError(
+            _("选课尚未开始，开始时间为 %(at)s") % {"at": _localtime(period.selection_opens_at).strftime(local)}
+        )
     if phase == SelectionPhase.CLOSED:
-        raise SelectionError(_("选课已于 %(at)s 截止") % {
-            "at": _localtime(period.selection_window_end).strftime(local)})
+        raise SelectionError(
+            _("选课已于 %(at)s 截止") % {"at": _localtime(period.selection_window_end).strftime(local)}
+        )
     if dropping and not period.can_drop(now):
         raise SelectionError(_("补选阶段只能增选课程，不能退选"))
 
@@ -173,8 +179,10 @@ def enrollment_select(teacher: Teacher, course: Course, now: datetime) -> Select
             raise SelectionError(_("您已选过课程“%(title)s”，不能重复选") % {"title": locked.title})
         waiting = WaitlistEntry.objects.filter(teacher=teacher, course=locked, status=WaitlistStatus.WAITING).first()
         if waiting:
-            raise SelectionError(_("您已在课程“%(title)s”的候补名单中（第 %(n)d 位）") % {
-                "title": locked.title, "n": waitlist_position(waiting)})
+            raise SelectionError(
+                _("您已在课程“%(title)s”的候补名单中（第 %(n)d 位）")
+                % {"title": locked.title, "n": waitlist_position(waiting)}
+            )
         other = _overlapping_course(teacher, locked)
         if other:
             raise SelectionError(_("与已选的线下课程“%(other)s”上课时间冲突，不能同时选") % {"other": other.title})
@@ -197,8 +205,7 @@ def enrollment_drop(teacher: Teacher, course: Course, now: datetime) -> Enrollme
     _check_window(period, now, dropping=True)
     with transaction.atomic():
         locked = _lock_course(course.pk)
-        enrollment = Enrollment.objects.filter(
-            teacher=teacher, course=locked, status=EnrollmentStatus.SELECTED).first()
+        enrollment = Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.SELECTED).first()
         if enrollment is None:
             if Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.COMPLETED).exists():
                 raise SelectionError(_("课程“%(title)s”已完成学习，不能退选") % {"title": locked.title})
@@ -214,15 +221,18 @@ def enrollment_drop(teacher: Teacher, course: Course, now: datetime) -> Enrollme
 def waitlist_leave(teacher: Teacher, course: Course, now: datetime) -> None:
     """Take the teacher off the course's waiting list. Side effect: one conditional update."""
     updated = WaitlistEntry.objects.filter(teacher=teacher, course=course, status=WaitlistStatus.WAITING).update(
-        status=WaitlistStatus.LEFT, closed_at=now)
+        status=WaitlistStatus.LEFT, closed_at=now
+    )
     if not updated:
         raise SelectionError(_("您不在课程“%(title)s”的候补名单中") % {"title": course.title})
 
 
 def waitlist_position(entry: WaitlistEntry) -> int:
-    return WaitlistEntry.objects.filter(
-        course_id=entry.course_id, status=WaitlistStatus.WAITING
-    ).filter(Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lte=entry.pk)).count()
+    return (
+        WaitlistEntry.objects.filter(course_id=entry.course_id, status=WaitlistStatus.WAITING)
+        .filter(Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lte=entry.pk))
+        .count()
+    )
 
 
 def waitlist_promote(course: Course, now: datetime) -> list[Enrollment]:
@@ -244,8 +254,11 @@ def _promote_locked(course: Course, now: datetime) -> list[Enrollment]:
     if not course.period.is_selection_open(now):
         return []
     promoted: list[Enrollment] = []
-    queue = WaitlistEntry.objects.filter(course=course, status=WaitlistStatus.WAITING).select_related(
-        "teacher__unit", "teacher__user").order_by("created_at", "pk")
+    queue = (
+        WaitlistEntry.objects.filter(course=course, status=WaitlistStatus.WAITING)
+        .select_related("teacher__unit", "teacher__user")
+        .order_by("created_at", "pk")
+    )
     free = None if course.capacity is None else course.capacity - course.enrolled_count
     for entry in queue.iterator(chunk_size=50):
         if free is not None and free <= 0:
@@ -253,21 +266,27 @@ def _promote_locked(course: Course, now: datetime) -> list[Enrollment]:
         teacher = entry.teacher
         reason = _promotion_refusal(teacher, course)
         if reason:
-            WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.RELEASED, closed_at=now,
-                                                               note=reason[:200])
+            WaitlistEntry.objects.filter(pk=entry.pk).update(
+                status=WaitlistStatus.RELEASED, closed_at=now, note=reason[:200]
+            )
             continue
-        enrollment = Enrollment.objects.create(teacher=teacher, course=course, period=course.period,
-                                               selected_at=now, from_waitlist=True)
+        enrollment = Enrollment.objects.create(
+            teacher=teacher, course=course, period=course.period, selected_at=now, from_waitlist=True
+        )
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.PROMOTED, closed_at=now)
         course.enrolled_count += 1
         if free is not None:
             free -= 1
         promoted.append(enrollment)
         if teacher.user_id:
-            notify([teacher.user_id], "course_waitlist_promoted", _("候补成功：%(title)s") % {"title": course.title},
-                   _("课程“%(title)s”有了空位，已按候补顺序自动为您选上。") % {"title": course.title},
-                   url=reverse("courses:course_detail", args=[course.pk]),
-                   dedup_key=f"waitlist-promoted:{entry.pk}")
+            notify(
+                [teacher.user_id],
+                "course_waitlist_promoted",
+                _("候补成功：%(title)s") % {"title": course.title},
+                _("课程“%(title)s”有了空位，已按候补顺序自动为您选上。") % {"title": course.title},
+                url=reverse("courses:course_detail", args=[course.pk]),
+                dedup_key=f"waitlist-promoted:{entry.pk}",
+            )
     if promoted:
         Course.objects.filter(pk=course.pk).update(enrolled_count=F("enrolled_count") + len(promoted))
     return promoted
@@ -297,8 +316,9 @@ def waitlist_release_closed(now: datetime) -> int:
     if not ended:
         return 0
     candidates = list(
-        WaitlistEntry.objects.filter(course__period_id__in=ended, status=WaitlistStatus.WAITING)
-        .values_list("pk", "teacher__user_id", "course__title")
+        WaitlistEntry.objects.filter(course__period_id__in=ended, status=WaitlistStatus.WAITING).values_list(
+            "pk", "teacher__user_id", "course__title"
+        )
     )
     if not candidates:
         return 0
@@ -308,9 +328,13 @@ def waitlist_release_closed(now: datetime) -> int:
         ).update(status=WaitlistStatus.RELEASED, closed_at=now, note=_("选课结束，候补未转正"))
         for pk, user_id, title in candidates:
             if user_id:
-                notify([user_id], "course_waitlist_released", _("候补未成功：%(title)s") % {"title": title},
-                       _("选课已结束，课程“%(title)s”没有空出名额，您的候补登记已取消。") % {"title": title},
-                       dedup_key=f"waitlist-released:{pk}")
+                notify(
+                    [user_id],
+                    "course_waitlist_released",
+                    _("候补未成功：%(title)s") % {"title": title},
+                    _("选课已结束，课程“%(title)s”没有空出名额，您的候补登记已取消。") % {"title": title},
+                    dedup_key=f"waitlist-released:{pk}",
+                )
     return released
 
 
@@ -336,7 +360,8 @@ def enrollment_complete(enrollment: Enrollment, actor, now: datetime) -> bool:
         raise SelectionError(_("只有施教机构或市级管理员可以登记完成"))
     with transaction.atomic():
         claimed = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.SELECTED).update(
-            status=EnrollmentStatus.COMPLETED, completed_at=now, completed_by=actor)
+            status=EnrollmentStatus.COMPLETED, completed_at=now, completed_by=actor
+        )
         if not claimed:
             if enrollment.status == EnrollmentStatus.DROPPED:
                 raise SelectionError(_("该选课已退选，不能登记完成"))

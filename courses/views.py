@@ -84,7 +84,8 @@ def _visible_course(request: HttpRequest, pk: int) -> Course:
         periods = selectors.periods_visible_to(request.user)
         return get_visible_or_404(
             Course.objects.filter(period__in=periods, status=CourseStatus.PUBLISHED).select_related(
-                "period__city", "period__rule_set", "provider", "kind"),
+                "period__city", "period__rule_set", "provider", "kind"
+            ),
             pk=pk,
         )
     raise Http404
@@ -117,8 +118,13 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     course = _visible_course(request, pk)
     now = timezone.now()
     teacher = scope_for(request.user).teacher
-    context = {"course": course, "now": now, "sessions": list(course.sessions.all()),
-               "topics": list(course.topics.all()), "stages": list(course.stages.all())}
+    context = {
+        "course": course,
+        "now": now,
+        "sessions": list(course.sessions.all()),
+        "topics": list(course.topics.all()),
+        "stages": list(course.stages.all()),
+    }
     if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.path.startswith(course.period.city.path):
         context.update(_teacher_context(teacher, course.period, now))
         course.my_enrollment = context["selections"].get(course.pk)
@@ -138,8 +144,13 @@ def _selection_response(request: HttpRequest, course: Course, ok: bool, text: st
         else:
             course.refresh_from_db(fields=["enrolled_count"])
         course.my_waiting = context["waitlist"].get(course.pk)
-        context.update(course=course, ok=ok, text=text, oob=True,
-                       next_url=request.htmx.current_url_abs_path or reverse("courses:catalogue"))
+        context.update(
+            course=course,
+            ok=ok,
+            text=text,
+            oob=True,
+            next_url=request.htmx.current_url_abs_path or reverse("courses:catalogue"),
+        )
         return render(request, "courses/_selection_response.html", context)
     (messages.success if ok else messages.error)(request, text)
     return redirect(_next_url(request, reverse("courses:course_detail", args=[course.pk])))
@@ -188,23 +199,56 @@ def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
 def course_manage_list(request: HttpRequest) -> HttpResponse:
     courses = selectors.courses_managed_by(request.user)
     course_filter = CourseManageFilter(
-        request.GET, queryset=courses.order_by("-period__year", "code"),
-        periods=selectors.periods_visible_to(request.user), providers=selectors.providers_managed_by(request.user),
+        request.GET,
+        queryset=courses.order_by("-period__year", "code"),
+        periods=selectors.periods_visible_to(request.user),
+        providers=selectors.providers_managed_by(request.user),
     )
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
-            "courses.xlsx", _("课程"),
-            [_("周期"), _("课程代码"), _("课程名称"), _("科目类别"), _("学时"), _("施教机构"), _("形式"),
-             _("名额"), _("已选"), _("每学时收费"), _("状态")],
-            ([c.period.code, c.code, c.title, c.get_category_display(), c.hours, c.provider.name,
-              c.get_mode_display(), c.capacity if c.capacity is not None else _("不限"), c.enrolled_count,
-              c.fee_per_hour, c.get_status_display()] for c in course_filter.qs.iterator(chunk_size=500)),
+            "courses.xlsx",
+            _("课程"),
+            [
+                _("周期"),
+                _("课程代码"),
+                _("课程名称"),
+                _("科目类别"),
+                _("学时"),
+                _("施教机构"),
+                _("形式"),
+                _("名额"),
+                _("已选"),
+                _("每学时收费"),
+                _("状态"),
+            ],
+            (
+                [
+                    c.period.code,
+                    c.code,
+                    c.title,
+                    c.get_category_display(),
+                    c.hours,
+                    c.provider.name,
+                    c.get_mode_display(),
+                    c.capacity if c.capacity is not None else _("不限"),
+                    c.enrolled_count,
+                    c.fee_per_hour,
+                    c.get_status_display(),
+                ]
+                for c in course_filter.qs.iterator(chunk_size=500)
+            ),
         )
     page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "courses/manage_list.html", {
-        "filter": course_filter, "page": page, "querystring": _querystring(request),
-        "import_url": reverse("courses:course_import"),
-    })
+    return render(
+        request,
+        "courses/manage_list.html",
+        {
+            "filter": course_filter,
+            "page": page,
+            "querystring": _querystring(request),
+            "import_url": reverse("courses:course_import"),
+        },
+    )
 
 
 @role_required(*MANAGERS)
@@ -212,9 +256,12 @@ def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     course = None
     if pk is not None:
         course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
-    form = CourseForm(request.POST or None, instance=course,
-                      periods=selectors.periods_visible_to(request.user),
-                      providers=selectors.providers_managed_by(request.user))
+    form = CourseForm(
+        request.POST or None,
+        instance=course,
+        periods=selectors.periods_visible_to(request.user),
+        providers=selectors.providers_managed_by(request.user),
+    )
     sessions = SessionFormSet(request.POST or None, instance=course or Course(), prefix="sessions")
     if request.method == "POST" and form.is_valid() and sessions.is_valid():
         try:
@@ -240,13 +287,15 @@ def course_import(request: HttpRequest) -> HttpResponse:
     """Upload a catalogue sheet: every row is checked; nothing is written unless all rows are valid."""
     if request.GET.get("template"):
         return xlsx_download(_("课程导入模板.xlsx"), importing.course_import_template())
-    form = CourseImportForm(request.POST or None, request.FILES or None,
-                            periods=selectors.periods_visible_to(request.user))
+    form = CourseImportForm(
+        request.POST or None, request.FILES or None, periods=selectors.periods_visible_to(request.user)
+    )
     result = None
     if request.method == "POST" and form.is_valid():
         try:
             result = importing.course_import(
-                form.cleaned_data["file"], period=form.cleaned_data["period"],
+                form.cleaned_data["file"],
+                period=form.cleaned_data["period"],
                 providers=list(selectors.providers_managed_by(request.user)),
                 dry_run=form.cleaned_data["dry_run"],
             )
@@ -264,15 +313,18 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
     """Who selected a course; the provider marks completions here (hours go to the ledger once)."""
     course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
     enrollments = (
-        Enrollment.objects.filter(course=course).exclude(status=EnrollmentStatus.DROPPED)
-        .select_related("teacher__unit").order_by("teacher__unit__path", "teacher__name")
+        Enrollment.objects.filter(course=course)
+        .exclude(status=EnrollmentStatus.DROPPED)
+        .select_related("teacher__unit")
+        .order_by("teacher__unit__path", "teacher__name")
     )
     if request.method == "POST":
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
         done = 0
         now = timezone.now()
         for enrollment in enrollments.filter(pk__in=ids, status=EnrollmentStatus.SELECTED).select_related(
-                "course__period__city", "course__kind"):
+            "course__period__city", "course__kind"
+        ):
             try:
                 done += services.enrollment_complete(enrollment, request.user, now)
             except services.SelectionError as exc:
@@ -283,10 +335,19 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("courses:course_roster", pk=course.pk)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
-            f"roster-{course.code}.xlsx", course.code,
+            f"roster-{course.code}.xlsx",
+            course.code,
             [_("姓名"), _("身份证号"), _("单位"), _("状态"), _("选课时间")],
-            ([e.teacher.name, e.teacher.id_number, e.teacher.unit.name, e.get_status_display(),
-              timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M")] for e in enrollments),
+            (
+                [
+                    e.teacher.name,
+                    e.teacher.id_number,
+                    e.teacher.unit.name,
+                    e.get_status_display(),
+                    timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M"),
+                ]
+                for e in enrollments
+            ),
         )
     page = Paginator(enrollments, 50).get_page(request.GET.get("page"))
     return render(request, "courses/course_roster.html", {"course": course, "page": page})
@@ -303,16 +364,27 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
         raise Http404
     if not scope_for(request.user).reaches(period.city, roles=(Role.CITY_ADMIN,)):
         raise Http404
-    course_filter = FillRateFilter(request.GET, queryset=selectors.course_fill_rates(period).order_by(
-        "-enrolled_count", "code"))
+    course_filter = FillRateFilter(
+        request.GET, queryset=selectors.course_fill_rates(period).order_by("-enrolled_count", "code")
+    )
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
-            f"fill-rates-{period.code}.xlsx", _("课程选课率"),
+            f"fill-rates-{period.code}.xlsx",
+            _("课程选课率"),
             [_("课程代码"), _("课程名称"), _("科目类别"), _("施教机构"), _("名额"), _("已选"), _("选满率"), _("候补")],
-            ([c.code, c.title, c.get_category_display(), c.provider.name,
-              c.capacity if c.capacity is not None else _("不限"), c.enrolled_count,
-              f"{c.fill_rate:.0%}" if c.fill_rate is not None else "", c.waiting]
-             for c in course_filter.qs.iterator(chunk_size=500)),
+            (
+                [
+                    c.code,
+                    c.title,
+                    c.get_category_display(),
+                    c.provider.name,
+                    c.capacity if c.capacity is not None else _("不限"),
+                    c.enrolled_count,
+                    f"{c.fill_rate:.0%}" if c.fill_rate is not None else "",
+                    c.waiting,
+                ]
+                for c in course_filter.qs.iterator(chunk_size=500)
+            ),
         )
     districts = selectors.selections_by_district(period, scope_for(request.user))
     page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -327,11 +399,20 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
             for c in Category
         ],
     }
-    return render(request, "courses/fill_rates.html", {
-        "period": period, "periods": periods, "filter": course_filter, "page": page,
-        "querystring": _querystring(request), "districts": districts, "categories": list(Category),
-        "chart": chart,
-    })
+    return render(
+        request,
+        "courses/fill_rates.html",
+        {
+            "period": period,
+            "periods": periods,
+            "filter": course_filter,
+            "page": page,
+            "querystring": _querystring(request),
+            "districts": districts,
+            "categories": list(Category),
+            "chart": chart,
+        },
+    )
 
 
 @role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -347,22 +428,39 @@ def school_progress(request: HttpRequest) -> HttpResponse:
         rows = [r for r in rows if q in r.unit.name]
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
-            f"school-progress-{period.code}.xlsx", _("学校选课进度"),
+            f"school-progress-{period.code}.xlsx",
+            _("学校选课进度"),
             [_("单位"), _("在职教师"), _("已选课"), _("选课率"), _("计划达标"), _("计划达标率")],
-            ([r.unit.name, r.teachers, r.selected, f"{r.selected_rate:.0%}", r.planned_enough,
-              f"{r.planned_rate:.0%}"] for r in rows),
+            (
+                [
+                    r.unit.name,
+                    r.teachers,
+                    r.selected,
+                    f"{r.selected_rate:.0%}",
+                    r.planned_enough,
+                    f"{r.planned_rate:.0%}",
+                ]
+                for r in rows
+            ),
         )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "courses/school_progress.html", {
-        "period": period, "periods": periods, "page": page, "q": q, "querystring": _querystring(request),
-    })
+    return render(
+        request,
+        "courses/school_progress.html",
+        {
+            "period": period,
+            "periods": periods,
+            "page": page,
+            "q": q,
+            "querystring": _querystring(request),
+        },
+    )
 
 
 def _nudge_rows(request: HttpRequest, period: TrainingPeriod, data):
     scope = scope_for(request.user)
     teachers = selectors.active_teachers_in_scope(scope, period)
-    units = Unit.objects.filter(scope.unit_q(""), kind__in=[UnitKind.SCHOOL, UnitKind.CENTER,
-                                                                      UnitKind.OTHER])
+    units = Unit.objects.filter(scope.unit_q(""), kind__in=[UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER])
     nudge_filter = NudgeFilter(data, queryset=teachers.order_by("unit__path", "name"), units=units)
     category = nudge_filter.form.cleaned_data.get("short_in", "") if nudge_filter.is_valid() else ""
     return nudge_filter, selectors.nudge_list(period, nudge_filter.qs, category=category)
@@ -378,17 +476,33 @@ def nudge(request: HttpRequest) -> HttpResponse:
     nudge_filter, rows = _nudge_rows(request, period, request.GET)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(
-            f"nudge-{period.code}.xlsx", _("选课未达标教师"),
+            f"nudge-{period.code}.xlsx",
+            _("选课未达标教师"),
             [_("姓名"), _("身份证号"), _("单位"), *[f"{c.label}" for c in Category], _("还差")],
-            ([r.teacher.name, r.teacher.id_number, r.teacher.unit.name,
-              *[float(line.total) for line in r.plan.categories],
-              r.plan.evaluation.sentence if r.plan.evaluation else ""] for r in rows),
+            (
+                [
+                    r.teacher.name,
+                    r.teacher.id_number,
+                    r.teacher.unit.name,
+                    *[float(line.total) for line in r.plan.categories],
+                    r.plan.evaluation.sentence if r.plan.evaluation else "",
+                ]
+                for r in rows
+            ),
         )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "courses/nudge.html", {
-        "period": period, "periods": periods, "filter": nudge_filter, "page": page,
-        "querystring": _querystring(request), "categories": list(Category),
-    })
+    return render(
+        request,
+        "courses/nudge.html",
+        {
+            "period": period,
+            "periods": periods,
+            "filter": nudge_filter,
+            "page": page,
+            "querystring": _querystring(request),
+            "categories": list(Category),
+        },
+    )
 
 
 @require_POST
@@ -416,15 +530,21 @@ def nudge_remind(request: HttpRequest) -> HttpResponse:
         if not teacher.user_id:
             without_login += 1
             continue
-        notify([teacher.user_id], "course_plan_reminder", _("请尽快完成选课"),
-               _("您在“%(period)s”的选课计划尚未达标：%(missing)s。选课截止时间：%(end)s。") % {
-                   "period": period.name, "missing": plan.evaluation.sentence if plan.evaluation else "",
-                   "end": timezone.localtime(period.selection_window_end).strftime("%Y-%m-%d %H:%M")},
-               url=f"{reverse('courses:catalogue')}?period={period.pk}",
-               dedup_key=f"plan-remind:{period.pk}:{timezone.localdate(now).isoformat()}")
+        notify(
+            [teacher.user_id],
+            "course_plan_reminder",
+            _("请尽快完成选课"),
+            _("您在“%(period)s”的选课计划尚未达标：%(missing)s。选课截止时间：%(end)s。")
+            % {
+                "period": period.name,
+                "missing": plan.evaluation.sentence if plan.evaluation else "",
+                "end": timezone.localtime(period.selection_window_end).strftime("%Y-%m-%d %H:%M"),
+            },
+            url=f"{reverse('courses:catalogue')}?period={period.pk}",
+            dedup_key=f"plan-remind:{period.pk}:{timezone.localdate(now).isoformat()}",
+        )
         reminded += 1
     messages.success(request, _("已向 %(n)d 位教师发送选课提醒") % {"n": reminded})
     if without_login:
         messages.warning(request, _("%(n)d 位教师尚未开通账号，无法提醒") % {"n": without_login})
     return redirect(_next_url(request, f"{reverse('courses:nudge')}?period={period.pk}"))
-

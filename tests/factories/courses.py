@@ -44,8 +44,9 @@ class PeriodFactory(factory.django.DjangoModelFactory):
     year = 2022
     code = factory.Sequence(lambda n: f"22{n:02d}")
     name = "2201期全员培训"
-    rule_set = factory.SubFactory(RuleSetFactory, city=factory.SelfAttribute("..city"), year=factory.SelfAttribute(
-        "..year"))
+    rule_set = factory.SubFactory(
+        RuleSetFactory, city=factory.SelfAttribute("..city"), year=factory.SelfAttribute("..year")
+    )
     selection_opens_at = shanghai(2022, 3, 15)
     selection_closes_at = shanghai(2022, 3, 30)
     late_opens_at = shanghai(2022, 3, 26)

@@ -27,8 +27,21 @@ def _xlsx(*rows) -> bytes:
     return out.getvalue()
 
 
-def _row(code="K1", title="师德师风", category="公需科目", hours=6, provider="GZOU", mode="线上", capacity=50,
-         fee=0, topics="师德师风", stages="初中、高中", kind="", description="", status="发布"):
+def _row(
+    code="K1",
+    title="师德师风",
+    category="公需科目",
+    hours=6,
+    provider="GZOU",
+    mode="线上",
+    capacity=50,
+    fee=0,
+    topics="师德师风",
+    stages="初中、高中",
+    kind="",
+    description="",
+    status="发布",
+):
     return [code, title, category, hours, provider, mode, capacity, fee, topics, stages, kind, description, status]
 
 
@@ -40,8 +53,9 @@ def gzou(db):
 def test_course_import_creates_courses_with_topics_and_stages(gzou):
     period = PeriodFactory()
 
-    result = course_import(_xlsx(_row(), _row(code="K2", hours=1.5, capacity="不限", stages="")),
-                           period=period, providers=[gzou])
+    result = course_import(
+        _xlsx(_row(), _row(code="K2", hours=1.5, capacity="不限", stages="")), period=period, providers=[gzou]
+    )
 
     assert (result.ok, result.created, result.updated) == (True, 2, 0)
     first, second = Course.objects.order_by("code")
@@ -55,7 +69,8 @@ def test_course_import_one_bad_row_writes_nothing(gzou):
 
     result = course_import(
         _xlsx(_row(), _row(code="K2", category="必修"), _row(code="K3", fee=5), _row(code="K4", topics="不存在")),
-        period=period, providers=[gzou],
+        period=period,
+        providers=[gzou],
     )
 
     assert [str(e) for e in result.errors[:2]] == [

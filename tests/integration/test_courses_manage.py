@@ -24,12 +24,24 @@ def staff(db):
 
 def _form(period, provider, **overrides):
     data = {
-        "period": period.pk, "code": "X1", "title": "课堂观察工作坊", "category": "professional", "hours": "6",
-        "provider": provider.pk, "mode": "offline", "capacity": "30", "fee_per_hour": "0", "description": "",
+        "period": period.pk,
+        "code": "X1",
+        "title": "课堂观察工作坊",
+        "category": "professional",
+        "hours": "6",
+        "provider": provider.pk,
+        "mode": "offline",
+        "capacity": "30",
+        "fee_per_hour": "0",
+        "description": "",
         "status": "published",
-        "sessions-TOTAL_FORMS": "1", "sessions-INITIAL_FORMS": "0", "sessions-MIN_NUM_FORMS": "0",
+        "sessions-TOTAL_FORMS": "1",
+        "sessions-INITIAL_FORMS": "0",
+        "sessions-MIN_NUM_FORMS": "0",
         "sessions-MAX_NUM_FORMS": "1000",
-        "sessions-0-date": "2022-04-25", "sessions-0-starts_at": "14:00", "sessions-0-ends_at": "17:00",
+        "sessions-0-date": "2022-04-25",
+        "sessions-0-starts_at": "14:00",
+        "sessions-0-ends_at": "17:00",
         "sessions-0-place": "天河区教师发展中心",
     }
     data.update(overrides)
@@ -79,8 +91,10 @@ def test_course_edit_more_seats_promotes_waiting_teacher(client, tree, staff):
     WaitlistEntry.objects.create(teacher=tree.teacher_b.teacher, course=course, created_at=IN_WINDOW)
     client.force_login(staff)
 
-    client.post(reverse("courses:course_edit", args=[course.pk]),
-                _form(period, staff.provider, mode="online", capacity="2", **{"sessions-TOTAL_FORMS": "0"}))
+    client.post(
+        reverse("courses:course_edit", args=[course.pk]),
+        _form(period, staff.provider, mode="online", capacity="2", **{"sessions-TOTAL_FORMS": "0"}),
+    )
 
     course.refresh_from_db()
     assert (course.capacity, course.enrolled_count) == (2, 2)
@@ -94,9 +108,10 @@ def test_course_edit_capacity_below_selections_refused(client, tree, staff):
     Course.objects.filter(pk=course.pk).update(enrolled_count=3)
     client.force_login(staff)
 
-    response = client.post(reverse("courses:course_edit", args=[course.pk]),
-                           _form(period, staff.provider, mode="online", capacity="2",
-                                 **{"sessions-TOTAL_FORMS": "0"}))
+    response = client.post(
+        reverse("courses:course_edit", args=[course.pk]),
+        _form(period, staff.provider, mode="online", capacity="2", **{"sessions-TOTAL_FORMS": "0"}),
+    )
 
     assert response.context["form"].errors["capacity"] == ["已有 3 人选课，名额不能少于已选人数"]
     assert Course.objects.get(pk=course.pk).capacity == 5

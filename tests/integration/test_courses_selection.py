@@ -161,8 +161,9 @@ def test_enrollment_select_draft_course_refused(period, teacher):
 
 
 def test_enrollment_select_overlapping_offline_sessions_refused(period, teacher):
-    first = SessionFactory(course__period=period, course__title="课堂观察工作坊",
-                           starts_at=dt.time(14, 0), ends_at=dt.time(17, 0)).course
+    first = SessionFactory(
+        course__period=period, course__title="课堂观察工作坊", starts_at=dt.time(14, 0), ends_at=dt.time(17, 0)
+    ).course
     second = SessionFactory(course__period=period, starts_at=dt.time(16, 30), ends_at=dt.time(18, 0)).course
     _select(teacher, first)
 

@@ -107,8 +107,11 @@ def test_course_select_htmx_returns_buttons_and_plan(client, tree, period):
     course = CourseFactory(period=period, category="public", hours=Decimal("30"))
     client.force_login(tree.teacher_a)
 
-    response = client.post(reverse("courses:course_select", args=[course.pk]), HTTP_HX_REQUEST="true",
-                           HTTP_HX_CURRENT_URL=f"http://testserver{CATALOGUE}")
+    response = client.post(
+        reverse("courses:course_select", args=[course.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{CATALOGUE}",
+    )
 
     body = response.content.decode()
     assert response.status_code == 200
