@@ -8,7 +8,7 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,7 +19,8 @@ from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditK
 from credits.rules import evaluate, parse_tree
 from credits.selectors import teacher_totals, totals_for_teachers
 from portal import idcard
-from portal.models import Teacher
+from portal.models import Role, Teacher, Unit, UnitKind
+from portal.scoping import scope_for, teachers_visible_to
 
 TREE_HELP = _(
     "用 JSON 描述规则。节点：all_of（全部满足）、any_of（满足其一）、min_total（总学时）、"
@@ -71,9 +72,13 @@ class PreviewForm(forms.Form):
     tree = TreeField(label=_("规则"))
     id_number = forms.CharField(label=_("样例教师身份证号"), max_length=18)
 
+    def __init__(self, *args, teachers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teachers = teachers
+
     def clean_id_number(self):
         number = idcard.normalize(self.cleaned_data["id_number"])
-        teacher = Teacher.objects.filter(id_number=number).select_related("unit").first()
+        teacher = self.teachers.filter(id_number=number).select_related("unit").first()
         if teacher is None:
             raise ValidationError(_("没有身份证号为 %(number)s 的教师") % {"number": idcard.mask(number)})
         return teacher
@@ -86,6 +91,20 @@ class RuleSetAdmin(admin.ModelAdmin):
     list_filter = ("year", "city")
     readonly_fields = ("preview",)
     fields = ("city", "year", "name", "tree", "description", "preview")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("city")
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(scope_for(request.user).unit_q("city", roles=(Role.CITY_ADMIN,)))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "city":
+            cities = Unit.objects.filter(kind=UnitKind.CITY)
+            if not request.user.is_superuser:
+                cities = cities.filter(scope_for(request.user).unit_q("", roles=(Role.CITY_ADMIN,)))
+            kwargs["queryset"] = cities
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_urls(self):
         return [
@@ -121,8 +140,11 @@ class RuleSetAdmin(admin.ModelAdmin):
         )
 
     def preview_view(self, request, pk):
-        rule_set = get_object_or_404(RuleSet, pk=pk)
-        form = PreviewForm(request.POST or None, initial={"tree": rule_set.tree})
+        rule_set = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, rule_set):
+            raise PermissionDenied
+        teachers = Teacher.objects.all() if request.user.is_superuser else teachers_visible_to(request.user)
+        form = PreviewForm(request.POST or None, initial={"tree": rule_set.tree}, teachers=teachers)
         result = teacher = None
         if request.method == "POST" and form.is_valid():
             teacher = form.cleaned_data["id_number"]

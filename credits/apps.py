@@ -26,6 +26,7 @@ class CreditsConfig(AppConfig):
             NavItem(_("学时达标"), "credits:dashboard", tuple(ADMIN_ROLES), order=60),
             NavItem(_("考核结果导入"), "credits:results_import", (Role.PROVIDER,), order=60),
         )
+        from credits import permissions  # noqa: F401 - registers the admin permissions
         from credits.cards import credit_cards
 
         register_cards(credit_cards)

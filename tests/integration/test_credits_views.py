@@ -243,3 +243,12 @@ def test_home_cards_show_teacher_verdict(gz, client, settings):
         response = _get(client, gz.teacher_a, reverse("home"))
     assert "总学时还差 6 学时；专业科目还差 6 学时" in response.content.decode()
     assert D(1) == 1
+
+
+@pytest.mark.parametrize(("who", "status"), [("erin", 403), ("alice", 403), ("teacher_b", 302)])
+def test_mine_only_for_teachers(gz, client, who, status):
+    assert _get(client, getattr(gz, who), reverse("credits:mine")).status_code == status
+
+
+def test_dashboard_anonymous_redirects_to_login(client):
+    assert client.get(reverse("credits:dashboard")).status_code == 302
