@@ -49,6 +49,9 @@ def test_approver_reminded_two_days_and_one_day_before_school_deadline_once_each
     assert first == []
     assert _got(KIND_APPROVAL_REMINDER) == [("alice", title), ("alice", title)]
     assert Notification.objects.filter(kind=KIND_APPROVAL_REMINDER).values("dedup_key").distinct().count() == 2
+    assert set(Notification.objects.filter(kind=KIND_APPROVAL_REMINDER).values_list("url", flat=True)) == {
+        "/enrollment/review/"
+    }
 
 
 def test_hours_reminder_on_city_date_only_to_teachers_short_of_hours_once(tree, run):
@@ -70,6 +73,7 @@ def test_hours_reminder_on_city_date_only_to_teachers_short_of_hours_once(tree, 
 
     assert before == []
     assert sorted(name for name, _title in _got(KIND_HOURS_REMINDER)) == ["teacher_b", "teacher_c"]
+    assert set(Notification.objects.filter(kind=KIND_HOURS_REMINDER).values_list("url", flat=True)) == {"/credits/"}
 
 
 def test_selection_reminder_three_days_before_close_to_teachers_with_short_plan(tree, run):
