@@ -7,8 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
+from courses.models import (
+    LIVE_ENROLLMENT_STATES as LIVE_STATES,
+)
 from courses.models import (
     Course,
     CourseStatus,
@@ -328,26 +332,182 @@ class NudgeRow:
     plan: Plan
 
 
-def nudge_list(period: TrainingPeriod, teachers: QuerySet[Teacher], category: str = "") -> list[NudgeRow]:
-    """Teachers (already scoped and filtered) whose plan does not yet meet the period's rule.
+# --- set-based plans for whole schools, districts and cities ----------------------------------------
+#
+# A district or a city has tens of thousands of teachers: their plans are judged in SQL, with the
+# credits app's compiled rule (the same tree, turned into per-teacher sums and one boolean), over
+# the ledger's entries plus the hours of the courses selected and not yet completed. Python then
+# evaluates only the rows on the page shown.
 
-    ``category`` keeps only those short in that category.
+
+class PlanSQL:
+    """One row per active teacher in reach: ``teacher_id, unit_id, path, name, <sum columns>, met``."""
+
+    def __init__(self, period: TrainingPeriod, scope: Scope):
+        from credits.selectors import _CompiledRule
+
+        self.period = period
+        self.rule = _CompiledRule(period.rule_set.tree)
+        paths = scope.admin_paths() or ("/nowhere/",)
+        reach = " OR ".join(["u.path LIKE %s ESCAPE '\\'"] * len(paths))
+        self._reach = f"t.status = %s AND ({reach}) AND u.path LIKE %s ESCAPE '\\'"
+        self._reach_params = [TeacherStatus.ACTIVE.value, *map(_like_prefix, paths), _like_prefix(period.city.path)]
+
+    def _topics_sql(self) -> str:
+        agg = "string_agg(tp.code, ',')" if connection.vendor == "postgresql" else "group_concat(tp.code, ',')"
+        return (
+            f"(',' || COALESCE((SELECT {agg} FROM courses_course_topics ct JOIN credits_topic tp"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            " ON tp.id = ct.topic_id WHERE ct.course_id = c.id), '') || ',')"
+        )
+
+    def rows_sql(self) -> tuple[str, list]:
+        teachers = f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+        entries = (
+            "SELECT e0.teacher_id, e0.category, e0.kind_id, e0.topic_codes, e0.hours FROM credits_creditentry e0"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f" WHERE e0.year = %s AND e0.teacher_id IN ({teachers})"
+            " UNION ALL"
+            f" SELECT en.teacher_id, c.category, c.kind_id, {self._topics_sql()}, c.hours"
+            " FROM courses_enrollment en JOIN courses_course c ON c.id = en.course_id"
+            f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({teachers})"
+        )
+        inner = (
+            f"SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name, {self.rule.sums_sql}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f" FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id LEFT JOIN ({entries}) e"
+            f" ON e.teacher_id = t.id WHERE {self._reach} GROUP BY t.id, u.id"
+        )
+        params = [
+            *self.rule.sums_params,
+            self.period.year,
+            *self._reach_params,
+            self.period.pk,
+            EnrollmentStatus.SELECTED.value,
+            *self._reach_params,
+            *self._reach_params,
+        ]
+        sql = f"SELECT s.*, CASE WHEN {self.rule.met_sql} THEN 1 ELSE 0 END AS met FROM ({inner}) s"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+        return sql, [*self.rule.met_params, *params]
+
+    def short_in_sql(self, category: str) -> tuple[str, list]:
+        """SQL condition on ``s``: short of the category's own minimum (false if the rule has none)."""
+        hours = _category_minimum(self.period.rule_set.tree, category)
+        if hours is None or category not in Category.values:
+            return "1 = 0", []
+        # A float compares as a number on SQLite too (a Decimal parameter would arrive as text).
+        return f"COALESCE(s.h_category_{category}, 0) < %s", [float(hours)]
+
+    def totals(self, row: dict) -> Totals:
+        from credits.rules import totals_from_columns
+
+        return totals_from_columns({c: row.get(c.alias) for c in self.rule.columns})
+
+
+def _category_minimum(tree: dict, category: str) -> Decimal | None:
+    ((key, arg),) = tree.items()
+    if key in ("all_of", "any_of"):
+        found = [h for child in arg if (h := _category_minimum(child, category)) is not None]
+        return max(found) if found else None
+    if key == "min_hours" and arg.get("category") == category:
+        return Decimal(str(arg["hours"]))
+    return None
+
+
+def _like_prefix(path: str) -> str:
+    return path.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
+def _fetch(sql: str, params: list) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def school_progress_sql(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress]:
+    """Per employer unit in reach: active teachers, how many selected anything, how many planned enough.
+
+    Two aggregation queries (plus the units), whatever the number of teachers.
     """
-    teachers = list(teachers.select_related("unit", "user"))
-    plans = plans_for_teachers([t.pk for t in teachers], period)
-    rows = []
-    for teacher in teachers:
-        plan = plans[teacher.pk]
-        if plan.met:
-            continue
-        if category and not _short_in(plan, category):
-            continue
-        rows.append(NudgeRow(teacher, plan))
-    return rows
+    plans = PlanSQL(period, scope)
+    rows_sql, params = plans.rows_sql()
+    by_unit = f"SELECT p.unit_id, COUNT(*) AS n, SUM(p.met) AS met FROM ({rows_sql}) p GROUP BY p.unit_id"  # noqa: S608
+    counts = _fetch(by_unit, params)
+    selected = dict(
+        Enrollment.objects.filter(period=period, status__in=LIVE_STATES, teacher__status=TeacherStatus.ACTIVE)
+        .filter(scope.unit_q("teacher__unit"))
+        .values_list("teacher__unit_id")
+        .annotate(n=Count("teacher_id", distinct=True))
+        .order_by()
+    )
+    units = Unit.objects.in_bulk([r["unit_id"] for r in counts])
+    rows = [
+        SchoolProgress(
+            units[r["unit_id"]],
+            teachers=r["n"],
+            selected=selected.get(r["unit_id"], 0),
+            planned_enough=int(r["met"] or 0),
+        )
+        for r in counts
+    ]
+    return sorted(rows, key=lambda r: r.unit.path)
 
 
-def _short_in(plan: Plan, category: str) -> bool:
-    if not plan.evaluation:
-        return False
-    label = str(Category(category).label)
-    return any(r.label == label and not r.met for r in plan.evaluation.requirements)
+class NudgeRows:
+    """Teachers in reach whose plan is not met, as a sliceable, countable sequence for Paginator.
+
+    Each slice is one query; the rows shown get their teacher and a full evaluation (two more).
+    """
+
+    def __init__(
+        self, period: TrainingPeriod, scope: Scope, *, unit_id: int | None = None, name: str = "", short_in: str = ""
+    ):
+        self.plans = PlanSQL(period, scope)
+        sql, params = self.plans.rows_sql()
+        where, extra = ["p.met = 0"], []
+        if unit_id:
+            where.append("p.unit_id = %s")
+            extra.append(unit_id)
+        if name:
+            where.append("p.name LIKE %s")
+            extra.append(f"%{name}%")
+        if short_in:
+            cond, more = self.plans.short_in_sql(short_in)
+            where.append(cond.replace("s.", "p."))
+            extra += more
+        self.sql = f"SELECT p.* FROM ({sql}) p WHERE {' AND '.join(where)}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+        self.params = [*params, *extra]
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = _fetch(f"SELECT COUNT(*) AS n FROM ({self.sql}) q", self.params)[0]["n"]  # noqa: S608 - fixed SQL fragments; every value is a parameter
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("NudgeRows supports slices only")
+        start, stop = index.start or 0, index.stop
+        limit = "" if stop is None else f" LIMIT {int(stop) - int(start)}"
+        rows = _fetch(f"{self.sql} ORDER BY p.path, p.name, p.teacher_id{limit} OFFSET {int(start)}", self.params)
+        return self._with_teachers(rows)
+
+    def __iter__(self):
+        """Every row (for the export): three queries per thousand teachers, never one per row."""
+        ids = [r["teacher_id"] for r in _fetch(f"{self.sql} ORDER BY p.path, p.name, p.teacher_id", self.params)]
+        for chunk in _chunks(ids, 1000):
+            yield from self._rows_for(chunk)
+
+    def _with_teachers(self, rows: list[dict]) -> list[NudgeRow]:
+        return self._rows_for([r["teacher_id"] for r in rows])
+
+    def _rows_for(self, ids: list[int]) -> list[NudgeRow]:
+        teachers = Teacher.objects.select_related("unit").in_bulk(ids)
+        plans = plans_for_teachers(ids, self.plans.period)
+        return [NudgeRow(teachers[i], plans[i]) for i in ids]
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -23,7 +23,7 @@ from credits.models import Category
 from portal.decorators import role_required
 from portal.exporting import xlsx_download
 from portal.importing import ImportFileError
-from portal.models import Role, Unit, UnitKind
+from portal.models import Role, Teacher, Unit, UnitKind
 from portal.notifications import notify
 from portal.scoping import get_visible_or_404, scope_for
 
@@ -422,7 +422,10 @@ def school_progress(request: HttpRequest) -> HttpResponse:
     if period is None:
         raise Http404
     scope = scope_for(request.user)
-    rows = selectors.school_progress(period, scope)
+    if period.rule_set_id:
+        rows = selectors.school_progress_sql(period, scope)
+    else:
+        rows = selectors.school_progress(period, scope)
     q = request.GET.get("q", "").strip()
     if q:
         rows = [r for r in rows if q in r.unit.name]
@@ -458,12 +461,22 @@ def school_progress(request: HttpRequest) -> HttpResponse:
 
 
 def _nudge_rows(request: HttpRequest, period: TrainingPeriod, data):
+    """The filter form and the (lazily paged) teachers short of the rule within the user's reach."""
     scope = scope_for(request.user)
-    teachers = selectors.active_teachers_in_scope(scope, period)
     units = Unit.objects.filter(scope.unit_q(""), kind__in=[UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER])
-    nudge_filter = NudgeFilter(data, queryset=teachers.order_by("unit__path", "name"), units=units)
-    category = nudge_filter.form.cleaned_data.get("short_in", "") if nudge_filter.is_valid() else ""
-    return nudge_filter, selectors.nudge_list(period, nudge_filter.qs, category=category)
+    nudge_filter = NudgeFilter(data, queryset=Teacher.objects.none(), units=units)
+    if not period.rule_set_id or not nudge_filter.is_valid():
+        return nudge_filter, []
+    cleaned = nudge_filter.form.cleaned_data
+    unit = cleaned.get("unit")
+    rows = selectors.NudgeRows(
+        period,
+        scope,
+        unit_id=unit.pk if unit else None,
+        name=cleaned.get("q") or "",
+        short_in=cleaned.get("short_in") or "",
+    )
+    return nudge_filter, rows
 
 
 @role_required(*ADMINS)

@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, ProviderStaff
+from credits.models import Topic
 from portal.models import Notification, Role
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory, shanghai
 from tests.factories.portal import TeacherFactory, UserFactory, admin_user
@@ -313,3 +314,46 @@ def test_home_card_for_provider_staff_counts_own_courses(client, tree, period, p
     response = client.get(reverse("home"))
 
     assert "已发布课程 1 门，已选 7 人次，候补 0 人" in response.content.decode()
+
+
+@time_machine.travel(IN_WINDOW)
+def test_nudge_short_in_category_counts_ledger_plus_planned_hours(client, tree, period):
+    from credits.services import credit_entry_record
+
+    public = CourseFactory(period=period, category="public", hours=Decimal("20"))
+    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=public, period=period, selected_at=IN_WINDOW)
+    credit_entry_record(
+        teacher=tree.teacher_a.teacher,
+        year=2022,
+        category="public",
+        hours=Decimal("10"),
+        source="manual",
+        reference="test:a",
+    )
+    client.force_login(tree.carol)
+
+    short_public = client.get(reverse("courses:nudge"), {"short_in": "public"}).context["page"]
+    short_elective = client.get(reverse("courses:nudge"), {"short_in": "elective"}).context["page"]
+
+    assert [r.teacher.name for r in short_public] == ["teacher_b"]
+    assert [r.teacher.name for r in short_elective] == ["teacher_a", "teacher_b"]
+    assert short_elective[0].plan.categories[0].total == Decimal("30")
+
+
+@time_machine.travel(IN_WINDOW)
+def test_school_progress_counts_planned_enough_in_sql(client, tree, period):
+    for category, hours in (("public", "30"), ("professional", "42"), ("elective", "18")):
+        course = CourseFactory(period=period, category=category, hours=Decimal(hours))
+        Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    ethics = CourseFactory(period=period, category="elective", hours=Decimal("1"))
+    ethics.topics.set([Topic.objects.get(code="ethics")])
+    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=ethics, period=period, selected_at=IN_WINDOW)
+    client.force_login(tree.erin)
+
+    rows = client.get(reverse("courses:school_progress")).context["page"]
+
+    assert [(r.unit.name, r.teachers, r.selected, r.planned_enough) for r in rows] == [
+        ("A校", 1, 1, 1),
+        ("B校", 1, 0, 0),
+        ("C校", 1, 0, 0),
+    ]
