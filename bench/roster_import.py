@@ -128,17 +128,38 @@ def bare_copy(rows: list[tuple], *, foreign_keys: bool) -> float:
     return elapsed
 
 
+def copy_rows() -> list[tuple]:
+    """The rows the import wrote, as the bare COPY gets them."""
+    from django.utils import timezone
+
+    from portal.models import Teacher
+
+    now = timezone.now()
+    fields = (
+        "name",
+        "id_number",
+        "gender",
+        "birth_date",
+        "unit_id",
+        "stage_id",
+        "subject",
+        "position",
+        "mobile",
+        "status",
+    )
+    return [(*values, None, None, now, now) for values in Teacher.objects.values_list(*fields)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of each contest; the best is kept")
     args = parser.parse_args()
     setup_database()
 
     from django.db import connection
-    from django.utils import timezone
 
     from portal.management.commands.seed_scale import build_city
-    from portal.models import Teacher
     from portal.roster import roster_apply, roster_parse
 
     city, _districts, schools = build_city("990100", (args.rows + 79) // 80)
@@ -153,16 +174,28 @@ def main() -> None:
     print(f"(database {DB_NAME} on {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']})")
     rss_before = rss_mb()
 
-    # ours first, so the peak memory figure is ours and not openpyxl's
-    started = time.perf_counter()
-    parsed = roster_parse(path, unit=city)
-    t_parse = time.perf_counter() - started
-    assert not parsed.table.errors, parsed.table.errors[:5]
-    started = time.perf_counter()
-    result = roster_apply(parsed)
-    t_write = time.perf_counter() - started
-    assert result.created == args.rows, result.summary
-    rss_ours = rss_mb()
+    # Ours first, so the peak memory figure is ours and not openpyxl's. The machine
+    # is shared, so each contest is run --repeat times, interleaved, best time kept.
+    t_parse = t_calamine = t_write = t_copy = t_copy_nofk = float("inf")
+    rss_ours = 0.0
+    rows: list[tuple] = []
+    for _round in range(args.repeat):
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE portal_teacher CASCADE")
+        started = time.perf_counter()
+        parsed = roster_parse(path, unit=city)
+        t_parse = min(t_parse, time.perf_counter() - started)
+        assert not parsed.table.errors, parsed.table.errors[:5]
+        t_calamine = min(t_calamine, bare_calamine(path))
+        started = time.perf_counter()
+        result = roster_apply(parsed)
+        t_write = min(t_write, time.perf_counter() - started)
+        assert result.created == args.rows, result.summary
+        rss_ours = rss_ours or rss_mb()
+        if not rows:
+            rows = copy_rows()
+        t_copy_nofk = min(t_copy_nofk, bare_copy(rows, foreign_keys=False))
+        t_copy = min(t_copy, bare_copy(rows, foreign_keys=True))
 
     started = time.perf_counter()
     again = roster_apply(roster_parse(path, unit=city))
@@ -170,30 +203,6 @@ def main() -> None:
     assert again.unchanged == args.rows, again.summary
 
     t_openpyxl = bare_openpyxl(path)
-    t_calamine = bare_calamine(path)
-
-    now = timezone.now()
-    rows = [
-        (
-            t.name,
-            t.id_number,
-            t.gender,
-            t.birth_date,
-            t.unit_id,
-            t.stage_id,
-            t.subject,
-            t.position,
-            t.mobile,
-            t.status,
-            None,
-            None,
-            now,
-            now,
-        )
-        for t in Teacher.objects.all()
-    ]
-    t_copy_nofk = bare_copy(rows, foreign_keys=False)
-    t_copy = bare_copy(rows, foreign_keys=True)
 
     fastest = min(t_openpyxl, t_calamine)
     print()
@@ -209,7 +218,7 @@ def main() -> None:
         f"our database write:              {t_write:6.2f} s   = {t_write / t_copy:.2f}x bare COPY with FKs "
         f"({t_write / t_copy_nofk:.2f}x without; target <= 2x)"
     )
-    print(f"whole import (parse + write):    {t_parse + t_write:6.2f} s   ({result.summary})")
+    print(f"whole import (parse + write):    {t_parse + t_write:6.2f} s   ({result.summary}; best of {args.repeat})")
     print(f"re-import, nothing changes:      {t_again:6.2f} s   ({again.summary})")
     print(f"peak RSS: {rss_before:.0f} MB before the import, {rss_ours:.0f} MB after it ({rss_mb():.0f} MB at the end)")
     path.unlink()

@@ -51,6 +51,7 @@ Safety
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -406,6 +407,18 @@ def _find_header(rows: list[list[Any]], columns: Sequence[Column]) -> tuple[int,
     return r, found, {c.key for c in columns if c.required and c.key not in found}
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hundreds of thousands of new lists and strings and no cycles: the collector would only rescan them."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def read_table(file: Any, columns: Sequence[Column]) -> Table:
     """Read the first worksheet that has the header; clean and parse every cell.
 
@@ -436,7 +449,8 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
         for part in [path] if path in zf.NameToInfo else _worksheet_parts(zf):
             _check_extent(zf, part)
         try:
-            raw = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)  # the sheet goes at once
+            with _gc_paused():
+                raw = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)  # the sheet goes at once
         except Exception:
             raise ImportFileError(_NOT_XLSX) from None
         header_index, positions, missing = _find_header(raw, columns)
@@ -446,14 +460,9 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
             if best_missing is None or len(missing) < len(best_missing):
                 best_missing = missing
             continue
-        gc_was_on = gc.isenabled()
-        gc.disable()  # 100,000s of new strings and lists, no cycles: the collector would only rescan them
-        try:
+        with _gc_paused():
             exact = _ExactNumbers(zf, path if path in zf.NameToInfo else None)
             return _build_table(meta.name, raw, header_index, positions, columns, exact)
-        finally:
-            if gc_was_on:
-                gc.enable()
     if best_missing is None:
         raise ImportFileError(_("文件里没有任何内容，请在第一个工作表中填写表头和数据"))
     names = "、".join(c.header for c in columns if c.key in best_missing)
@@ -644,7 +653,17 @@ def choice(mapping: dict[str, Any], what: str, shown: Sequence[str] | None = Non
 
 
 _CHECK_CHARS = "10X98765432"
-_FAST_YEARS = range(1900, dt.date.today().year)  # a later year takes the full check (birth date vs today)
+
+
+@functools.cache
+def _birth_dates() -> frozenset[str]:
+    """Every "YYYYMMDD" from 1900 to the end of last year (a later date takes the full check against today)."""
+    day, end, one = dt.date(1900, 1, 1), dt.date(dt.date.today().year, 1, 1), dt.timedelta(days=1)
+    found = []
+    while day < end:
+        found.append(f"{day:%Y%m%d}")
+        day += one
+    return frozenset(found)
 
 
 def id_number(value: Any) -> str:
@@ -664,12 +683,8 @@ def id_number(value: Any) -> str:
             if last == "x":
                 last = "X"
                 value = head + "X"
-            if last == _CHECK_CHARS[2 * int(head, 13) % 11] and int(value[6:10]) in _FAST_YEARS:
-                try:
-                    dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-                    return value
-                except ValueError:
-                    pass
+            if last == _CHECK_CHARS[2 * int(head, 13) % 11] and value[6:14] in _birth_dates():
+                return value
     from portal import idcard
 
     try:

@@ -213,8 +213,17 @@ def roster_template(unit: Unit) -> bytes:
     help_ws["A1"].font = Font(bold=True, size=13)
     help_ws.append(headers)
     sample_id = idcard.make("440106", dt.date(1985, 6, 15), 123)
+    schools = (
+        list(
+            Unit.objects.filter(path__startswith=unit.path, kind__in=EMPLOYER_KINDS, is_active=True)
+            .order_by("path")
+            .values_list("code", "name")
+        )
+        if roster_needs_school_code(unit)
+        else []
+    )
     sample = {
-        "school": unit.code if not roster_needs_school_code(unit) else "440106001",
+        "school": schools[0][0] if schools else unit.code,
         "name": "张三",
         "id_number": sample_id,
         "stage": lists["stage"][2] if len(lists["stage"]) > 2 else "",
@@ -231,11 +240,7 @@ def roster_template(unit: Unit) -> bytes:
     if roster_needs_school_code(unit):
         codes_ws = wb.create_sheet(_("学校代码"))
         codes_ws.append([_("学校代码"), _("学校名称")])
-        for code, name in (
-            Unit.objects.filter(path__startswith=unit.path, kind__in=EMPLOYER_KINDS, is_active=True)
-            .order_by("path")
-            .values_list("code", "name")
-        ):
+        for code, name in schools:
             codes_ws.append([code, name])
         codes_ws.column_dimensions["A"].width = 16
         codes_ws.column_dimensions["B"].width = 36

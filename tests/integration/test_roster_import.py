@@ -302,3 +302,10 @@ def test_roster_import_text_with_backslash_and_tab_is_stored_exactly(tree):
     number = id_number()
     roster_import(xlsx([row("张三", number, subject="语\\文\t史")]), unit=tree.school_a)
     assert Teacher.objects.get(id_number=number).subject == "语\\文\t史"
+
+
+def test_roster_template_for_district_lists_its_schools(tree):
+    wb = openpyxl.load_workbook(io.BytesIO(roster_template(tree.district1)))
+    assert [c.value for c in wb["花名册"][2]][:2] == ["学校代码*", "姓名*"]
+    codes = list(wb["学校代码"].iter_rows(min_row=2, values_only=True))
+    assert codes == [(tree.school_a.code, "A校"), (tree.school_b.code, "B校")]
