@@ -252,3 +252,29 @@ def test_mine_only_for_teachers(gz, client, who, status):
 
 def test_dashboard_anonymous_redirects_to_login(client):
     assert client.get(reverse("credits:dashboard")).status_code == 302
+
+
+@pytest.mark.parametrize("extra", [0, 12])
+def test_teacher_page_query_count_independent_of_entries(gz, client, django_assert_max_num_queries, extra):
+    from credits.services import credit_entry_reverse
+
+    made = entries(gz.teacher_a.teacher, 2022, *[("elective", 1, "", ["shuangjian"])] * extra)
+    for entry in made[:3]:
+        credit_entry_reverse(entry, gz.erin, "重复")
+    client.force_login(gz.erin)
+    url = reverse("credits:teacher", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert len(response.context["entries"]) == 3 + extra + min(extra, 3)
+
+
+def test_dashboard_shows_trend_from_snapshots(gz, client):
+    import datetime as dt
+
+    from credits.services import compliance_snapshot_take
+
+    compliance_snapshot_take(2022, dt.date(2022, 5, 1))
+    compliance_snapshot_take(2022, dt.date(2022, 6, 1))
+    response = _get(client, gz.erin, reverse("credits:dashboard") + "?year=2022")
+    assert response.context["trend_chart"]["xAxis"]["data"] == ["2022-05-01", "2022-06-01"]
