@@ -6,6 +6,7 @@ inside a transaction. Each copy is claimed with a conditional update before it i
 sent, so a rerun or a second worker never sends one twice.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.models import Notification, NotificationPreference, User
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,11 @@ def notify(
         if email_ids:
             from portal.tasks import notifications_email
 
-            notifications_email.delay(email_ids)
+            try:
+                notifications_email.delay(email_ids)
+            except Exception:
+                # The inbox already has the message; a broker outage must not fail the committed request.
+                log.exception("could not queue e-mail for notifications %s", email_ids[:10])
 
     transaction.on_commit(write)
 

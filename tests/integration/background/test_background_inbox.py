@@ -192,3 +192,26 @@ def test_export_list_query_count_is_fixed(client, tree, django_assert_max_num_qu
     ExportJob.objects.bulk_create([ExportJob(user=tree.erin, kind="compliance") for _ in range(19)])
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(reverse("inbox:exports"))
+
+
+def test_inbox_mark_read_with_htmx_returns_the_item_fragment(client, tree):
+    note = _note(tree.teacher_a, title="选课提醒")
+    client.force_login(tree.teacher_a)
+
+    html = client.post(reverse("inbox:mark_read", args=[note.pk]), headers={"HX-Request": "true"}).content.decode()
+
+    assert html.lstrip().startswith('<li class="list-group-item')
+    assert f'id="notification-{note.pk}"' in html
+    assert "选课提醒" in html
+    assert "未读" not in html
+    assert "<html" not in html
+
+
+def test_export_detail_page_without_js_refreshes_while_running(client, tree):
+    job = ExportJob.objects.create(user=tree.erin, kind="roster", status=ExportStatus.QUEUED)
+    client.force_login(tree.erin)
+
+    html = client.get(reverse("inbox:export_detail", args=[job.pk])).content.decode()
+
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
+    assert '<h1 class="h3 mb-3">教师花名册</h1>' in html
