@@ -53,4 +53,15 @@ def credit_cards(request, scope, now) -> list[HomeCard]:
                 order=60,
             )
         )
+    if scope.provider_ids:
+        cards.append(
+            HomeCard(
+                role=Role.PROVIDER,
+                title=_("考核结果导入"),
+                text=_("上传形成性考核结果表，合格学员的学时自动登记"),
+                url=reverse("credits:results_import"),
+                link_label=_("上传"),
+                order=50,
+            )
+        )
     return cards
