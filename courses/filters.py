@@ -63,14 +63,24 @@ def search_courses(queryset, value: str):
 class CatalogueFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
     category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
-    topic = django_filters.ModelChoiceFilter(
-        label=_("专题"), field_name="topics", queryset=Topic.objects.all(), empty_label=_("全部专题")
+    # Plain choices (one short query each) rather than model choice iterators: the catalogue is the hot page.
+    topic = django_filters.ChoiceFilter(
+        label=_("专题"),
+        field_name="topics",
+        empty_label=_("全部专题"),
+        choices=lambda: list(Topic.objects.values_list("pk", "name")),
     )
-    stage = django_filters.ModelChoiceFilter(
-        label=_("学段"), field_name="stages", queryset=Stage.objects.all(), empty_label=_("全部学段")
+    stage = django_filters.ChoiceFilter(
+        label=_("学段"),
+        field_name="stages",
+        empty_label=_("全部学段"),
+        choices=lambda: list(Stage.objects.values_list("pk", "name")),
     )
-    provider = django_filters.ModelChoiceFilter(
-        label=_("施教机构"), queryset=Provider.objects.filter(is_active=True), empty_label=_("全部机构")
+    provider = django_filters.ChoiceFilter(
+        label=_("施教机构"),
+        field_name="provider",
+        empty_label=_("全部机构"),
+        choices=lambda: list(Provider.objects.filter(is_active=True).values_list("pk", "name")),
     )
     mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
     has_seats = django_filters.BooleanFilter(label=_("名额"), method="filter_has_seats", widget=SeatsWidget())

@@ -357,3 +357,19 @@ def test_school_progress_counts_planned_enough_in_sql(client, tree, period):
         ("B校", 1, 0, 0),
         ("C校", 1, 0, 0),
     ]
+
+
+@time_machine.travel(IN_WINDOW)
+def test_catalogue_filters_topic_and_provider(client, tree, period):
+    ethics = Topic.objects.get(code="ethics")
+    gdei = ProviderFactory(name="广东第二师范学院")
+    CourseFactory(period=period, code="T1").topics.set([ethics])
+    CourseFactory(period=period, code="T2", provider=gdei).topics.set([ethics])
+    CourseFactory(period=period, code="T3", provider=gdei)
+    client.force_login(tree.teacher_a)
+
+    by_topic = _catalogue(client, period, topic=ethics.pk)
+    by_both = _catalogue(client, period, topic=ethics.pk, provider=gdei.pk)
+
+    assert [c.code for c in by_topic.context["page"]] == ["T1", "T2"]
+    assert [c.code for c in by_both.context["page"]] == ["T2"]
