@@ -156,3 +156,16 @@ def test_import_view_other_provider_refused(setup, client):
     )
     assert response.context["form"].errors["provider"]
     assert CreditEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("extra", [0, 15])
+def test_import_query_count_independent_of_rows(setup, django_assert_max_num_queries, extra):
+    s = setup
+    more = TeacherFactory.create_batch(extra, unit=s.tree.school_a)
+    for teacher in more:
+        Enrollment.objects.create(teacher=teacher, course=s.course, period=s.period, selected_at=NOW)
+    rows = [[t.id_number, t.name, "GZ-101", 12, "合格"] for t in [s.a, *more]]
+    data = sheet(*rows)
+    with django_assert_max_num_queries(12):
+        result = run(s, data)
+    assert (result.created, CreditEntry.objects.count()) == (1 + extra, 1 + extra)
