@@ -1,6 +1,34 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from courses.models import Course, CourseSession, Enrollment, Provider, ProviderStaff, TrainingPeriod, WaitlistEntry
+from portal.models import Role, Unit
+from portal.scoping import scope_for
+
+
+class CityScopedAdmin(admin.ModelAdmin):
+    """Staff city admins see only their cities' rows (superusers: everything)."""
+
+    city_lookup = "city"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        paths = scope_for(request.user).paths.get(Role.CITY_ADMIN, ())
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(**{f"{self.city_lookup}__path": path})
+        return qs.filter(q)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            paths = scope_for(request.user).paths.get(Role.CITY_ADMIN, ())
+            if db_field.related_model is Unit:
+                kwargs["queryset"] = Unit.objects.filter(path__in=paths)
+            elif db_field.related_model is TrainingPeriod:
+                kwargs["queryset"] = TrainingPeriod.objects.filter(city__path__in=paths)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ProviderStaffInline(admin.TabularInline):
@@ -18,7 +46,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainingPeriod)
-class TrainingPeriodAdmin(admin.ModelAdmin):
+class TrainingPeriodAdmin(CityScopedAdmin):
     list_display = [
         "code",
         "name",
@@ -41,7 +69,9 @@ class CourseSessionInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(CityScopedAdmin):
+    city_lookup = "period__city"
+
     list_display = [
         "code",
         "title",
@@ -63,8 +93,10 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(CityScopedAdmin):
     """Read-only: selections change only through the course services (capacity, waiting list, ledger)."""
+
+    city_lookup = "period__city"
 
     list_display = ["teacher", "course", "status", "from_waitlist", "selected_at", "dropped_at", "completed_at"]
     list_filter = ["status", "period"]
@@ -83,5 +115,6 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(EnrollmentAdmin):
+    city_lookup = "course__period__city"
     list_display = ["teacher", "course", "status", "created_at", "closed_at", "note"]
     list_filter = ["status"]
