@@ -221,8 +221,12 @@ class Table:
         self.errors.append(RowError(self.rows[index], header, message))
         self.bad.add(index)
 
-    def check_unique(self, key: str) -> None:
-        """A value twice in the file is an error on both rows, each naming the other."""
+    def check_unique(self, key: str, message: str | None = None) -> None:
+        """A value twice in the file is an error on both rows, each naming the other.
+
+        ``message`` has a ``%(row)d`` placeholder for the other row.
+        """
+        message = message or _("与第 %(row)d 行重复，同一值只能出现一次")
         first: dict[Any, int] = {}
         flagged: set[int] = set()
         for i, value in enumerate(self.values[key]):
@@ -230,10 +234,10 @@ class Table:
                 continue
             j = first.setdefault(value, i)
             if j != i:
-                self.add_error(i, key, _("与第 %(row)d 行重复，同一人只能出现一次") % {"row": self.rows[j]})
+                self.add_error(i, key, message % {"row": self.rows[j]})
                 if j not in flagged:
                     flagged.add(j)
-                    self.add_error(j, key, _("与第 %(row)d 行重复，同一人只能出现一次") % {"row": self.rows[i]})
+                    self.add_error(j, key, message % {"row": self.rows[i]})
 
     def sort_errors(self) -> None:
         order = {c.header: n for n, c in enumerate(self.columns)}

@@ -440,7 +440,7 @@ def roster_parse(file: Any, *, unit: Unit) -> RosterFile:
     """Read and check a roster file: cells, duplicates, school codes. Raises ImportFileError."""
     stages = list(Stage.objects.all())
     table = read_table(file, roster_columns(unit, stages))
-    table.check_unique("id_number")
+    table.check_unique("id_number", _("与第 %(row)d 行重复，同一人只能出现一次"))
     targets = _resolve_schools(table, unit)
     return RosterFile(unit, table, targets, {s.pk: s.name for s in stages})
 

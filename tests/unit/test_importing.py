@@ -106,7 +106,7 @@ def test_read_table_collects_cell_errors_with_excel_row_numbers():
     file = workbook_bytes([["姓名", "身份证号", "学时", "备注"], ["", number, "x", None], ["乙", number, 2, "好"]])
 
     table = read_table(file, COLUMNS)
-    table.check_unique("id_number")
+    table.check_unique("id_number", "与第 %(row)d 行重复，同一人只能出现一次")
     table.sort_errors()
 
     assert [str(e) for e in table.errors] == [
