@@ -165,3 +165,13 @@ def test_read_table_uses_first_sheet_that_has_the_header():
     table = read_table(out.getvalue(), COLUMNS)
 
     assert (table.sheet_name, table.rows) == ("数据", [2])
+
+
+def test_read_table_refuses_oversized_upload_before_reading(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    upload = SimpleUploadedFile("big.xlsx", b"PK" + b"\0" * (2 * 1024 * 1024))
+    with pytest.raises(ImportFileError, match="文件太大（超过 2 MB）"):
+        read_table(upload, COLUMNS)
+    assert upload.tell() == 0  # refused on its declared size, nothing read
