@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -112,9 +113,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "courses/catalogue.html", context)
 
 
+@login_required
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('login')}?next={request.path}")
     course = _visible_course(request, pk)
     now = timezone.now()
     teacher = scope_for(request.user).teacher
@@ -124,6 +124,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sessions": list(course.sessions.all()),
         "topics": list(course.topics.all()),
         "stages": list(course.stages.all()),
+        "can_manage": selectors.courses_managed_by(request.user).filter(pk=pk).exists(),
     }
     if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.path.startswith(course.period.city.path):
         context.update(_teacher_context(teacher, course.period, now))
