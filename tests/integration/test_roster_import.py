@@ -309,3 +309,8 @@ def test_roster_template_for_district_lists_its_schools(tree):
     assert [c.value for c in wb["花名册"][2]][:2] == ["学校代码*", "姓名*"]
     codes = list(wb["学校代码"].iter_rows(min_row=2, values_only=True))
     assert codes == [(tree.school_a.code, "A校"), (tree.school_b.code, "B校")]
+
+
+def test_roster_import_links_new_teacher_to_existing_login(tree):
+    roster_import(xlsx([row("alice", tree.alice.id_number)]), unit=tree.school_a)
+    assert Teacher.objects.get(id_number=tree.alice.id_number).user == tree.alice
