@@ -8,12 +8,27 @@ from tests.factories.portal import DistrictFactory, SchoolFactory, admin_user, t
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
+    for item in items:
+        restore_seed_rows_after(item)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run `make test`)")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def restore_seed_rows_after(item) -> None:
+    """A transactional test ends by emptying every table, data migrations' rows
+    (stages, topics, beat schedules) included; restore them for the tests after it."""
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in getattr(item, "fixturenames", ()) or "live_server" in getattr(item, "fixturenames", ())
+    )
+    if transactional:
+        kwargs = dict(marker.kwargs) if marker else {}
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
 @pytest.fixture
@@ -50,3 +65,20 @@ def tree(db):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Make the serialized copy of the seed rows visible from every context.
+
+    Django's connections are context-local: once Playwright's event loop runs
+    (browser tests), tests get fresh connection objects that lack the copy
+    taken at database creation, and serialized rollback silently restores nothing.
+    """
+    from django.db import connections
+
+    connection = connections["default"]
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents is not None:
+        type(connection)._test_serialized_contents = contents
+    return django_db_setup
