@@ -57,3 +57,37 @@ def test_enrollment_select_parallel_never_oversells():
     assert Enrollment.objects.filter(course=course, status=EnrollmentStatus.SELECTED).count() == 10
     assert Course.objects.get(pk=course.pk).enrolled_count == 10
     assert WaitlistEntry.objects.filter(course=course).count() == outcomes.count("waitlisted")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_enrollment_select_lock_timeout_asks_to_retry(monkeypatch):
+    from django.db import transaction
+
+    school = SchoolFactory()
+    course = CourseFactory(period=PeriodFactory(city=school.parent.parent), capacity=10)
+    teacher = TeacherFactory(unit=school)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row() -> None:
+        with transaction.atomic():
+            Course.objects.select_for_update().get(pk=course.pk)
+            locked.set()
+            release.wait(timeout=10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    locked.wait(timeout=10)
+    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 200)
+    try:
+        with pytest.raises(services.SelectionError) as exc:
+            services.enrollment_select(
+                teacher, Course.objects.select_related("period__city").get(pk=course.pk), shanghai(2022, 3, 20, 9)
+            )
+    finally:
+        release.set()
+        holder.join()
+
+    assert str(exc.value) == "选课的人太多，请稍后重试"
+    assert Enrollment.objects.count() == 0
