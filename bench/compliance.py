@@ -44,22 +44,22 @@ TREE = {
     ]
 }
 HAND_SQL = """
-SELECT u.path, COUNT(*),
+SELECT x.path, COUNT(*),
        COUNT(*) FILTER (WHERE x.total >= 90 AND x.pub >= 30 AND x.pro >= 42 AND x.ele >= 18 AND x.eth >= 1)
 FROM (
-    SELECT t.unit_id,
+    SELECT u.path,
            COALESCE(SUM(e.hours), 0) AS total,
            COALESCE(SUM(e.hours) FILTER (WHERE e.category = 'public'), 0) AS pub,
            COALESCE(SUM(e.hours) FILTER (WHERE e.category = 'professional'), 0) AS pro,
            COALESCE(SUM(e.hours) FILTER (WHERE e.category = 'elective'), 0) AS ele,
            COALESCE(SUM(e.hours) FILTER (WHERE e.topic_codes LIKE '%%,ethics,%%'), 0) AS eth
     FROM portal_teacher t
-    JOIN portal_unit cu ON cu.id = t.unit_id
+    JOIN portal_unit u ON u.id = t.unit_id
     LEFT JOIN credits_creditentry e ON e.teacher_id = t.id AND e.year = %s
-    WHERE t.status = 'active' AND cu.path LIKE %s
-    GROUP BY t.id
-) x JOIN portal_unit u ON u.id = x.unit_id
-GROUP BY u.path
+    WHERE t.status = 'active' AND u.path LIKE %s
+    GROUP BY t.id, u.path
+) x
+GROUP BY x.path
 """
 
 
@@ -111,18 +111,31 @@ def seed(teachers: int, per_teacher: int) -> tuple:
     with connection.cursor() as cur:
         cur.execute("SELECT MIN(id), MAX(id) FROM portal_teacher")
         low, high = cur.fetchone()
-        # Indexes are rebuilt after the load, as one would for a bulk migration of old records.
-        cur.execute("ALTER TABLE credits_creditentry DROP CONSTRAINT credit_entry_source_reference")
-        cur.execute("DROP INDEX credit_entry_teacher_year")
+        # Indexes and foreign keys are rebuilt after the load (as for a bulk migration of old
+        # records): one validating join instead of a check per row.
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'credits_creditentry'::regclass AND contype IN ('f', 'u')"
+        )
+        constraints = cur.fetchall()
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'credits_creditentry'"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'credits_creditentry'::regclass)"
+        )
+        indexes = cur.fetchall()
+        for name, _definition in constraints:
+            cur.execute(f'ALTER TABLE credits_creditentry DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
         n = _copy_entries(cur, range(low, high + 1), per_teacher)
         loaded = time.perf_counter() - started
-        cur.execute(
-            "ALTER TABLE credits_creditentry ADD CONSTRAINT credit_entry_source_reference UNIQUE (source, reference)"
-        )
-        cur.execute("CREATE INDEX credit_entry_teacher_year ON credits_creditentry (teacher_id, year)")
+        for name, definition in constraints:
+            cur.execute(f'ALTER TABLE credits_creditentry ADD CONSTRAINT "{name}" {definition}')
+        for _name, definition in indexes:
+            cur.execute(definition)
         cur.execute("ANALYZE")
     print(
-        f"seed: {n:,} ledger entries by COPY in {loaded:.1f} s, indexes and ANALYZE "
+        f"seed: {n:,} ledger entries by COPY in {loaded:.1f} s, keys, indexes and ANALYZE "
         f"{time.perf_counter() - started - loaded:.1f} s"
     )
     return city, n
@@ -206,8 +219,13 @@ def main() -> None:
         return rows, roll_up(rows)
 
     hand()  # warm the cache for both
-    t_hand, (hand_rows, hand_districts) = best_of(hand)
-    t_ours, (overview, our_districts) = best_of(ours)
+    # Alternate the two, best of four each: the machine is shared, so take each one's quietest moment.
+    t_hand = t_ours = float("inf")
+    for _ in range(4):
+        t, (hand_rows, hand_districts) = best_of(hand, runs=1)
+        t_hand = min(t_hand, t)
+        t, (overview, our_districts) = best_of(ours, runs=1)
+        t_ours = min(t_ours, t)
     assert sorted(hand_rows) == sorted(overview.by_path), "our counts differ from the hand-written SQL"
     assert our_districts == hand_districts
     print(
