@@ -91,3 +91,45 @@ def test_enrollment_select_lock_timeout_asks_to_retry(monkeypatch):
 
     assert str(exc.value) == "选课的人太多，请稍后重试"
     assert Enrollment.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_course_select_view_parallel_posts_never_oversell_nor_fail():
+    import time_machine
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories.portal import teacher_user
+
+    school = SchoolFactory()
+    course = CourseFactory(period=PeriodFactory(city=school.parent.parent), capacity=10)
+    users = [teacher_user(unit=school) for _ in range(CLIENTS)]
+    barrier = threading.Barrier(CLIENTS)
+    statuses: list[int] = []
+    bodies: list[str] = []
+    lock = threading.Lock()
+
+    def teacher(user) -> None:
+        try:
+            client = Client(raise_request_exception=False)
+            client.force_login(user)
+            barrier.wait(timeout=30)
+            response = client.post(reverse("courses:course_select", args=[course.pk]), HTTP_HX_REQUEST="true")
+            with lock:
+                statuses.append(response.status_code)
+                bodies.append(response.content.decode())
+        finally:
+            connection.close()
+
+    with time_machine.travel(shanghai(2022, 3, 20, 9), tick=True):
+        threads = [threading.Thread(target=teacher, args=(u,)) for u in users]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+    assert statuses == [200] * CLIENTS
+    assert sum("已选课程“" in body for body in bodies) == 10
+    assert sum("候补名单第" in body for body in bodies) + sum("请稍后重试" in body for body in bodies) == CLIENTS - 10
+    assert Course.objects.get(pk=course.pk).enrolled_count == 10
