@@ -388,6 +388,16 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
             ),
         )
     districts = selectors.selections_by_district(period, scope_for(request.user))
+    if request.GET.get("export") == "districts":
+        return xlsx_response(
+            f"district-selections-{period.code}.xlsx",
+            _("各区分类别选课人次"),
+            [_("区"), *[f"{c.label}（人次）" for c in Category], *[f"{c.label}（学时）" for c in Category], _("合计")],
+            (
+                [d.unit.name, *[d.counts[c.value] for c in Category], *[d.hours[c.value] for c in Category], d.total]
+                for d in districts
+            ),
+        )
     page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     chart = {
         "tooltip": {"trigger": "axis"},

@@ -373,3 +373,16 @@ def test_catalogue_filters_topic_and_provider(client, tree, period):
 
     assert [c.code for c in by_topic.context["page"]] == ["T1", "T2"]
     assert [c.code for c in by_both.context["page"]] == ["T2"]
+
+
+@time_machine.travel(IN_WINDOW)
+def test_fill_rates_district_export(client, tree, period):
+    course = CourseFactory(period=period, category="public", hours=Decimal("1.5"))
+    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    client.force_login(tree.erin)
+
+    response = client.get(reverse("courses:fill_rates"), {"export": "districts"})
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+    assert rows == [["天河区", 1, 0, 0, 1.5, 0, 0, 1], ["海珠区", 0, 0, 0, 0, 0, 0, 0]]
