@@ -278,3 +278,24 @@ def test_dashboard_shows_trend_from_snapshots(gz, client):
     compliance_snapshot_take(2022, dt.date(2022, 6, 1))
     response = _get(client, gz.erin, reverse("credits:dashboard") + "?year=2022")
     assert response.context["trend_chart"]["xAxis"]["data"] == ["2022-05-01", "2022-06-01"]
+
+
+def test_certificate_pdf_embeds_chinese_font(gz):
+    import os
+
+    from credits.certificates import CJK_TTF_CANDIDATES, certificate_issue, certificate_pdf
+
+    pdf = certificate_pdf(certificate_issue(gz.teacher_a.teacher, 2022), "https://example.cn/v/")
+    installed = any(os.path.exists(p) for p in CJK_TTF_CANDIDATES)
+    assert (b"WenQuanYiZenHei" if installed else b"STSong-Light") in pdf
+
+
+def test_cjk_font_falls_back_to_cid_font(monkeypatch):
+    from credits import certificates
+
+    certificates.cjk_font.cache_clear()
+    monkeypatch.setattr(certificates, "CJK_TTF_CANDIDATES", ("/nonexistent/font.ttc",))
+    try:
+        assert certificates.cjk_font() == "STSong-Light"
+    finally:
+        certificates.cjk_font.cache_clear()
