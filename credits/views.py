@@ -372,3 +372,18 @@ def results_import(request: HttpRequest) -> HttpResponse:
                     _("已导入：%(n)d 人次合格，共 %(h)s 学时") % {"n": result.created, "h": fmt_hours(result.hours)},
                 )
     return render(request, "credits/results_import.html", {"form": form, "result": result})
+
+
+@role_required(Role.PROVIDER)
+def results_template(request: HttpRequest) -> HttpResponse:
+    """An empty result sheet with the expected headers (and one example row to overwrite)."""
+    from credits.results_import import COLUMNS
+    from portal.exporting import xlsx_response
+
+    headers = [c.header for c in COLUMNS]
+    from portal import idcard
+
+    example = [[idcard.make("440106", dt.date(1990, 1, 1), 123), "张三", "GZ-101", 12, "合格"]]
+    return xlsx_response(
+        _("考核结果导入模板"), title=_("考核结果（示例行请删除后填写）"), headers=headers, rows=example
+    )

@@ -169,3 +169,14 @@ def test_import_query_count_independent_of_rows(setup, django_assert_max_num_que
     with django_assert_max_num_queries(12):
         result = run(s, data)
     assert (result.created, CreditEntry.objects.count()) == (1 + extra, 1 + extra)
+
+
+def test_import_template_reads_back_as_a_valid_sheet(setup, client):
+    from credits.results_import import COLUMNS
+    from portal.importing import read_table
+
+    client.force_login(setup.staff)
+    response = client.get(reverse("credits:results_template"))
+    table = read_table(response.content, COLUMNS)
+    assert [c.header for c in COLUMNS] == ["身份证号", "姓名", "课程编号", "学时", "考核结果"]
+    assert (len(table), table.errors) == (1, [])
