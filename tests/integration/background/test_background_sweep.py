@@ -5,6 +5,7 @@ And without any worker, deadlines still hold at request time."""
 import time
 
 import pytest
+from django.db import connection
 
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry
 from enrollment.services import ActionRefused, application_approve
@@ -89,6 +90,18 @@ def _bulk_teachers(unit, n: int) -> list[Teacher]:
     return Teacher.objects.bulk_create(teachers)
 
 
+def _expired() -> int:
+    return Application.objects.filter(state=ApplicationState.EXPIRED).count()
+
+
+def _worker_waits_for_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.mark.celery
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -99,16 +112,25 @@ def test_sweep_worker_killed_mid_way_and_restarted_leaves_one_correct_state(tree
     first = celery_workers()
 
     deadline_sweep.delay(at("2022-03-19 00:00").isoformat(), batch_size=10)
-    partial = wait_for(
-        lambda: (n := Application.objects.filter(state=ApplicationState.EXPIRED).count()) > 0 and n, interval=0.005
-    )
+    wait_for(lambda: _expired() > 0, timeout=60, interval=0.005)  # some batches committed
+    # Hold the audit table so the next batch stops inside its transaction (rows updated, not committed),
+    # then kill the worker right there: the kill lands mid-sweep, whatever the machine's speed.
+    blocker = connection.copy()
+    blocker.ensure_connection()
+    with blocker.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("LOCK TABLE enrollment_auditentry IN SHARE MODE")
+    wait_for(_worker_waits_for_lock, timeout=30, interval=0.05)
+    killed_at = _expired()
     first.kill()
-    killed_at = Application.objects.filter(state=ApplicationState.EXPIRED).count()
+    with blocker.cursor() as cursor:
+        cursor.execute("ROLLBACK")
+    blocker.close()
     celery_workers()  # redelivery: late ack + the short visibility timeout of the test broker
 
-    wait_for(lambda: _states(programme) == {"expired": total}, timeout=90)
+    wait_for(lambda: _states(programme) == {"expired": total}, timeout=180)
 
-    assert 0 < partial <= killed_at < total, (partial, killed_at)
+    assert 0 < killed_at < total, killed_at
     audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
     assert audits.count() == total
     assert audits.values("application_id").distinct().count() == total
