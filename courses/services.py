@@ -48,8 +48,8 @@ class SelectionResult:
     @property
     def message(self) -> str:
         if self.enrollment:
-            return _("已选课程“%(title)s”") % {"title": self.enrollment.course.title}
-        return _("课程“%(title)s”名额已满，您已进入候补名单第 %(n)d 位；有空位时将自动为您选上并通知您") % {
+            return _("已选课程《%(title)s》") % {"title": self.enrollment.course.title}
+        return _("课程《%(title)s》名额已满，您已进入候补名单第 %(n)d 位；有空位时将自动为您选上并通知您") % {
             "title": self.waitlist_entry.course.title,
             "n": self.position,
         }
@@ -176,16 +176,16 @@ def enrollment_select(teacher: Teacher, course: Course, now: datetime) -> Select
         locked = _lock_course(course.pk)
         live = Enrollment.objects.filter(teacher=teacher, course=locked, status__in=("selected", "completed"))
         if live.exists():
-            raise SelectionError(_("您已选过课程“%(title)s”，不能重复选") % {"title": locked.title})
+            raise SelectionError(_("您已选过课程《%(title)s》，不能重复选") % {"title": locked.title})
         waiting = WaitlistEntry.objects.filter(teacher=teacher, course=locked, status=WaitlistStatus.WAITING).first()
         if waiting:
             raise SelectionError(
-                _("您已在课程“%(title)s”的候补名单中（第 %(n)d 位）")
+                _("您已在课程《%(title)s》的候补名单中（第 %(n)d 位）")
                 % {"title": locked.title, "n": waitlist_position(waiting)}
             )
         other = _overlapping_course(teacher, locked)
         if other:
-            raise SelectionError(_("与已选的线下课程“%(other)s”上课时间冲突，不能同时选") % {"other": other.title})
+            raise SelectionError(_("与已选的线下课程《%(other)s》上课时间冲突，不能同时选") % {"other": other.title})
         if locked.is_full:
             entry = WaitlistEntry.objects.create(teacher=teacher, course=locked, created_at=now)
             return SelectionResult(waitlist_entry=entry, position=waitlist_position(entry))
@@ -208,8 +208,8 @@ def enrollment_drop(teacher: Teacher, course: Course, now: datetime) -> Enrollme
         enrollment = Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.SELECTED).first()
         if enrollment is None:
             if Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.COMPLETED).exists():
-                raise SelectionError(_("课程“%(title)s”已完成学习，不能退选") % {"title": locked.title})
-            raise SelectionError(_("您没有选过课程“%(title)s”") % {"title": locked.title})
+                raise SelectionError(_("课程《%(title)s》已完成学习，不能退选") % {"title": locked.title})
+            raise SelectionError(_("您没有选过课程《%(title)s》") % {"title": locked.title})
         Enrollment.objects.filter(pk=enrollment.pk).update(status=EnrollmentStatus.DROPPED, dropped_at=now)
         Course.objects.filter(pk=locked.pk).update(enrolled_count=F("enrolled_count") - 1)
         locked.enrolled_count -= 1
@@ -224,7 +224,7 @@ def waitlist_leave(teacher: Teacher, course: Course, now: datetime) -> None:
         status=WaitlistStatus.LEFT, closed_at=now
     )
     if not updated:
-        raise SelectionError(_("您不在课程“%(title)s”的候补名单中") % {"title": course.title})
+        raise SelectionError(_("您不在课程《%(title)s》的候补名单中") % {"title": course.title})
 
 
 def waitlist_position(entry: WaitlistEntry) -> int:
@@ -283,7 +283,7 @@ def _promote_locked(course: Course, now: datetime) -> list[Enrollment]:
                 [teacher.user_id],
                 "course_waitlist_promoted",
                 _("候补成功：%(title)s") % {"title": course.title},
-                _("课程“%(title)s”有了空位，已按候补顺序自动为您选上。") % {"title": course.title},
+                _("课程《%(title)s》有了空位，已按候补顺序自动为您选上。") % {"title": course.title},
                 url=reverse("courses:course_detail", args=[course.pk]),
                 dedup_key=f"waitlist-promoted:{entry.pk}",
             )
@@ -301,7 +301,7 @@ def _promotion_refusal(teacher: Teacher, course: Course) -> str:
         return _("已选该课程")
     other = _overlapping_course(teacher, course)
     if other:
-        return _("与已选的线下课程“%(other)s”上课时间冲突") % {"other": other.title}
+        return _("与已选的线下课程《%(other)s》上课时间冲突") % {"other": other.title}
     return ""
 
 
@@ -332,7 +332,7 @@ def waitlist_release_closed(now: datetime) -> int:
                     [user_id],
                     "course_waitlist_released",
                     _("候补未成功：%(title)s") % {"title": title},
-                    _("选课已结束，课程“%(title)s”没有空出名额，您的候补登记已取消。") % {"title": title},
+                    _("选课已结束，课程《%(title)s》没有空出名额，您的候补登记已取消。") % {"title": title},
                     dedup_key=f"waitlist-released:{pk}",
                 )
     return released

@@ -130,6 +130,6 @@ def test_course_select_view_parallel_posts_never_oversell_nor_fail():
             thread.join(timeout=120)
 
     assert statuses == [200] * CLIENTS
-    assert sum("已选课程“" in body for body in bodies) == 10
+    assert sum("已选课程《" in body for body in bodies) == 10
     assert sum("候补名单第" in body for body in bodies) + sum("请稍后重试" in body for body in bodies) == CLIENTS - 10
     assert Course.objects.get(pk=course.pk).enrolled_count == 10

@@ -139,7 +139,7 @@ def test_enrollment_select_twice_refused(period, teacher):
     with pytest.raises(services.SelectionError) as exc:
         _select(teacher, course)
 
-    assert str(exc.value) == "您已选过课程“师德师风专题”，不能重复选"
+    assert str(exc.value) == "您已选过课程《师德师风专题》，不能重复选"
     assert Course.objects.get(pk=course.pk).enrolled_count == 1
 
 
@@ -170,7 +170,7 @@ def test_enrollment_select_overlapping_offline_sessions_refused(period, teacher)
     with pytest.raises(services.SelectionError) as exc:
         _select(teacher, second)
 
-    assert str(exc.value) == "与已选的线下课程“课堂观察工作坊”上课时间冲突，不能同时选"
+    assert str(exc.value) == "与已选的线下课程《课堂观察工作坊》上课时间冲突，不能同时选"
 
 
 def test_enrollment_select_adjacent_offline_sessions_allowed(period, teacher):

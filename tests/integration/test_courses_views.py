@@ -130,7 +130,7 @@ def test_course_select_without_js_redirects_with_message(client, tree, period):
     response = client.post(reverse("courses:course_select", args=[course.pk]), {"next": CATALOGUE}, follow=True)
 
     assert response.redirect_chain == [(CATALOGUE, 302)]
-    assert [str(m) for m in response.context["messages"]] == ["已选课程“双减政策解读”"]
+    assert [str(m) for m in response.context["messages"]] == ["已选课程《双减政策解读》"]
 
 
 @time_machine.travel(shanghai(2022, 3, 30, 0, 0))
