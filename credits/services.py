@@ -86,12 +86,19 @@ def credit_entry_record(
 def credit_entry_reverse(entry: CreditEntry, actor, reason: str, now: dt.datetime | None = None) -> CreditEntry:
     """Write the negative twin of ``entry`` (once) and return it.
 
+    Only a district or city admin over the teacher's unit may reverse (PermissionDenied).
     Side effects: one INSERT. A reversal cannot itself be reversed (record a
     new entry instead), and an entry is reversed at most once (unique FK).
     """
+    from portal.models import Role
+    from portal.scoping import scope_for
+
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("请填写冲正原因"))
+    teacher = Teacher.objects.select_related("unit").get(pk=entry.teacher_id)
+    if not scope_for(actor).reaches(teacher.unit, roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)):
+        raise PermissionDenied
     if entry.source == Source.REVERSAL:
         raise ValidationError(_("冲正记录不能再冲正；如需更正，请新增一条记录"))
     with transaction.atomic():

@@ -149,3 +149,11 @@ def test_credit_adjustment_record_outside_role_or_scope_refused(tree, who):
         credit_adjustment_record(
             actor=actor, teacher=tree.teacher_a.teacher, year=2022, category="public", hours=D(3), reason="补录"
         )
+
+
+@pytest.mark.parametrize("who", ["alice", "dave"])
+def test_credit_entry_reverse_outside_role_or_scope_refused(tree, who):
+    entry = entries(TeacherFactory(unit=tree.school_a), 2022, ("public", 10))[0]
+    with pytest.raises(PermissionDenied):
+        credit_entry_reverse(entry, getattr(tree, who), "重复登记")
+    assert CreditEntry.objects.count() == 1
