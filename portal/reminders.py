@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
@@ -147,36 +146,18 @@ def _teacher_batches(city: Unit) -> Iterator[list[tuple[int, int]]]:
 
 
 def _short_plans(period) -> Iterable[tuple[str, list[int]]]:
-    """Teachers of the period's city whose live enrolments fall short of the rule, grouped by what is missing."""
-    from courses.models import LIVE_ENROLLMENT_STATES, Enrollment
-    from credits.rules import Totals, evaluate
+    """Teachers of the period's city whose plan (earned plus selected hours, as their plan page shows it)
+    falls short of the period's rule, grouped by what is missing."""
+    from courses.selectors import plans_for_teachers
 
     groups: dict[str, list[int]] = defaultdict(list)
     for batch in _teacher_batches(period.city):
-        totals = {tid: Totals() for tid, _uid in batch}
-        rows = Enrollment.objects.filter(
-            period=period, status__in=LIVE_ENROLLMENT_STATES, teacher_id__in=list(totals)
-        ).values_list("teacher_id", "course_id", "course__hours", "course__category", "course__kind__code")
-        rows = list(rows)
-        topics = _course_topics({r[1] for r in rows})
-        for teacher_id, course_id, hours, category, kind in rows:
-            totals[teacher_id].add(Decimal(hours), category, kind, topics.get(course_id, ()))
+        plans = plans_for_teachers([tid for tid, _uid in batch], period)
         for teacher_id, user_id in batch:
-            evaluation = evaluate(period.rule_set.tree, totals[teacher_id])
-            if not evaluation.met:
-                groups[evaluation.sentence].append(user_id)
+            plan = plans[teacher_id]
+            if plan.evaluation is not None and not plan.met:
+                groups[plan.evaluation.sentence].append(user_id)
     return groups.items()
-
-
-def _course_topics(course_ids: set[int]) -> dict[int, list[str]]:
-    from courses.models import Course
-
-    result: dict[int, list[str]] = defaultdict(list)
-    for course_id, code in Course.topics.through.objects.filter(course_id__in=course_ids).values_list(
-        "course_id", "topic__code"
-    ):
-        result[course_id].append(code)
-    return result
 
 
 # --- teachers short of hours on the city's dates ------------------------------------------------

@@ -80,6 +80,13 @@ def test_selection_reminder_three_days_before_close_to_teachers_with_short_plan(
     preloaded()
     rule_set = RuleSetFactory(city=tree.city, year=2022)
     PeriodFactory(city=tree.city, rule_set=rule_set, name="2201期")  # selection closes 03-29 23:59:59
+    entries(
+        Teacher.objects.get(user=tree.teacher_a),
+        2022,
+        (Category.PUBLIC, 30, None, ("ethics",)),
+        (Category.PROFESSIONAL, 42),
+        (Category.ELECTIVE, 18),
+    )
 
     run("2022-03-25 08:00")
     before = _got(KIND_SELECTION_REMINDER)
@@ -88,7 +95,7 @@ def test_selection_reminder_three_days_before_close_to_teachers_with_short_plan(
 
     assert before == []
     got = _got(KIND_SELECTION_REMINDER)
-    assert sorted(name for name, _t in got) == ["teacher_a", "teacher_b", "teacher_c"]
+    assert sorted(name for name, _t in got) == ["teacher_b", "teacher_c"]
     assert {t for _n, t in got} == {"选课提醒：2201期选课将于 03-29 23:59 截止"}
 
 
