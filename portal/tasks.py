@@ -38,6 +38,13 @@ def notifications_email(notification_ids: list[int]) -> int:
     return notifications_email_send(notification_ids)
 
 
+@shared_task(name="portal.tasks.notifications_email_pending")
+def notifications_email_pending(now: str | None = None) -> int:
+    from portal.notifications import notifications_email_pending as send_pending
+
+    return send_pending(parse_now(now))
+
+
 @shared_task(name="portal.tasks.deadline_sweep")
 def deadline_sweep(now: str | None = None, batch_size: int = 2000) -> dict:
     from portal.jobs import deadline_sweep_run

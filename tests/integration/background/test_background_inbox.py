@@ -7,7 +7,11 @@ from django_celery_beat.models import PeriodicTask
 
 from portal.jobs import export_job_start
 from portal.models import ExportJob, ExportStatus, Notification, NotificationPreference
-from portal.notifications import notification_preferences_set, notifications_email_send
+from portal.notifications import (
+    notification_preferences_set,
+    notifications_email_pending,
+    notifications_email_send,
+)
 from tests.factories.portal import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +162,7 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "portal.tasks.deadline_sweep": "*",
         "portal.tasks.reminders_send": "8",
         "portal.tasks.compliance_snapshot_nightly": "1",
+        "portal.tasks.notifications_email_pending": "*",
     }
 
 
@@ -215,3 +220,16 @@ def test_export_detail_page_without_js_refreshes_while_running(client, tree):
 
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
     assert '<h1 class="h3 mb-3">教师花名册</h1>' in html
+
+
+def test_email_still_owed_is_sent_by_the_retry_job_once(tree):
+    tree.teacher_a.email = "a@example.cn"
+    tree.teacher_a.save(update_fields=["email"])
+    notification_preferences_set(tree.teacher_a, ["reminder.hours"])
+    _note(tree.teacher_a)  # its e-mail task was never queued (say the broker was down)
+
+    first = notifications_email_pending()
+    second = notifications_email_pending()
+
+    assert (first, second) == (1, 0)
+    assert [m.to for m in mail.outbox] == [["a@example.cn"]]
