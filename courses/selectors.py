@@ -344,10 +344,10 @@ class PlanSQL:
     """One row per active teacher in reach: ``teacher_id, unit_id, path, name, <sum columns>, met``."""
 
     def __init__(self, period: TrainingPeriod, scope: Scope):
-        from credits.selectors import _CompiledRule
+        from credits.selectors import CompiledRule
 
         self.period = period
-        self.rule = _CompiledRule(period.rule_set.tree)
+        self.rule = CompiledRule(period.rule_set.tree)
         paths = scope.admin_paths() or ("/nowhere/",)
         reach = " OR ".join(["u.path LIKE %s ESCAPE '\\'"] * len(paths))
         self._reach = f"t.status = %s AND ({reach}) AND u.path LIKE %s ESCAPE '\\'"

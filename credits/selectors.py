@@ -114,7 +114,7 @@ class TeacherRow:
         return idcard.mask(self.id_number)
 
 
-class _CompiledRule:
+class CompiledRule:
     """SQL pieces for one rule tree: per-teacher sum columns and the "met" condition."""
 
     def __init__(self, tree: dict):
@@ -186,7 +186,7 @@ def compliance_by_path(
 
     ``as_of``: count only entries recorded before that moment (for back-dated snapshots).
     """
-    rule = _CompiledRule(tree)
+    rule = CompiledRule(tree)
     inner, params = rule.per_teacher(unit, year, as_of=as_of)
     sql = f"SELECT s.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END) FROM ({inner}) s GROUP BY s.path"
     with connection.cursor() as cursor:
@@ -235,7 +235,7 @@ def teacher_rows(
 
     Streams from the cursor so an export of 250,000 rows holds only a chunk in memory.
     """
-    rule = _CompiledRule(tree)
+    rule = CompiledRule(tree)
     inner, params = rule.per_teacher(unit, year, search=search)
     cols = ", ".join(f"COALESCE(s.{c.alias}, 0)" for c in rule.columns)
     sql = (
@@ -260,7 +260,7 @@ def teacher_rows(
 
 def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all: bool = False) -> int:
     """How many teachers under ``unit`` (matching ``search``) miss the rule (all of them: ``show_all``). One query."""
-    rule = _CompiledRule(tree)
+    rule = CompiledRule(tree)
     inner, params = rule.per_teacher(unit, year, search=search)
     sql = f"SELECT COUNT(*) FROM ({inner}) s"
     if not show_all:
@@ -315,7 +315,7 @@ def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple
     The shortfall sentence is computed once per distinct set of sums — at city scale many
     teachers share them (nothing yet, exactly the required hours, ...).
     """
-    rule = _CompiledRule(tree)
+    rule = CompiledRule(tree)
     columns = rule.columns
     headers = [_("单位"), _("姓名"), _("身份证号"), *[column_label(c) for c in columns], _("是否达标"), _("未达标说明")]
     inner, params = rule.per_teacher(unit, year)
