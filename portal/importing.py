@@ -6,23 +6,34 @@ reads the file into a column-oriented :class:`Table`, checks rows, and writes
 only when no row has an error::
 
     COLUMNS = [
-        Column("name", "姓名"),
-        Column("id_number", "身份证号", aliases=("身份证号码",), parse=parse_id_number),
-        Column("hours", "学时", parse=parse_decimal),
+        Column("name", "姓名", parse=text(50)),
+        Column("id_number", "身份证号", aliases=("身份证号码",), parse=id_number),
+        Column("hours", "学时", parse=parse_decimal),            # your own: value -> value or ValueError("…")
+        Column("passed", "结果", parse=choice({"合格": True, "不合格": False}, "结果")),
         Column("note", "备注", required=False, default=""),
     ]
 
     def thing_import(file, *, dry_run=False) -> ImportResult:
         table = read_table(file, COLUMNS)            # ImportFileError for a bad file
-        table.check_unique("id_number")              # optional: duplicates name both rows
-        result = ImportResult(errors=table.errors)
-        for rec in table.records():                  # rows without errors, as dicts (+ rec.row)
-            ...                                      # domain checks: table.add_error(rec.row, "学时", "…")
+        table.check_unique("id_number", "与第 %(row)d 行重复")  # optional: duplicates name both rows
+        result = ImportResult(errors=table.errors, dry_run=dry_run)
+        for rec in table.records():                  # rows without errors, as dicts (+ rec.row, rec.index)
+            ...                                      # domain checks: table.add_error(rec.index, "hours", "…")
+        table.sort_errors()
         if result.errors or dry_run:
             return result                            # nothing written
         with transaction.atomic():
             ...                                      # bulk_create / bulk_update / COPY, never a save per row
+        result.written = True
         return result
+
+Parsers
+    ``parse(value)`` gets a cleaned, non-blank cell and returns the value to
+    keep or raises ValueError with a Chinese message (the cell is then None
+    and the row is in ``table.bad``). It must be pure: in a column with few
+    distinct values (学段, 状态, codes) each distinct value is parsed once.
+    Ready-made: :func:`text`, :func:`choice`, :func:`id_number` (canonical
+    18-character number, fast path for the common case), :func:`mobile`.
 
 Reading
     python-calamine (fast) reads .xlsx files; openpyxl stays for writing
