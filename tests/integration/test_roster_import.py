@@ -314,3 +314,38 @@ def test_roster_template_for_district_lists_its_schools(tree):
 def test_roster_import_links_new_teacher_to_existing_login(tree):
     roster_import(xlsx([row("alice", tree.alice.id_number)]), unit=tree.school_a)
     assert Teacher.objects.get(id_number=tree.alice.id_number).user == tree.alice
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_roster_import_parallel_imports_of_same_file_create_each_teacher_once():
+    import threading
+
+    from django.db import connection
+
+    from tests.factories.portal import SchoolFactory
+
+    school = SchoolFactory()
+    file = xlsx([row(f"教师{i}", id_number()) for i in range(30)])
+    barrier = threading.Barrier(4)
+    summaries: list[str] = []
+    failures: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            barrier.wait(timeout=30)
+            summaries.append(roster_import(file, unit=school).summary)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert sorted(summaries) == ["created 0, updated 0, unchanged 30"] * 3 + ["created 30, updated 0, unchanged 0"]
+    assert Teacher.objects.filter(unit=school).count() == 30
