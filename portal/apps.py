@@ -20,4 +20,5 @@ class PortalConfig(AppConfig):
                 order=11,
             ),
             NavItem(label=_("我的档案"), url_name="portal:my_record", roles=(Role.TEACHER,), order=12),
+            NavItem(label=_("我的导出"), url_name="inbox:exports", roles=ADMIN_ROLES, order=90),
         )

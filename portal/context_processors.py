@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
+from portal.models import Notification
 from portal.registry import NAV_ITEMS
 from portal.scoping import scope_for
 
@@ -14,4 +16,6 @@ def portal(request):
         "portal_name": settings.PORTAL_NAME,
         "scope": scope,
         "nav_items": [item for item in NAV_ITEMS if roles.intersection(item.roles)],
+        # Lazy: fragments and files that never render the header pay nothing.
+        "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()),
     }

@@ -14,6 +14,7 @@ from portal.models import (
     DistrictType,
     Ownership,
     Position,
+    ReminderDate,
     Role,
     RoleAssignment,
     Stage,
@@ -116,9 +117,7 @@ def build_organisation(ctx: DemoContext, teachers_per_school: int = 12) -> None:
     for city_code, (city_name, _prefix, districts) in CITIES.items():
         city = Unit.objects.create(code=city_code, name=city_name, kind=UnitKind.CITY)
         ctx.cities[city_code] = city
-        Unit.objects.create(
-            code=f"{city_code}-TDC", name=f"{city_name}教师发展中心", kind=UnitKind.CENTER, parent=city
-        )
+        Unit.objects.create(code=f"{city_code}-TDC", name=f"{city_name}教师发展中心", kind=UnitKind.CENTER, parent=city)
         ctx.districts[city_code] = []
         ctx.schools[city_code] = []
         for d_code, d_name, d_type in districts:
@@ -172,7 +171,9 @@ def build_logins(ctx: DemoContext) -> None:
         area = CITIES[city_code][2][0][0]
         school = ctx.schools[city_code][0]
         district = ctx.districts[city_code][0]
-        teacher = next(t for t in ctx.teachers[city_code] if t.unit == school and t.is_active and t.position != "principal")
+        teacher = next(
+            t for t in ctx.teachers[city_code] if t.unit == school and t.is_active and t.position != "principal"
+        )
         user = User(id_number=teacher.id_number, name=teacher.name, mobile=teacher.mobile)
         user.set_password(DEMO_PASSWORD)
         user.save()
@@ -194,6 +195,16 @@ def build_logins(ctx: DemoContext) -> None:
         RoleAssignment.objects.create(user=c_admin, role=Role.CITY_ADMIN, unit=city)
 
 
+def build_reminder_dates(ctx: DemoContext) -> None:
+    """Guangzhou's habit: remind teachers short of hours on 1 November and 1 December."""
+    year = timezone.localdate(ctx.now).year
+    ReminderDate.objects.bulk_create(
+        ReminderDate(city=city, date=dt.date(year, month, 1), note="学时不足提醒")
+        for city in ctx.cities.values()
+        for month in (11, 12)
+    )
+
+
 def load(seed: int = 2026, now: dt.datetime | None = None) -> DemoContext:
     from courses import demo as courses_demo
     from credits import demo as credits_demo
@@ -203,6 +214,7 @@ def load(seed: int = 2026, now: dt.datetime | None = None) -> DemoContext:
     with transaction.atomic():
         build_organisation(ctx)
         build_logins(ctx)
+        build_reminder_dates(ctx)
         for loader in (credits_demo.load, courses_demo.load, enrollment_demo.load):
             loader(ctx)
     return ctx

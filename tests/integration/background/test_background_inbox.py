@@ -166,19 +166,7 @@ def test_schedules_are_rows_a_city_admin_can_change():
     }
 
 
-def test_header_shows_unread_count_with_the_inbox_context_processor(client, tree, settings):
-    settings.TEMPLATES = [
-        {
-            **settings.TEMPLATES[0],
-            "OPTIONS": {
-                **settings.TEMPLATES[0]["OPTIONS"],
-                "context_processors": [
-                    *settings.TEMPLATES[0]["OPTIONS"]["context_processors"],
-                    "portal.context_processors_inbox.inbox",
-                ],
-            },
-        }
-    ]
+def test_header_shows_unread_count(client, tree):
     _note(tree.teacher_a)
     _note(tree.teacher_a)
     _note(tree.teacher_a, read_at=tree.teacher_a.date_joined)
