@@ -491,7 +491,7 @@ def roster_apply(
                 # Imports run one at a time, so a number added by another import meanwhile is seen as existing.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = %s", [f"{_LOCK_TIMEOUT_S}s"])
-                    pass
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
                     cursor.execute("SET LOCAL lock_timeout = DEFAULT")
             plan = _plan(table, parsed.targets)
             if table.errors:
@@ -539,8 +539,9 @@ def _write(plan: _Plan, actor: User | None) -> None:
                 )
         changed_rows.append((old.pk, *row, status_date))
     if connection.vendor == "postgresql":
-        _copy_creates(plan.creates, logins, today, now)
-        _copy_updates(changed_rows, now)
+        with connection.wrap_database_errors:  # COPY goes past Django's cursor wrapper; name its errors alike
+            _copy_creates(plan.creates, logins, today, now)
+            _copy_updates(changed_rows, now)
     else:
         _bulk_creates(plan.creates, logins, today, now)
         _bulk_updates(changed_rows, now)
