@@ -692,7 +692,9 @@ def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
     positions = {k: str(v) for k, v in Position.choices}
     statuses = {k: str(v) for k, v in TeacherStatus.choices}
     city_direct = _("市直")
-    rows = teachers.order_by("unit__path", "name", "id").values_list(
+    if not teachers.query.is_sliced:
+        teachers = teachers.order_by("unit__path", "name", "id")
+    rows = teachers.values_list(
         "unit__path",
         "unit__code",
         "unit__name",
