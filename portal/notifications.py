@@ -73,21 +73,22 @@ def _email_candidates(qs: QuerySet[Notification]) -> QuerySet[Notification]:
 def notify(
     user_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "", dedup_key: str | None = None
 ) -> None:
-    """Queue one in-app notification per user, written after the current transaction commits.
+    """One in-app notification per user, written in the caller's transaction.
 
-    With ``dedup_key`` a user gets the message at most once for that key, however
-    often this is called (ignore_conflicts on the unique key).
+    The message stands or falls with the change it reports: a rolled-back change
+    leaves no message, a committed one never lacks it. With ``dedup_key`` a user
+    gets the message at most once for that key, however often this is called.
 
-    Side effects (after commit): Notification rows; an e-mail task queued for the
-    new rows whose users opted in to ``kind`` by e-mail and have an address.
+    Side effects: Notification rows now; after commit, an e-mail task queued for
+    the new rows whose users opted in to ``kind`` by e-mail and have an address.
     """
     ids = sorted(set(user_ids))
     if not ids:
         return
-    title, body, url = str(title), str(body), str(url)  # lazy translations are resolved now, in the caller's language
+    # Lazy translations are resolved now, in the caller's language.
+    new_ids = _insert(ids, kind, str(title), str(body), str(url), dedup_key)
 
-    def write():
-        new_ids = _insert(ids, kind, title, body, url, dedup_key)
+    def queue_email():
         if not NotificationPreference.objects.filter(user_id__in=ids, kind=kind, email=True).exists():
             return  # nobody wants this kind by e-mail: the common case costs one indexed query
         email_ids = list(_email_candidates(Notification.objects.filter(pk__in=new_ids)).values_list("pk", flat=True))
@@ -100,7 +101,8 @@ def notify(
                 # The inbox already has the message; a broker outage must not fail the committed request.
                 log.exception("could not queue e-mail for notifications %s", email_ids[:10])
 
-    transaction.on_commit(write)
+    if new_ids:
+        transaction.on_commit(queue_email)
 
 
 def _insert(ids: list[int], kind: str, title: str, body: str, url: str, dedup_key: str | None) -> list[int]:
