@@ -56,7 +56,8 @@ def setup_database() -> str:
     return bench_url
 
 
-def write_file(path: Path, schools, rows: int) -> None:
+def write_file(path: Path, schools, rows: int, *, edit_every: int = 0) -> None:
+    """The roster file; with ``edit_every`` n, every n-th teacher's subject is changed (an edited file)."""
     import xlsxwriter
 
     from portal.management.commands.seed_scale import teacher_rows
@@ -69,6 +70,8 @@ def write_file(path: Path, schools, rows: int) -> None:
     ws.write_string(0, 0, "规模测试市 教师花名册")
     ws.write_row(1, 0, ["学校代码", "姓名", "身份证号", "学段", "任教学科", "手机号码", "状态", "职务"])
     for r, (name, number, _g, _b, unit_id, stage_id, subject, mobile) in enumerate(teacher_rows(schools, rows), 2):
+        if edit_every and r % edit_every == 0:
+            subject = "心理健康"
         ws.write_row(r, 0, [codes[unit_id], name, number, stage_names[stage_id], subject, mobile, "在职", "教师"])
     wb.close()
 
@@ -203,6 +206,14 @@ def main() -> None:
 
     t_openpyxl = bare_openpyxl(path)
 
+    edited = tmp / "edited.xlsx"
+    write_file(edited, schools, args.rows, edit_every=10)
+    parsed = roster_parse(edited, unit=city)
+    started = time.perf_counter()
+    changed = roster_apply(parsed)
+    t_update = time.perf_counter() - started
+    edited.unlink()
+
     fastest = min(t_openpyxl, t_calamine)
     print()
     print(f"bare read, openpyxl read-only:   {t_openpyxl:6.2f} s")
@@ -219,6 +230,7 @@ def main() -> None:
     )
     print(f"whole import (parse + write):    {t_parse + t_write:6.2f} s   ({result.summary}; best of {args.repeat})")
     print(f"re-import (parse + compare):     {t_again:6.2f} s   ({again.summary})")
+    print(f"edited file, database part:      {t_update:6.2f} s   ({changed.summary}; temp table + UPDATE ... FROM)")
     print(f"peak RSS: {rss_before:.0f} MB before the import, {rss_ours:.0f} MB after it ({rss_mb():.0f} MB at the end)")
     path.unlink()
     tmp.rmdir()
