@@ -311,9 +311,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         raise ImportFileError(_("文件是空的，请选择填好的 .xlsx 文件"))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(
-            _(
-                "这是旧版 Excel（.xls）文件或设了打开密码的文件，请用 Excel 或 WPS 打开（取消密码）后“另存为” .xlsx 再导入"
-            )
+            _("这是旧版 Excel（.xls）文件或设了打开密码的文件，请用 Excel 或 WPS 打开（取消密码）后另存为 .xlsx 再导入")
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
