@@ -45,7 +45,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import idcard, importing
@@ -106,14 +106,21 @@ def _parse_school_code(value: Any) -> str:
     return value
 
 
+def _labels(choices) -> dict[str, str]:
+    """Label -> value in the file format's language (Chinese) and in the user's, so both import."""
+    mapping = {str(label): value for value, label in choices}
+    with translation.override("zh-hans"):
+        mapping.update({str(label): value for value, label in choices})
+    return mapping
+
+
 def roster_columns(unit: Unit, stages: Sequence[Stage] | None = None) -> list[Column]:
     """The import's columns. Headers stay Chinese in every UI language: they are the file format."""
     stages = list(Stage.objects.all()) if stages is None else stages
     stage_map: dict[str, int] = {s.name: s.pk for s in stages}
     stage_map.update({s.code: s.pk for s in stages})
-    status_map = {str(label): value for value, label in TeacherStatus.choices}
-    status_map.update({v: v for v in TeacherStatus.values})
-    position_map = {str(label): value for value, label in Position.choices}
+    status_map = {**_labels(TeacherStatus.choices), **{v: v for v in TeacherStatus.values}}
+    position_map = _labels(Position.choices)
     columns = []
     if roster_needs_school_code(unit):
         columns.append(Column("school", "学校代码", aliases=("单位代码", "学校编码"), parse=_parse_school_code))

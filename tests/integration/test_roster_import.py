@@ -349,3 +349,16 @@ def test_roster_import_parallel_imports_of_same_file_create_each_teacher_once():
     assert failures == []
     assert sorted(summaries) == ["created 0, updated 0, unchanged 30"] * 3 + ["created 30, updated 0, unchanged 0"]
     assert Teacher.objects.filter(unit=school).count() == 30
+
+
+def test_roster_import_reads_chinese_status_and_position_with_english_ui(tree):
+    from django.utils import translation
+
+    number = id_number()
+    content = xlsx([[*row("李四", number, status="退休"), "副校长"]], headers=[*HEADERS, "职务"])
+
+    with translation.override("en"):
+        result = roster_import(content, unit=tree.school_a)
+
+    teacher = Teacher.objects.get(id_number=number)
+    assert (result.errors, teacher.status, teacher.position) == ([], TeacherStatus.RETIRED, Position.VICE_PRINCIPAL)
