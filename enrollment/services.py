@@ -585,60 +585,141 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     """Mark pending applications whose level's deadline has passed as expired; returns how many.
 
     What users see does not depend on this (expiry is derived at request time); it
-    makes the stored state match and tells the teachers. Claims rows with a locked,
-    conditional, set-based UPDATE (SKIP LOCKED on PostgreSQL), so a rerun or a second
-    worker changes nothing. Side effects: EXPIRE audit entries (bulk), one notification
-    per teacher (deduplicated per application).
+    makes the stored state match and tells the teachers. Works in batches of ``batch``
+    applications, each its own transaction: rows are claimed with a locked, conditional
+    update (SKIP LOCKED on PostgreSQL), so a rerun or a second worker changes nothing,
+    and a worker killed mid-batch leaves that batch untouched. Side effects: EXPIRE audit
+    entries (one per expired application), one notification per teacher (deduplicated
+    per application), in the batch's transaction.
     """
+    expire_batch = _expire_batch_postgresql if connection.vendor == "postgresql" else _expire_batch_orm
     total = 0
+    after = 0  # batches walk up the ids instead of rescanning the rows already expired
     while True:
         with transaction.atomic():
-            rows = list(
-                Application.objects.select_for_update(of=("self",), skip_locked=True)
-                .filter(state__in=PENDING_STATES, deadline__lt=now)
-                .order_by("pk")
-                .values(
-                    "pk", "programme_id", "level_id", "state", "district_id", "teacher__user_id", "programme__title"
-                )[:batch]
-            )
-            if not rows:
-                return total
-            changed = Application.objects.filter(
-                pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now
-            ).update(state=ApplicationState.EXPIRED, decided_at=now)
-            audit_batches: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
-            for r in rows:
-                audit_batches[(r["programme_id"], r["level_id"], r["state"])].append(r)
-            for (programme_id, level_id, state), batch_rows in sorted(audit_batches.items()):
-                _audit_many(
-                    batch_rows,
-                    programme_id=programme_id,
-                    actor=None,
-                    role=SYSTEM_ROLE,
-                    action=AuditAction.EXPIRE,
-                    level_id=level_id,
-                    from_state=state,
-                    to_state=ApplicationState.EXPIRED,
-                    comment="",
-                    now=now,
-                )
-            groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-            for r in rows:
-                if r["teacher__user_id"]:
-                    groups[(r["programme_id"], r["level_id"], r["programme__title"])].append(r["teacher__user_id"])
-            for (programme_id, level_id, title), user_ids in groups.items():
-                # One application per teacher and programme: the key makes it once per application.
-                notify(
-                    user_ids,
-                    "enrollment.expired",
-                    _("报名已逾期：%(t)s") % {"t": title},
-                    _("审核截止前未处理，申请已失效。"),
-                    reverse("enrollment:my_applications"),
-                    dedup_key=f"enrollment.expired.{programme_id}.{level_id}",
-                )
-            total += changed
-            if len(rows) < batch:
-                return total
+            expired, claimed, last_id = expire_batch(now, batch, after)
+            _notify_expired(expired)
+        total += len(expired)
+        if claimed == batch:
+            after = last_id
+        elif after:
+            after = 0  # once more from the start, for rows another worker held and then released
+        else:
+            return total
+
+
+# (programme_id, level_id, programme title, teacher's user id or None) of each application a batch expired.
+_Expired = tuple[int, int, str, int | None]
+
+_EXPIRE_BATCH_SQL = """
+WITH picked AS MATERIALIZED (
+    SELECT id, state FROM {application}
+    WHERE state IN (%(submitted)s, %(approved)s) AND deadline < %(now)s AND id > %(after)s
+    ORDER BY id LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE {application} SET state = %(expired)s, decided_at = %(now)s
+    WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND state IN (%(submitted)s, %(approved)s) AND deadline < %(now)s
+    RETURNING id, programme_id, level_id, district_id, teacher_id
+), audited AS (
+    INSERT INTO {audit} (programme_id, application_id, district_id, actor_id, actor_name, actor_role, action,
+        level_id, from_state, to_state, comment, data, created_at)
+    SELECT e.programme_id, e.id, e.district_id, NULL, %(actor_name)s, %(role)s, %(action)s,
+        e.level_id, p.state, %(expired)s, '', '{{}}'::jsonb, %(now)s
+    FROM expired e JOIN picked p ON p.id = e.id
+)
+SELECT e.programme_id, e.level_id,
+    (SELECT pr.title FROM {programme} pr WHERE pr.id = e.programme_id),
+    (SELECT t.user_id FROM {teacher} t WHERE t.id = e.teacher_id),
+    (SELECT COUNT(*) FROM picked),
+    (SELECT MAX(id) FROM picked)
+FROM expired e
+"""
+
+
+def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
+    """Claim, expire and audit up to ``batch`` overdue applications with ids above ``after``, in one
+    statement; returns (what the notices need, how many were claimed, the highest claimed id).
+
+    One round trip and one pass over the rows: the locked SELECT, the conditional UPDATE and the
+    audit INSERT are data-modifying CTEs of the same statement, which returns what the notices need.
+    """
+    sql = _EXPIRE_BATCH_SQL.format(
+        application=Application._meta.db_table,
+        audit=AuditEntry._meta.db_table,
+        teacher=Teacher._meta.db_table,
+        programme=Programme._meta.db_table,
+    )
+    params = {
+        "now": now,
+        "batch": batch,
+        "after": after,
+        "submitted": ApplicationState.SUBMITTED.value,
+        "approved": ApplicationState.APPROVED.value,
+        "expired": ApplicationState.EXPIRED.value,
+        "actor_name": str(_("系统")),
+        "role": SYSTEM_ROLE,
+        "action": AuditAction.EXPIRE.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return [], 0, after
+    return [row[:4] for row in rows], rows[0][4], rows[0][5]
+
+
+def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
+    """The same as ``_expire_batch_postgresql`` through the ORM (SQLite): lock, conditional update, audit."""
+    rows = list(
+        Application.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(state__in=PENDING_STATES, deadline__lt=now, pk__gt=after)
+        .order_by("pk")
+        .values("pk", "programme_id", "level_id", "state", "district_id", "teacher__user_id", "programme__title")[
+            :batch
+        ]
+    )
+    if not rows:
+        return [], 0, after
+    Application.objects.filter(pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now).update(
+        state=ApplicationState.EXPIRED, decided_at=now
+    )
+    audit_batches: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        audit_batches[(r["programme_id"], r["level_id"], r["state"])].append(r)
+    for (programme_id, level_id, state), batch_rows in sorted(audit_batches.items()):
+        _audit_many(
+            batch_rows,
+            programme_id=programme_id,
+            actor=None,
+            role=SYSTEM_ROLE,
+            action=AuditAction.EXPIRE,
+            level_id=level_id,
+            from_state=state,
+            to_state=ApplicationState.EXPIRED,
+            comment="",
+            now=now,
+        )
+    expired = [(r["programme_id"], r["level_id"], r["programme__title"], r["teacher__user_id"]) for r in rows]
+    return expired, len(rows), rows[-1]["pk"]
+
+
+def _notify_expired(expired: list[_Expired]) -> None:
+    """One notice per expired application to its teacher, one set-based insert per programme level."""
+    groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    for programme_id, level_id, title, user_id in expired:
+        if user_id:
+            groups[(programme_id, level_id, title)].append(user_id)
+    for (programme_id, level_id, title), user_ids in sorted(groups.items()):
+        # One application per teacher and programme: the key makes it once per application.
+        notify(
+            user_ids,
+            "enrollment.expired",
+            _("报名已逾期：%(t)s") % {"t": title},
+            _("审核截止前未处理，申请已失效。"),
+            reverse("enrollment:my_applications"),
+            dedup_key=f"enrollment.expired.{programme_id}.{level_id}",
+        )
 
 
 # --- the city's quota table -----------------------------------------------------------------------------------------

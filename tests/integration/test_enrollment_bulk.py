@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from enrollment import services
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry
-from portal.models import Role, Teacher, User
+from portal.models import Notification, Role, Teacher, User
 from portal.scoping import scope_for
 from tests.factories.enrollment import at, bulk_applications, programme_with_chain
 from tests.factories.portal import TeacherFactory, admin_user
@@ -172,6 +172,76 @@ def test_parallel_expiry_sweeps_claim_each_application_once(tree):
 
     assert sum(counts) == 40
     assert AuditEntry.objects.filter(action=AuditAction.EXPIRE).count() == 40
+    assert AuditEntry.objects.filter(action=AuditAction.EXPIRE).values("application_id").distinct().count() == 40
+    assert Notification.objects.filter(kind="enrollment.expired").count() == 40
+    assert Application.objects.filter(programme=programme, state=ApplicationState.EXPIRED).count() == 40
+
+
+def _expiry_audit(programme) -> list[tuple]:
+    return sorted(
+        AuditEntry.objects.filter(programme=programme, action=AuditAction.EXPIRE).values_list(
+            "application_id",
+            "district_id",
+            "level_id",
+            "from_state",
+            "to_state",
+            "actor_id",
+            "actor_role",
+            "created_at",
+        )
+    )
+
+
+def test_expiry_sweep_audits_each_application_once_with_its_state_and_level_and_notifies_its_teacher(tree):
+    programme = programme_with_chain(tree.city)
+    at_school = bulk_applications(programme, _teachers(tree.school_a, 5))
+    at_district = bulk_applications(
+        programme, _teachers(tree.school_b, 3), state=ApplicationState.APPROVED, level_order=2
+    )
+    now = at("2022-03-26 00:00")
+
+    expired = services.application_expire_overdue(now, batch=3)  # three batches, the last one short
+    again = services.application_expire_overdue(now, batch=3)
+
+    applications = sorted(at_school + at_district, key=lambda a: a.pk)
+    assert (expired, again) == (8, 0)
+    assert set(Application.objects.filter(programme=programme).values_list("state", flat=True)) == {"expired"}
+    assert _expiry_audit(programme) == [
+        (a.pk, a.district_id, a.level_id, a.state, "expired", None, "system", now) for a in applications
+    ]
+    notices = Notification.objects.filter(kind="enrollment.expired").order_by("user_id")
+    assert list(notices.values_list("user_id", "title", "dedup_key")) == sorted(
+        (a.teacher.user_id, f"报名已逾期：{programme.title}", f"enrollment.expired.{programme.pk}.{a.level_id}")
+        for a in applications
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_expiry_sweep_skips_an_application_another_transaction_holds_and_a_later_run_expires_it_once(tree):
+    programme = programme_with_chain(tree.city)
+    applications = bulk_applications(programme, _teachers(tree.school_a, 12))
+    held = applications[5]
+    holder = connection.copy()
+    holder.ensure_connection()
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT id FROM enrollment_application WHERE id = %s FOR UPDATE", [held.pk])
+        during = services.application_expire_overdue(at("2022-03-19 00:00"), batch=4)
+        held.refresh_from_db()
+        state_while_held = held.state
+    finally:
+        with holder.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        holder.close()
+    after = services.application_expire_overdue(at("2022-03-19 00:05"), batch=4)
+
+    assert (during, after, state_while_held) == (11, 1, ApplicationState.SUBMITTED)
+    assert Application.objects.filter(programme=programme, state=ApplicationState.EXPIRED).count() == 12
+    audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
+    assert sorted(audits.values_list("application_id", flat=True)) == sorted(a.pk for a in applications)
+    assert Notification.objects.filter(kind="enrollment.expired").count() == 12
 
 
 def _entry(tree):

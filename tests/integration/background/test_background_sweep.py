@@ -76,6 +76,7 @@ def test_sweep_rerun_and_two_workers_at_once_change_nothing_more_and_notify_once
     audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
     assert audits.count() == 203
     assert audits.values("application_id").distinct().count() == 203
+    assert set(audits.values_list("from_state", "to_state", "actor_role")) == {("submitted", "expired", "system")}
     notes = Notification.objects.filter(kind="enrollment.expired")
     assert sorted(notes.values_list("user__name", flat=True)) == ["teacher_a", "teacher_b", "teacher_c"]
 
@@ -134,6 +135,7 @@ def test_sweep_worker_killed_mid_way_and_restarted_leaves_one_correct_state(tree
     audits = AuditEntry.objects.filter(action=AuditAction.EXPIRE)
     assert audits.count() == total
     assert audits.values("application_id").distinct().count() == total
+    assert set(audits.values_list("from_state", "to_state")) == {("submitted", "expired")}
 
 
 @pytest.mark.postgres
