@@ -372,20 +372,26 @@ class PlanSQL:
         )
         inner = (
             f"SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name, {self.rule.sums_sql}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
-            f" FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id LEFT JOIN ({entries}) e"
+            f" FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id LEFT JOIN e"
             f" ON e.teacher_id = t.id WHERE {self._reach} GROUP BY t.id, u.id"
         )
+        # The entries are computed once (MATERIALIZED): with a misestimated path prefix the
+        # planner would otherwise re-run the whole union for every teacher of a city.
+        sql = (
+            f"WITH e AS MATERIALIZED ({entries})"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f" SELECT s.*, CASE WHEN {self.rule.met_sql} THEN 1 ELSE 0 END AS met FROM ({inner}) s"
+        )
         params = [
-            *self.rule.sums_params,
             self.period.year,
             *self._reach_params,
             self.period.pk,
             EnrollmentStatus.SELECTED.value,
             *self._reach_params,
+            *self.rule.met_params,
+            *self.rule.sums_params,
             *self._reach_params,
         ]
-        sql = f"SELECT s.*, CASE WHEN {self.rule.met_sql} THEN 1 ELSE 0 END AS met FROM ({inner}) s"  # noqa: S608 - fixed SQL fragments; every value is a parameter
-        return sql, [*self.rule.met_params, *params]
+        return sql, params
 
     def short_in_sql(self, category: str) -> tuple[str, list]:
         """SQL condition on ``s``: short of the category's own minimum (false if the rule has none)."""
