@@ -21,17 +21,13 @@ all in the same run:
 
 import argparse
 import io
-import os
 import random
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import fresh_database, rss_mb
+
 DB_NAME = "bench_compliance"
 YEAR = 2026
 TREE = {
@@ -63,31 +59,8 @@ GROUP BY x.path
 """
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def setup_database() -> None:
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith("postgres"):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_database(DB_NAME)
 
 
 def seed(teachers: int, per_teacher: int) -> tuple:

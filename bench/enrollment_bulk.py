@@ -18,41 +18,18 @@ district level. Then, in the same run:
 
 import argparse
 import datetime as dt
-import os
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import fresh_database
+
 DB_NAME = "bench_enrollment_bulk"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2022, 3, 20, 10, 0, tzinfo=SHANGHAI)
 
 
 def setup_database() -> None:
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith("postgres"):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_database(DB_NAME)
 
 
 def build(rows: int):

@@ -14,46 +14,17 @@ then prints, all in the same run:
 """
 
 import argparse
-import os
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import fresh_database, rss_mb
+
 DB_NAME = "bench_roster_import"
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def setup_database() -> str:
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith("postgres"):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    admin.close()
-    bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return bench_url
+    return fresh_database(DB_NAME)
 
 
 def write_file(path: Path, schools, rows: int, *, edit_every: int = 0) -> None:

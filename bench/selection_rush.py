@@ -33,10 +33,9 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, fresh_database
+
 DB_NAME = "bench_selection_rush"
 PASSWORD = "bench-pass-123"  # noqa: S105 - made-up logins in a throwaway database
 CATEGORY_LABELS = {"公需科目": "public", "专业科目": "professional", "选修科目": "elective"}
@@ -47,28 +46,7 @@ SEARCH_WORDS = ["", "", "", "教学", "师德", "课程", "能力", "设计"]
 
 
 def setup_database() -> str:
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL")
-    if not url or not url.startswith("postgres"):
-        sys.exit('DATABASE_URL must point at PostgreSQL: eval "$(.ci/services env)" first')
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    admin.close()
-    bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return bench_url
+    return fresh_database(DB_NAME)
 
 
 def seed(teachers: int, courses: int, logins: int, rng: random.Random):
