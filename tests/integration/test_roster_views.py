@@ -586,3 +586,19 @@ def test_school_admin_cannot_change_login_id_of_a_higher_admin(client, tree):
     ]
     principal.refresh_from_db()
     assert principal.teacher.id_number == principal.id_number != new_number
+
+
+def test_import_of_a_50_mb_file_is_refused_before_it_is_read(client, tree, media):
+    client.force_login(tree.alice)
+    before = Teacher.objects.count()
+
+    response = _upload(client, b"PK\x03\x04" + b"\0" * (50 * 2**20), tree.school_a)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "文件有 50.0 MB，超过上限 20 MB；请删除无关的工作表或拆分后再导入"
+    ]
+    assert (Teacher.objects.count(), list((media / "imports").iterdir()) if (media / "imports").exists() else []) == (
+        before,
+        [],
+    )
