@@ -27,8 +27,9 @@ demo: install
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py serve_demo
 
-## make test: the whole suite on a throwaway PostgreSQL and Redis started here.
+## make test: lint, then the whole suite on a throwaway PostgreSQL and Redis started here.
 test: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	.ci/services start
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
 	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)

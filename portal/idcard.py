@@ -59,9 +59,7 @@ def check(raw: object, today: dt.date | None = None) -> IdNumber:
     if len(number) == 15 and number.isdigit():
         raise IdNumberError(_("这是 15 位的旧身份证号，请改填 18 位的新号码"))
     if len(number) != 18:
-        raise IdNumberError(
-            _("身份证号应为 18 位，现在是 %(count)d 位，请核对") % {"count": len(number)}
-        )
+        raise IdNumberError(_("身份证号应为 18 位，现在是 %(count)d 位，请核对") % {"count": len(number)})
     if not _SHAPE.match(number):
         raise IdNumberError(_("身份证号前 17 位必须是数字，最后一位是数字或 X"))
     try:
@@ -72,9 +70,7 @@ def check(raw: object, today: dt.date | None = None) -> IdNumber:
         ) from None
     today = today or dt.date.today()
     if birth.year < 1900 or birth > today:
-        raise IdNumberError(
-            _("身份证号中的出生日期 %(date)s 不合理，请核对第 7 至 14 位") % {"date": number[6:14]}
-        )
+        raise IdNumberError(_("身份证号中的出生日期 %(date)s 不合理，请核对第 7 至 14 位") % {"date": number[6:14]})
     expected = check_digit(number[:17])
     if number[17] != expected:
         raise IdNumberError(_("身份证号校验位错误（最后一位应为 %(digit)s），请核对号码是否抄错") % {"digit": expected})

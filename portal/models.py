@@ -202,8 +202,12 @@ class RoleAssignment(models.Model):
         from django.core.exceptions import ValidationError
 
         if self.unit_id and self.unit.kind not in ROLE_UNIT_KINDS[Role(self.role)]:
-            raise ValidationError({"unit": _("%(role)s 不能设在%(kind)s上") % {
-                "role": self.get_role_display(), "kind": self.unit.get_kind_display()}})
+            raise ValidationError(
+                {
+                    "unit": _("%(role)s 不能设在%(kind)s上")
+                    % {"role": self.get_role_display(), "kind": self.unit.get_kind_display()}
+                }
+            )
 
 
 class TeacherStatus(models.TextChoices):
@@ -312,8 +316,9 @@ class Notification(models.Model):
         verbose_name_plural = _("通知")
         indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
         constraints = [
-            models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_dedup",
-                                    condition=Q(dedup_key__isnull=False)),
+            models.UniqueConstraint(
+                fields=["user", "dedup_key"], name="notification_dedup", condition=Q(dedup_key__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -346,7 +351,10 @@ class ReminderDate(models.Model):
     """
 
     city = models.ForeignKey(
-        Unit, verbose_name=_("城市"), on_delete=models.CASCADE, related_name="reminder_dates",
+        Unit,
+        verbose_name=_("城市"),
+        on_delete=models.CASCADE,
+        related_name="reminder_dates",
         limit_choices_to={"kind": UnitKind.CITY},
     )
     date = models.DateField(_("提醒日期"))

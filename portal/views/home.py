@@ -12,7 +12,5 @@ def home(request):
     scope = scope_for(request.user)
     now = timezone.now()
     cards = [card for provider in CARD_PROVIDERS for card in provider(request, scope, now)]
-    sections = [
-        (role, sorted((c for c in cards if c.role == role), key=lambda c: c.order)) for role in scope.roles
-    ]
+    sections = [(role, sorted((c for c in cards if c.role == role), key=lambda c: c.order)) for role in scope.roles]
     return render(request, "portal/home.html", {"sections": sections, "now": now})

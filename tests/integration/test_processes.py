@@ -59,20 +59,40 @@ def test_gunicorn_worker_and_beat_start_with_production_settings(tmp_path):
     port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     worker_log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency=1", "-n", "smoke@%h",
-         f"--logfile={worker_log}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--concurrency=1",
+            "-n",
+            "smoke@%h",
+            f"--logfile={worker_log}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     beat_log = tmp_path / "beat.log"
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO", f"--logfile={beat_log}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     try:
+
         def login_page():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
@@ -95,9 +115,24 @@ def test_gunicorn_worker_and_beat_start_with_production_settings(tmp_path):
         def worker_pongs():
             # A ping sent before the worker has joined the broadcast is lost: ask again until it answers.
             ping = subprocess.run(
-                [sys.executable, "-m", "celery", "-A", "portal", "inspect", "ping",
-                 "-d", f"smoke@{socket.gethostname()}", "--timeout", "2"],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "inspect",
+                    "ping",
+                    "-d",
+                    f"smoke@{socket.gethostname()}",
+                    "--timeout",
+                    "2",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             return "pong" in ping.stdout
 

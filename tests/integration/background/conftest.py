@@ -61,7 +61,7 @@ class Worker:
     def start(self, timeout: float = 60) -> "Worker":
         self.log = self.log_path.open("ab")
         start = self.log_path.stat().st_size
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
