@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import Role, Teacher, Unit, UnitKind, User
-from portal.notifications import notify
+from portal.models import Notification, NotificationPreference, Role, Teacher, Unit, UnitKind, User
+from portal.notifications import notifications_email_queue, notify
 from portal.scoping import scope_for
 
 from . import chain
@@ -590,7 +590,8 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     update (SKIP LOCKED on PostgreSQL), so a rerun or a second worker changes nothing,
     and a worker killed mid-batch leaves that batch untouched. Side effects: EXPIRE audit
     entries (one per expired application), one notification per teacher (deduplicated
-    per application), in the batch's transaction.
+    per application), in the batch's transaction; after each commit, e-mail queued for the
+    new notifications whose users opted in (as ``portal.notifications.notify`` does).
     """
     expire_batch = _expire_batch_postgresql if connection.vendor == "postgresql" else _expire_batch_orm
     total = 0
@@ -598,8 +599,7 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     while True:
         with transaction.atomic():
             expired, claimed, last_id = expire_batch(now, batch, after)
-            _notify_expired(expired)
-        total += len(expired)
+        total += expired
         if claimed == batch:
             after = last_id
         elif after:
@@ -608,9 +608,13 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
             return total
 
 
-# (programme_id, level_id, programme title, teacher's user id or None) of each application a batch expired.
-_Expired = tuple[int, int, str, int | None]
+EXPIRED_KIND = "enrollment.expired"
 
+# One statement per batch: the locked SELECT, the conditional UPDATE, the audit INSERT and the
+# notices' INSERT are data-modifying CTEs of the same statement (one round trip, one pass over the
+# rows). The notices are those ``notify`` would write: one per teacher with a login, ON CONFLICT DO
+# NOTHING on (user, dedup_key) with one key per programme level, so a teacher gets it once per
+# application. The statement returns the new notices whose users want this kind by e-mail.
 _EXPIRE_BATCH_SQL = """
 WITH picked AS MATERIALIZED (
     SELECT id, state FROM {application}
@@ -627,26 +631,33 @@ WITH picked AS MATERIALIZED (
     SELECT e.programme_id, e.id, e.district_id, NULL, %(actor_name)s, %(role)s, %(action)s,
         e.level_id, p.state, %(expired)s, '', '{{}}'::jsonb, %(now)s
     FROM expired e JOIN picked p ON p.id = e.id
+), noticed AS (
+    INSERT INTO {notification} (user_id, kind, title, body, url, created_at, dedup_key)
+    SELECT t.user_id, %(kind)s, replace(%(title)s, %(slot)s, pr.title), %(body)s, %(url)s, %(created)s,
+        %(kind)s || '.' || e.programme_id || '.' || e.level_id
+    FROM expired e JOIN {teacher} t ON t.id = e.teacher_id JOIN {programme} pr ON pr.id = e.programme_id
+    WHERE t.user_id IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING id, user_id
 )
-SELECT e.programme_id, e.level_id,
-    (SELECT pr.title FROM {programme} pr WHERE pr.id = e.programme_id),
-    (SELECT t.user_id FROM {teacher} t WHERE t.id = e.teacher_id),
-    (SELECT COUNT(*) FROM picked),
-    (SELECT MAX(id) FROM picked)
-FROM expired e
+SELECT (SELECT COUNT(*) FROM expired), (SELECT COUNT(*) FROM picked), (SELECT MAX(id) FROM picked),
+    ARRAY(SELECT n.id FROM noticed n WHERE EXISTS (
+        SELECT 1 FROM {preference} np WHERE np.user_id = n.user_id AND np.kind = %(kind)s AND np.email))
 """
+_TITLE_SLOT = "{programme}"
 
 
-def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
-    """Claim, expire and audit up to ``batch`` overdue applications with ids above ``after``, in one
-    statement; returns (what the notices need, how many were claimed, the highest claimed id).
+def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[int, int, int]:
+    """Claim, expire, audit and notify up to ``batch`` overdue applications with ids above ``after``,
+    in one statement; returns (how many expired, how many were claimed, the highest claimed id).
 
-    One round trip and one pass over the rows: the locked SELECT, the conditional UPDATE and the
-    audit INSERT are data-modifying CTEs of the same statement, which returns what the notices need.
+    The new notices' e-mail is queued after commit through ``portal.notifications``.
     """
     sql = _EXPIRE_BATCH_SQL.format(
         application=Application._meta.db_table,
         audit=AuditEntry._meta.db_table,
+        notification=Notification._meta.db_table,
+        preference=NotificationPreference._meta.db_table,
         teacher=Teacher._meta.db_table,
         programme=Programme._meta.db_table,
     )
@@ -660,17 +671,30 @@ def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[
         "actor_name": str(_("系统")),
         "role": SYSTEM_ROLE,
         "action": AuditAction.EXPIRE.value,
+        "kind": EXPIRED_KIND,
+        "title": _expired_title(_TITLE_SLOT),
+        "slot": _TITLE_SLOT,
+        "body": _expired_body(),
+        "url": reverse("enrollment:my_applications"),
+        "created": timezone.now(),  # as notify: the inbox shows when the notice was written
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return [], 0, after
-    return [row[:4] for row in rows], rows[0][4], rows[0][5]
+        expired, claimed, last_id, email_ids = cursor.fetchone()
+    notifications_email_queue(email_ids)
+    return expired, claimed, last_id if claimed else after
 
 
-def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
-    """The same as ``_expire_batch_postgresql`` through the ORM (SQLite): lock, conditional update, audit."""
+def _expired_title(programme_title: str) -> str:
+    return _("报名已逾期：%(t)s") % {"t": programme_title}
+
+
+def _expired_body() -> str:
+    return _("审核截止前未处理，申请已失效。")
+
+
+def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[int, int, int]:
+    """The same as ``_expire_batch_postgresql`` through the ORM (SQLite): lock, conditional update, audit, notify."""
     rows = list(
         Application.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(state__in=PENDING_STATES, deadline__lt=now, pk__gt=after)
@@ -680,7 +704,7 @@ def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_E
         ]
     )
     if not rows:
-        return [], 0, after
+        return 0, 0, after
     Application.objects.filter(pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now).update(
         state=ApplicationState.EXPIRED, decided_at=now
     )
@@ -700,26 +724,21 @@ def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_E
             comment="",
             now=now,
         )
-    expired = [(r["programme_id"], r["level_id"], r["programme__title"], r["teacher__user_id"]) for r in rows]
-    return expired, len(rows), rows[-1]["pk"]
-
-
-def _notify_expired(expired: list[_Expired]) -> None:
-    """One notice per expired application to its teacher, one set-based insert per programme level."""
     groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-    for programme_id, level_id, title, user_id in expired:
-        if user_id:
-            groups[(programme_id, level_id, title)].append(user_id)
+    for r in rows:
+        if r["teacher__user_id"]:
+            groups[(r["programme_id"], r["level_id"], r["programme__title"])].append(r["teacher__user_id"])
     for (programme_id, level_id, title), user_ids in sorted(groups.items()):
         # One application per teacher and programme: the key makes it once per application.
         notify(
             user_ids,
-            "enrollment.expired",
-            _("报名已逾期：%(t)s") % {"t": title},
-            _("审核截止前未处理，申请已失效。"),
+            EXPIRED_KIND,
+            _expired_title(title),
+            _expired_body(),
             reverse("enrollment:my_applications"),
-            dedup_key=f"enrollment.expired.{programme_id}.{level_id}",
+            dedup_key=f"{EXPIRED_KIND}.{programme_id}.{level_id}",
         )
+    return len(rows), len(rows), rows[-1]["pk"]
 
 
 # --- the city's quota table -----------------------------------------------------------------------------------------

@@ -298,7 +298,8 @@ class TeacherMove(models.Model):
 class Notification(models.Model):
     """A message in a user's in-app inbox (the background-work issue adds e-mail and preferences)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: notification_unread (user, read_at) starts with it and serves the inbox.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     kind = models.CharField(_("类型"), max_length=40)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)

@@ -91,18 +91,36 @@ def notify(
     def queue_email():
         if not NotificationPreference.objects.filter(user_id__in=ids, kind=kind, email=True).exists():
             return  # nobody wants this kind by e-mail: the common case costs one indexed query
-        email_ids = list(_email_candidates(Notification.objects.filter(pk__in=new_ids)).values_list("pk", flat=True))
-        if email_ids:
-            from portal.tasks import notifications_email
-
-            try:
-                notifications_email.delay(email_ids)
-            except Exception:
-                # The inbox already has the message; a broker outage must not fail the committed request.
-                log.exception("could not queue e-mail for notifications %s", email_ids[:10])
+        _email_queue_now(new_ids)
 
     if new_ids:
         transaction.on_commit(queue_email)
+
+
+def notifications_email_queue(notification_ids: Iterable[int]) -> None:
+    """After the caller's transaction commits, queue the e-mail copies of the given new notifications.
+
+    For bulk senders that insert their notifications in their own SQL (the deadline sweep does it in
+    the statement that expires the applications) and so do not go through ``notify``: the e-mail
+    then behaves exactly as ``notify``'s. Side effects: after commit, an e-mail task queued for the
+    rows whose users opted in to the row's kind by e-mail and have an address; nothing on rollback.
+    """
+    ids = list(notification_ids)
+    if ids:
+        transaction.on_commit(lambda: _email_queue_now(ids))
+
+
+def _email_queue_now(notification_ids: list[int]) -> None:
+    candidates = _email_candidates(Notification.objects.filter(pk__in=notification_ids))
+    email_ids = list(candidates.values_list("pk", flat=True))
+    if email_ids:
+        from portal.tasks import notifications_email
+
+        try:
+            notifications_email.delay(email_ids)
+        except Exception:
+            # The inbox already has the message; a broker outage must not fail the committed request.
+            log.exception("could not queue e-mail for notifications %s", email_ids[:10])
 
 
 def _insert(ids: list[int], kind: str, title: str, body: str, url: str, dedup_key: str | None) -> list[int]:
