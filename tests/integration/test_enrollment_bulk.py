@@ -277,3 +277,28 @@ def test_audit_entry_is_refused_by_the_database_too(tree):
 
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE enrollment_auditentry SET comment = 'x' WHERE id = %s", [entry.pk])
+
+
+def test_expiry_sweep_emails_only_opted_in_teachers_with_an_address(tree, settings, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from portal.models import NotificationPreference
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    programme = programme_with_chain(tree.city)
+    for user in (tree.teacher_a, tree.teacher_b, tree.teacher_c):
+        services.application_submit(actor=user, programme=programme, now=at("2022-03-14 09:00"))
+    User.objects.filter(pk=tree.teacher_a.pk).update(email="a@example.com")
+    User.objects.filter(pk=tree.teacher_b.pk).update(email="b@example.com")  # has an address, did not opt in
+    NotificationPreference.objects.create(user=tree.teacher_a, kind="enrollment.expired", email=True)
+    NotificationPreference.objects.create(user=tree.teacher_c, kind="enrollment.expired", email=True)  # no address
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        expired = services.application_expire_overdue(at("2022-03-19 00:00"), batch=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.application_expire_overdue(at("2022-03-19 00:05"), batch=2)
+
+    assert (expired, again) == (3, 0)
+    assert Notification.objects.filter(kind="enrollment.expired").count() == 3
+    assert [m.to for m in mail.outbox] == [["a@example.com"]]
