@@ -43,3 +43,71 @@ def fresh_database(name: str) -> str:
 
     call_command("migrate", verbosity=0)
     return bench_url
+
+
+def build_guangzhou_2201(teachers: int):
+    """Period 2201 and its principals' programme with the notice's chain, for ``teachers`` teachers.
+
+    A city, a district with 50 schools, the teachers (each with a login), the
+    period, the programme and its levels: school by 03-18, district by 03-25,
+    city by 03-30 (23:59:59 Asia/Shanghai). Returns (district, teachers, programme, levels).
+    """
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.contrib.auth.hashers import make_password
+
+    from courses.models import TrainingPeriod
+    from enrollment.models import Programme, ProgrammeLevel
+    from portal import idcard
+    from portal.models import Teacher, Unit, UnitKind, User
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
+    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
+    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
+    for school in schools:
+        school.path = school.compute_path()
+    schools = Unit.objects.bulk_create(schools)
+    numbers = [
+        idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(teachers)
+    ]
+    password = make_password(None)
+    users = User.objects.bulk_create(
+        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
+    )
+    rows = []
+    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
+        teacher = Teacher(name=f"教师{i}", id_number=num, unit=schools[i % len(schools)], user=user, subject="数学")
+        teacher.derive_from_id_number()
+        rows.append(teacher)
+    rows = Teacher.objects.bulk_create(rows, batch_size=5000)
+    period = TrainingPeriod.objects.create(
+        city=city,
+        year=2022,
+        code="2201",
+        name="2201期",
+        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=shanghai),
+        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=shanghai),
+        training_starts_on=dt.date(2022, 4, 20),
+        training_ends_on=dt.date(2022, 6, 20),
+    )
+    programme = Programme.objects.create(
+        period=period,
+        title="中学(中职)校长任职资格培训",
+        total_seats=teachers,
+        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=shanghai),
+        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=shanghai),
+    )
+    levels = ProgrammeLevel.objects.bulk_create(
+        [
+            ProgrammeLevel(
+                programme=programme,
+                order=i,
+                unit_kind=kind,
+                deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=shanghai),
+            )
+            for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
+        ]
+    )
+    return district, rows, programme, levels

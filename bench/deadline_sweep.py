@@ -33,8 +33,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, build_guangzhou_2201, fresh_database
+
 DB_NAME = "bench_deadline_sweep"
 REDIS_DB = 6
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -43,109 +43,19 @@ NOT_DUE = 1000
 
 
 def setup_database() -> tuple[str, str]:
-    import psycopg2
-
-    url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
-    if not url or not url.startswith("postgres") or not redis_url:
-        sys.exit('DATABASE_URL (PostgreSQL) and REDIS_URL are needed: eval "$(.ci/services env)" first')
-    parts = urlsplit(url)
-    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cur.execute(f"CREATE DATABASE {DB_NAME}")
-    admin.close()
-    bench_url = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+    if not redis_url:
+        sys.exit('REDIS_URL is needed: eval "$(.ci/services env)" first')
     broker = urlunsplit(urlsplit(redis_url)._replace(path=f"/{REDIS_DB}"))
-    os.environ["DATABASE_URL"] = bench_url
     os.environ["REDIS_URL"] = broker
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return bench_url, broker
+    return fresh_database(DB_NAME), broker
 
 
 def build(rows: int):
-    """A city, a district, 50 schools, ``rows`` + NOT_DUE teachers with logins and their applications."""
-    from django.contrib.auth.hashers import make_password
+    """``rows`` applications waiting at the school level past its deadline, NOT_DUE at the district level."""
+    from enrollment.models import Application, ApplicationState
 
-    from enrollment.models import Application, ApplicationState, Programme, ProgrammeLevel
-    from portal import idcard
-    from portal.models import Teacher, Unit, UnitKind, User
-
-    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
-    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
-    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
-    for school in schools:
-        school.path = school.compute_path()
-    schools = Unit.objects.bulk_create(schools)
-
-    n = rows + NOT_DUE
-    numbers = [idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(n)]
-    password = make_password(None)
-    users = User.objects.bulk_create(
-        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
-    )
-    teachers = []
-    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
-        teacher = Teacher(
-            name=f"教师{i}",
-            id_number=num,
-            unit=schools[i % len(schools)],
-            user=user,
-            subject="数学",
-            mobile="13800138000",
-        )
-        teacher.derive_from_id_number()
-        teachers.append(teacher)
-    teachers = Teacher.objects.bulk_create(teachers, batch_size=5000)
-
-    from courses.models import TrainingPeriod
-
-    period = TrainingPeriod.objects.create(
-        city=city,
-        year=2022,
-        code="2201",
-        name="2201期",
-        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=SHANGHAI),
-        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=SHANGHAI),
-        training_starts_on=dt.date(2022, 4, 20),
-        training_ends_on=dt.date(2022, 6, 20),
-    )
-    programme = Programme.objects.create(
-        period=period,
-        title="中学(中职)校长任职资格培训",
-        total_seats=rows + NOT_DUE,
-        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=SHANGHAI),
-        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
-    )
-    school_level, district_level, _city = ProgrammeLevel.objects.bulk_create(
-        [
-            ProgrammeLevel(
-                programme=programme,
-                order=1,
-                unit_kind=UnitKind.SCHOOL,
-                deadline=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
-            ),
-            ProgrammeLevel(
-                programme=programme,
-                order=2,
-                unit_kind=UnitKind.DISTRICT,
-                deadline=dt.datetime(2022, 3, 25, 23, 59, 59, tzinfo=SHANGHAI),
-            ),
-            ProgrammeLevel(
-                programme=programme,
-                order=3,
-                unit_kind=UnitKind.CITY,
-                deadline=dt.datetime(2022, 3, 30, 23, 59, 59, tzinfo=SHANGHAI),
-            ),
-        ]
-    )
+    district, teachers, programme, (school_level, district_level, _city) = build_guangzhou_2201(rows + NOT_DUE)
     submitted = dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI)
     apps = [
         Application(

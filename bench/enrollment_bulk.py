@@ -21,7 +21,7 @@ import datetime as dt
 import time
 from zoneinfo import ZoneInfo
 
-from _common import fresh_database
+from _common import build_guangzhou_2201, fresh_database
 
 DB_NAME = "bench_enrollment_bulk"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,60 +33,13 @@ def setup_database() -> None:
 
 
 def build(rows: int):
-    from django.contrib.auth.hashers import make_password
-
-    from courses.models import TrainingPeriod
-    from enrollment.models import Application, ApplicationState, Programme, ProgrammeLevel, Quota
+    from enrollment.models import Application, ApplicationState, Quota
     from portal import idcard
-    from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind, User
+    from portal.models import Role, RoleAssignment, User
 
-    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
-    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
-    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
-    for school in schools:
-        school.path = school.compute_path()
-    schools = Unit.objects.bulk_create(schools)
-    numbers = [idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(rows)]
-    password = make_password(None)
-    users = User.objects.bulk_create(
-        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
-    )
-    teachers = []
-    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
-        teacher = Teacher(name=f"教师{i}", id_number=num, unit=schools[i % 50], user=user, subject="数学")
-        teacher.derive_from_id_number()
-        teachers.append(teacher)
-    teachers = Teacher.objects.bulk_create(teachers, batch_size=5000)
+    district, teachers, programme, levels = build_guangzhou_2201(rows)
     carol = User.objects.create_user(idcard.make("440106", dt.date(1960, 1, 1), 1), name="区管理员")
     RoleAssignment.objects.create(user=carol, role=Role.DISTRICT_ADMIN, unit=district)
-    period = TrainingPeriod.objects.create(
-        city=city,
-        year=2022,
-        code="2201",
-        name="2201期",
-        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=SHANGHAI),
-        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=SHANGHAI),
-        training_starts_on=dt.date(2022, 4, 20),
-        training_ends_on=dt.date(2022, 6, 20),
-    )
-    programme = Programme.objects.create(
-        period=period,
-        title="中学(中职)校长任职资格培训",
-        total_seats=rows,
-        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=SHANGHAI),
-        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=SHANGHAI),
-    )
-    levels = ProgrammeLevel.objects.bulk_create(
-        [
-            ProgrammeLevel(
-                programme=programme,
-                order=i,
-                unit_kind=kind,
-                deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=SHANGHAI),
-            )
-            for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
-        ]
-    )
     Quota.objects.create(programme=programme, district=district, seats=rows)
     Application.objects.bulk_create(
         [
