@@ -73,3 +73,12 @@ rules.add_perm("portal.view_notification", city_staff)
 rules.add_perm("portal", city_staff)  # the app's entry on the admin index
 for action in ("view", "add", "change", "delete"):
     rules.add_perm(f"portal.{action}_reminderdate", city_staff)
+
+# The background jobs' schedules (django-celery-beat rows): city admins see them
+# and may move a time or pause a job; adding or deleting jobs stays with superusers.
+rules.add_perm("django_celery_beat", city_staff)
+rules.add_perm("django_celery_beat.view_periodictask", city_staff)
+rules.add_perm("django_celery_beat.change_periodictask", city_staff)
+for model in ("crontabschedule", "intervalschedule"):
+    for action in ("view", "add", "change"):
+        rules.add_perm(f"django_celery_beat.{action}_{model}", city_staff)

@@ -140,3 +140,27 @@ def test_city_admin_cannot_edit_a_user_with_powers_in_another_city(client, staff
     assert tree.alice not in listing.context["cl"].result_list
     assert tree.bob in listing.context["cl"].result_list
     assert change.status_code == 302
+
+
+def test_staff_city_admin_sees_and_changes_the_job_schedules(client, tree):
+    from django_celery_beat.models import PeriodicTask
+
+    tree.erin.is_staff = True
+    tree.erin.save(update_fields=["is_staff"])
+    task = PeriodicTask.objects.get(task="portal.tasks.reminders_send")
+    client.force_login(tree.erin)
+
+    listing = client.get(reverse("admin:django_celery_beat_periodictask_changelist"))
+    change = client.get(reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]))
+    delete = client.get(reverse("admin:django_celery_beat_periodictask_delete", args=[task.pk]))
+
+    assert (listing.status_code, change.status_code, delete.status_code) == (200, 200, 403)
+    assert task.name in listing.content.decode()
+
+
+def test_staff_district_admin_does_not_see_the_job_schedules(client, tree):
+    tree.carol.is_staff = True
+    tree.carol.save(update_fields=["is_staff"])
+    client.force_login(tree.carol)
+
+    assert client.get(reverse("admin:django_celery_beat_periodictask_changelist")).status_code == 403
