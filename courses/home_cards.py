@@ -37,7 +37,7 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
         return cards
     periods = list(TrainingPeriod.objects.filter(city__code__in=codes).select_related("city", "rule_set"))
     if scope.teacher is not None:
-        mine = [p for p in periods if scope.teacher.unit.path.startswith(p.city.path)]
+        mine = [p for p in periods if scope.teacher.unit.is_within(p.city)]
         period = selectors.period_current(mine, now)
         if period is not None:
             cards.append(_teacher_card(scope.teacher, period, now))
@@ -47,7 +47,7 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
         if not scope.has(role):
             continue
         for unit in scope.units.get(role, ()):
-            period = selectors.period_current([p for p in periods if unit.path.startswith(p.city.path)], now)
+            period = selectors.period_current([p for p in periods if unit.is_within(p.city)], now)
             if period is not None and period.selection_phase(now) != SelectionPhase.BEFORE:
                 cards.append(_admin_card(role, unit, period, now))
     return cards

@@ -65,7 +65,7 @@ def _check_teacher(teacher: Teacher, period: TrainingPeriod) -> None:
         raise SelectionError(_("您的人事状态为“调出”，不能在原单位选课；请联系新单位的管理员办理调入"))
     if teacher.status != TeacherStatus.ACTIVE:
         raise SelectionError(_("只有在职教师可以选课"))
-    if not teacher.unit.path.startswith(period.city.path):
+    if not teacher.unit.is_within(period.city):
         raise SelectionError(
             _("本课程属于%(city)s的“%(period)s”，只有%(city)s的在职教师可以选")
             % {"city": period.city.name, "period": period.name}

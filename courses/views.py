@@ -126,7 +126,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stages": list(course.stages.all()),
         "can_manage": selectors.courses_managed_by(request.user).filter(pk=pk).exists(),
     }
-    if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.path.startswith(course.period.city.path):
+    if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.is_within(course.period.city):
         context.update(_teacher_context(teacher, course.period, now))
         course.my_enrollment = context["selections"].get(course.pk)
         course.my_waiting = context["waitlist"].get(course.pk)

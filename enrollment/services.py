@@ -195,7 +195,7 @@ def application_eligibility_problem(teacher: Teacher, programme: Programme) -> s
     """Why ``teacher`` may not apply to ``programme`` (a sentence), or None. One query for the stages."""
     if not teacher.is_active:
         return _("您的教师档案状态为“%(s)s”，不能报名。") % {"s": teacher.get_status_display()}
-    if not teacher.unit.path.startswith(programme.period.city.path):
+    if not teacher.unit.is_within(programme.period.city):
         return _("该项目只面向%(city)s的教师。") % {"city": programme.period.city.name}
     stage_ids = {s.pk for s in programme.eligible_stages.all()}
     if stage_ids and teacher.stage_id not in stage_ids:
@@ -758,9 +758,7 @@ def _used_seats(programme: Programme, district_ids: Iterable[int]) -> dict[int, 
 
 
 def _check_quota_district(programme: Programme, district: Unit) -> None:
-    if district.kind not in (UnitKind.DISTRICT, UnitKind.CITY) or not district.path.startswith(
-        programme.period.city.path
-    ):
+    if district.kind not in (UnitKind.DISTRICT, UnitKind.CITY) or not district.is_within(programme.period.city):
         raise ActionRefused(_("%(d)s不是本市的区（县）。") % {"d": district.name})
 
 

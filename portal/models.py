@@ -37,7 +37,6 @@ class UnitKind(models.TextChoices):
 
 
 EMPLOYER_KINDS = (UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER)
-ADMIN_KINDS = (UnitKind.CITY, UnitKind.DISTRICT, UnitKind.SCHOOL, UnitKind.CENTER, UnitKind.OTHER)
 
 
 class DistrictType(models.TextChoices):
@@ -59,7 +58,7 @@ class Unit(models.Model):
     """A node of the organisation tree.
 
     ``path`` is the chain of codes from the city down ("/440100/440104/S001/"),
-    so "is X inside Y" is ``X.path.startswith(Y.path)`` and a whole subtree is
+    so "is X inside Y" is ``X.is_within(Y)`` (a prefix test) and a whole subtree is
     one indexed prefix query, however many schools the city has.
     """
 
@@ -98,15 +97,13 @@ class Unit(models.Model):
         prefix = self.parent.path if self.parent_id else "/"
         return f"{prefix}{self.code}/"
 
-    def contains(self, other: "Unit") -> bool:
-        return other.path.startswith(self.path)
+    def is_within(self, other: "Unit") -> bool:
+        """Whether this unit is ``other`` or lies below it: a prefix test, no query."""
+        return self.path.startswith(other.path)
 
     @property
     def city_code(self) -> str:
         return self.path.split("/")[1]
-
-    def subtree(self):
-        return Unit.objects.filter(path__startswith=self.path)
 
     def ancestor_paths(self) -> list[str]:
         parts = self.path.strip("/").split("/")
