@@ -3,6 +3,7 @@
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,7 +28,7 @@ def register() -> None:
 
 
 def _fmt(value) -> str:
-    return timezone.localtime(value).strftime("%m月%d日 %H:%M")
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def selection_cards(request, scope, now) -> list[HomeCard]:

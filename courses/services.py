@@ -74,23 +74,20 @@ def _check_teacher(teacher: Teacher, period: TrainingPeriod) -> None:
 
 def _check_window(period: TrainingPeriod, now: datetime, dropping: bool = False) -> None:
     phase = period.selection_phase(now)
-    local = "%Y年%m月%d日 %H:%M"
     if phase == SelectionPhase.BEFORE:
-        raise SelectionError(
-            _("选课尚未开始，开始时间为 %(at)s") % {"at": _localtime(period.selection_opens_at).strftime(local)}
-        )
+        raise SelectionError(_("选课尚未开始，开始时间为 %(at)s") % {"at": _local(period.selection_opens_at)})
     if phase == SelectionPhase.CLOSED:
-        raise SelectionError(
-            _("选课已于 %(at)s 截止") % {"at": _localtime(period.selection_window_end).strftime(local)}
-        )
+        raise SelectionError(_("选课已于 %(at)s 截止") % {"at": _local(period.selection_window_end)})
     if dropping and not period.can_drop(now):
         raise SelectionError(_("补选阶段只能增选课程，不能退选"))
 
 
-def _localtime(value: datetime) -> datetime:
+def _local(value: datetime) -> str:
+    """Date and time in Asia/Shanghai, in the user's language's format."""
     from django.utils import timezone
+    from django.utils.formats import date_format
 
-    return timezone.localtime(value)
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def _check_course(course: Course) -> None:

@@ -22,6 +22,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import Notification, NotificationPreference, Role, Teacher, Unit, UnitKind, User
@@ -282,7 +283,8 @@ def application_submit(*, actor: User, programme: Programme, now: dt.datetime, n
             [actor.pk],
             "enrollment.submitted",
             _("已报名：%(t)s") % {"t": programme.title},
-            _("请等待学校审核（截止 %(d)s）。") % {"d": timezone.localtime(first.deadline).strftime("%m月%d日 %H:%M")},
+            _("请等待学校审核（截止 %(d)s）。")
+            % {"d": date_format(timezone.localtime(first.deadline), "DATETIME_FORMAT")},
             _url(application.pk),
         )
     return application
