@@ -126,7 +126,7 @@ AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "portal" / "locale"]  # one catalogue for every app
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.urls import reverse
 
-PO = Path(__file__).resolve().parents[2] / "locale/en/LC_MESSAGES/django.po"
+PO = Path(__file__).resolve().parents[2] / "portal/locale/en/LC_MESSAGES/django.po"
 
 
 def test_login_page_in_english_when_the_browser_asks_for_it(client):
