@@ -102,7 +102,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.row} 行 {self.column}：{self.message}"
+        return _("第 %(row)d 行 %(column)s：%(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
