@@ -157,40 +157,34 @@ def _selection_response(request: HttpRequest, course: Course, ok: bool, text: st
     return redirect(_next_url(request, reverse("courses:course_detail", args=[course.pk])))
 
 
-@require_POST
-@role_required(Role.TEACHER)
-def course_select(request: HttpRequest, pk: int) -> HttpResponse:
+def _selection_action(request: HttpRequest, pk: int, action, done_message=None) -> HttpResponse:
+    """Run one of the teacher's selection services on a visible course and answer (htmx or plain)."""
     course = _visible_course(request, pk)
     teacher = scope_for(request.user).teacher
     try:
-        result = services.enrollment_select(teacher, course, timezone.now())
+        result = action(teacher, course, timezone.now())
     except services.SelectionError as exc:
         return _selection_response(request, course, False, str(exc))
-    return _selection_response(request, course, True, result.message)
+    message = result.message if done_message is None else done_message % {"title": course.title}
+    return _selection_response(request, course, True, message)
+
+
+@require_POST
+@role_required(Role.TEACHER)
+def course_select(request: HttpRequest, pk: int) -> HttpResponse:
+    return _selection_action(request, pk, services.enrollment_select)
 
 
 @require_POST
 @role_required(Role.TEACHER)
 def course_drop(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _visible_course(request, pk)
-    teacher = scope_for(request.user).teacher
-    try:
-        services.enrollment_drop(teacher, course, timezone.now())
-    except services.SelectionError as exc:
-        return _selection_response(request, course, False, str(exc))
-    return _selection_response(request, course, True, _("已退选课程“%(title)s”") % {"title": course.title})
+    return _selection_action(request, pk, services.enrollment_drop, _("已退选课程《%(title)s》"))
 
 
 @require_POST
 @role_required(Role.TEACHER)
 def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _visible_course(request, pk)
-    teacher = scope_for(request.user).teacher
-    try:
-        services.waitlist_leave(teacher, course, timezone.now())
-    except services.SelectionError as exc:
-        return _selection_response(request, course, False, str(exc))
-    return _selection_response(request, course, True, _("已退出课程“%(title)s”的候补名单") % {"title": course.title})
+    return _selection_action(request, pk, services.waitlist_leave, _("已退出课程《%(title)s》的候补名单"))
 
 
 # --- city admins and providers: maintaining courses -----------------------------------------------
