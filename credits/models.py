@@ -226,3 +226,33 @@ class ComplianceSnapshot(models.Model):
     @property
     def rate(self) -> float:
         return self.compliant / self.teachers if self.teachers else 0.0
+
+
+class TeacherYearTotal(models.Model):
+    """A teacher's ledger sums for one year, kept by the database as entries are inserted.
+
+    Derived data only: on PostgreSQL a statement-level AFTER INSERT trigger on the
+    ledger (migration 0005) adds each statement's hours here, so the compliance
+    dashboards read one row per teacher instead of summing the whole ledger.
+    ``kinds`` maps CreditKind ids (as text) and ``topics`` maps Topic codes to
+    hours, since kinds and topics are data. ``manage.py rebuild_credit_totals``
+    recomputes the table from the ledger. SQLite (the demo) does not keep it and
+    sums the ledger per request instead.
+    """
+
+    teacher = models.ForeignKey("portal.Teacher", verbose_name=_("教师"), on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    total = models.DecimalField(_("总学时"), max_digits=9, decimal_places=2, default=0)
+    public = models.DecimalField(_("公需科目"), max_digits=9, decimal_places=2, default=0)
+    professional = models.DecimalField(_("专业科目"), max_digits=9, decimal_places=2, default=0)
+    elective = models.DecimalField(_("选修科目"), max_digits=9, decimal_places=2, default=0)
+    kinds = models.JSONField(_("按学时类型"), default=dict)
+    topics = models.JSONField(_("按专题"), default=dict)
+
+    class Meta:
+        verbose_name = _("教师年度学时汇总")
+        verbose_name_plural = _("教师年度学时汇总")
+        constraints = [models.UniqueConstraint(fields=["teacher", "year"], name="teacher_year_total_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id} {self.year} {self.total}"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from credits.models import ComplianceSnapshot, CreditEntry, RuleSet
+from credits.models import Category, ComplianceSnapshot, CreditEntry, RuleSet
 from credits.rules import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
 from portal.models import TeacherStatus, Unit
 
@@ -23,11 +24,32 @@ def _add_rows(result: dict[int, Totals], rows) -> None:
         result.setdefault(teacher_id, Totals()).add(Decimal(hours), category, kind, topics)
 
 
+def totals_kept() -> bool:
+    """Whether the database keeps credits_teacheryeartotal (PostgreSQL: a ledger insert trigger does)."""
+    return connection.vendor == "postgresql"
+
+
 def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Totals]:
-    """Each teacher's Totals for ``year`` (zero Totals for teachers without entries). One query."""
+    """Each teacher's Totals for ``year`` (zero Totals for teachers without entries). One query.
+
+    PostgreSQL reads the kept totals (TeacherYearTotal); SQLite sums the ledger. Either
+    way a category, kind or topic whose hours sum to zero (reversed) is left out.
+    """
     ids = list(teacher_ids)
     result: dict[int, Totals] = {tid: Totals() for tid in ids}
     if not ids:
+        return result
+    if totals_kept():
+        with connection.cursor() as cursor:
+            cursor.execute(_KEPT_TOTALS_SQL, [ids, year])
+            for teacher_id, total, public, professional, elective, kinds, topics in cursor.fetchall():
+                by_category = {"public": public, "professional": professional, "elective": elective}
+                result[teacher_id] = Totals(
+                    total=total,
+                    by_category={k: v for k, v in by_category.items() if v},
+                    by_kind=_json_hours(kinds),
+                    by_topic=_json_hours(topics),
+                )
         return result
     rows = (
         CreditEntry.objects.filter(teacher_id__in=ids, year=year)
@@ -36,7 +58,30 @@ def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Tota
         .order_by()
     )
     _add_rows(result, rows)
+    for totals in result.values():
+        # As the kept totals cannot tell "reversed to zero" from "none": a zero sum is left out.
+        for sums in (totals.by_category, totals.by_kind, totals.by_topic):
+            for key in [k for k, v in sums.items() if not v]:
+                del sums[key]
     return result
+
+
+def _json_hours(value) -> dict[str, Decimal]:
+    """A jsonb {key: hours} as Decimals (the driver may hand over the text or the decoded object)."""
+    if value is None:
+        return {}
+    if isinstance(value, str | bytes):
+        value = json.loads(value, parse_float=Decimal, parse_int=Decimal)
+    return {key: Decimal(str(hours)) for key, hours in value.items() if hours}
+
+
+# Kinds are kept by id (a code may be renamed); Totals speak codes.
+_KEPT_TOTALS_SQL = (
+    "SELECT tt.teacher_id, tt.total, tt.public, tt.professional, tt.elective,"
+    " (SELECT jsonb_object_agg(k.code, kv.value) FROM jsonb_each(tt.kinds) kv"
+    "  JOIN credits_creditkind k ON k.id = kv.key::integer),"
+    " tt.topics FROM credits_teacheryeartotal tt WHERE tt.teacher_id = ANY(%s) AND tt.year = %s"
+)
 
 
 def teacher_totals(teacher_id: int, year: int) -> Totals:
@@ -139,6 +184,19 @@ class CompiledRule:
             params.append(value)
         self.sums_sql = ", ".join(sums)
         self.sums_params = params
+        # The same sums read from the kept totals (one row per teacher and year; PostgreSQL).
+        kept, kept_params = [], []
+        for column in self.columns:
+            if column.dimension == "total":
+                kept.append(f"tt.total AS {column.alias}")
+            elif column.dimension == "category":
+                field = column.code if column.code in Category.values else None
+                kept.append(f"tt.{field} AS {column.alias}" if field else f"NULL::numeric AS {column.alias}")
+            else:
+                kept.append(f"(tt.{column.dimension}s ->> %s)::numeric AS {column.alias}")
+                kept_params.append(str(kind_ids.get(column.code, -1)) if column.dimension == "kind" else column.code)
+        self.kept_sql = ", ".join(kept)
+        self.kept_params = kept_params
         self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
 
     def per_teacher(
@@ -149,13 +207,26 @@ class CompiledRule:
         Teachers without entries get NULL sums (the conditions COALESCE them). ``as_of``:
         only entries recorded before that moment count. Columns: teacher_id, name,
         id_number, unit_name, path, then one per ``self.columns`` alias.
+
+        The current state comes from the kept totals where the database keeps
+        them (one row per teacher, no ledger scan); ``as_of`` and SQLite sum the ledger.
         """
-        before = " AND e.recorded_at < %s" if as_of else ""
         where = "t.status = %s AND u.path LIKE %s ESCAPE '\\'"
-        params: list = [*self.sums_params, year, *([as_of] if as_of else []), _active(), _like_prefix(unit.path)]
+        where_params: list = [_active(), _like_prefix(unit.path)]
         if search:
             where += " AND (t.name LIKE %s OR t.id_number LIKE %s)"
-            params += [f"%{search}%", f"%{search.upper()}%"]
+            where_params += [f"%{search}%", f"%{search.upper()}%"]
+        if as_of is None and totals_kept():
+            sql = (
+                "SELECT t.id AS teacher_id, t.name AS name, t.id_number AS id_number, u.name AS unit_name,"
+                f" u.path AS path, {self.kept_sql}"
+                " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
+                " LEFT JOIN credits_teacheryeartotal tt ON tt.teacher_id = t.id AND tt.year = %s"
+                f" WHERE {where}"
+            )
+            return sql, [*self.kept_params, year, *where_params]
+        before = " AND e.recorded_at < %s" if as_of else ""
+        params: list = [*self.sums_params, year, *([as_of] if as_of else []), *where_params]
         sql = (
             "SELECT t.id AS teacher_id, t.name AS name, t.id_number AS id_number, u.name AS unit_name,"
             f" u.path AS path, {self.sums_sql}"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -208,3 +208,19 @@ def compliance_snapshot_take(year: int, today: dt.date, as_of: dt.datetime | Non
         after = ComplianceSnapshot.objects.filter(year=year, date=today, unit__path__startswith=city.path).count()
         written += after - before
     return written
+
+
+def credit_totals_rebuild() -> int | None:
+    """Recompute every teacher's yearly totals (credits_teacheryeartotal) from the ledger; idempotent.
+
+    Side effects: empties and refills the totals table in one INSERT ... SELECT
+    (PostgreSQL; an EXCLUSIVE lock on the totals makes concurrent ledger inserts
+    wait, so none is lost or counted twice, while readers keep reading). For recovery and after bulk loads that
+    bypass the ledger's insert trigger. Returns the number of rows written, or
+    None where the database keeps no totals table (SQLite sums the ledger).
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT credits_totals_rebuild()")
+        return int(cursor.fetchone()[0])
