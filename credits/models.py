@@ -240,7 +240,16 @@ class TeacherYearTotal(models.Model):
     sums the ledger per request instead.
     """
 
-    teacher = models.ForeignKey("portal.Teacher", verbose_name=_("教师"), on_delete=models.CASCADE, related_name="+")
+    # No database constraint: a teacher with entries cannot be deleted (the ledger protects
+    # her), one without entries has no totals, and bulk rebuilds skip 250,000 key checks.
+    teacher = models.ForeignKey(
+        "portal.Teacher",
+        verbose_name=_("教师"),
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the unique (teacher, year) index serves
+    )
     year = models.PositiveSmallIntegerField(_("年度"))
     total = models.DecimalField(_("总学时"), max_digits=9, decimal_places=2, default=0)
     public = models.DecimalField(_("公需科目"), max_digits=9, decimal_places=2, default=0)

@@ -35,7 +35,6 @@ LEFT JOIN (
           WHERE s.topic_codes <> '' AND c.code <> '' GROUP BY s.teacher_id, s.year, c.code) x
     GROUP BY teacher_id, year
 ) tp ON tp.teacher_id = d.teacher_id AND tp.year = d.year
-ORDER BY d.teacher_id, d.year
 """
 COLUMNS = "teacher_id, year, total, public, professional, elective, kinds, topics"
 
@@ -51,6 +50,7 @@ CREATE OR REPLACE FUNCTION credits_totals_add() RETURNS trigger AS $$
 BEGIN
     INSERT INTO credits_teacheryeartotal AS t ({COLUMNS})
     {AGGREGATE.format(source="new_rows")}
+    ORDER BY 1, 2  -- rows locked in one order: concurrent imports do not deadlock
     ON CONFLICT (teacher_id, year) DO UPDATE SET
         total = t.total + EXCLUDED.total,
         public = t.public + EXCLUDED.public,
