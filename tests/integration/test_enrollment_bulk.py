@@ -30,11 +30,15 @@ def _count_queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
+# SQLite splits a bulk INSERT by its limit on query variables: a few more batches there.
+SQLITE_BATCHES = 0 if connection.vendor == "postgresql" else 6
+
+
 def test_bulk_school_approval_of_500_takes_a_fixed_number_of_queries(tree, django_assert_max_num_queries):
     programme = programme_with_chain(tree.city)
     ids = [a.pk for a in bulk_applications(programme, _teachers(tree.school_a, 500))]
 
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(20 + SQLITE_BATCHES):
         result = services.application_approve_bulk(actor=tree.alice, ids=ids, now=at("2022-03-16 10:00"))
 
     assert result.done == 500
@@ -49,7 +53,7 @@ def test_bulk_district_approval_of_500_within_quota_takes_a_fixed_number_of_quer
     teachers = _teachers(tree.school_a, 500)
     ids = [a.pk for a in bulk_applications(programme, teachers, state=ApplicationState.APPROVED, level_order=2)]
 
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(22 + SQLITE_BATCHES):
         result = services.application_approve_bulk(actor=tree.carol, ids=ids, now=at("2022-03-20 10:00"))
 
     assert result.done == 500
