@@ -1,34 +1,23 @@
 from django.contrib import admin
-from django.db.models import Q
 
 from courses.models import Course, CourseSession, Enrollment, Provider, ProviderStaff, TrainingPeriod, WaitlistEntry
-from portal.models import Role, Unit
-from portal.scoping import scope_for
+from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
+from portal.models import Role, Unit, UnitKind
 
 
-class CityScopedAdmin(admin.ModelAdmin):
+class CityScopedAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Staff city admins see only their cities' rows (superusers: everything)."""
 
-    city_lookup = "city"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        paths = scope_for(request.user).paths.get(Role.CITY_ADMIN, ())
-        q = Q(pk__in=[])
-        for path in paths:
-            q |= Q(**{f"{self.city_lookup}__path": path})
-        return qs.filter(q)
+    unit_lookup = "city"
+    scope_roles = (Role.CITY_ADMIN,)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser:
-            paths = scope_for(request.user).paths.get(Role.CITY_ADMIN, ())
-            if db_field.related_model is Unit:
-                kwargs["queryset"] = Unit.objects.filter(path__in=paths)
-            elif db_field.related_model is TrainingPeriod:
-                kwargs["queryset"] = TrainingPeriod.objects.filter(city__path__in=paths)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.related_model is TrainingPeriod and not request.user.is_superuser:
+            kwargs["queryset"] = TrainingPeriod.objects.filter(self.reach(request, "city"))
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.related_model is Unit:
+            field.queryset = field.queryset.filter(kind=UnitKind.CITY)
+        return field
 
 
 class ProviderStaffInline(admin.TabularInline):
@@ -70,7 +59,7 @@ class CourseSessionInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(CityScopedAdmin):
-    city_lookup = "period__city"
+    unit_lookup = "period__city"
 
     list_display = [
         "code",
@@ -93,28 +82,19 @@ class CourseAdmin(CityScopedAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(CityScopedAdmin):
+class EnrollmentAdmin(CityScopedAdmin, ReadOnlyAdmin):
     """Read-only: selections change only through the course services (capacity, waiting list, ledger)."""
 
-    city_lookup = "period__city"
+    unit_lookup = "period__city"
 
     list_display = ["teacher", "course", "status", "from_waitlist", "selected_at", "dropped_at", "completed_at"]
     list_filter = ["status", "period"]
     search_fields = ["teacher__name", "teacher__id_number", "course__code", "course__title"]
     list_select_related = ["teacher", "course"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(EnrollmentAdmin):
-    city_lookup = "course__period__city"
+    unit_lookup = "course__period__city"
     list_display = ["teacher", "course", "status", "created_at", "closed_at", "note"]
     list_filter = ["status"]

@@ -19,8 +19,9 @@ from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditK
 from credits.rules import evaluate, parse_tree
 from credits.selectors import teacher_totals, totals_for_teachers
 from portal import idcard
-from portal.models import Role, Teacher, Unit, UnitKind
-from portal.scoping import scope_for, teachers_visible_to
+from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
+from portal.models import Role, Teacher, UnitKind
+from portal.scoping import teachers_visible_to
 
 TREE_HELP = _(
     "用 JSON 描述规则。节点：all_of（全部满足）、any_of（满足其一）、min_total（总学时）、"
@@ -85,26 +86,22 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(admin.ModelAdmin):
+class RuleSetAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    unit_lookup = "city"
+    scope_roles = (Role.CITY_ADMIN,)
     form = RuleSetForm
     list_display = ("name", "city", "year")
     list_filter = ("year", "city")
     readonly_fields = ("preview",)
     fields = ("city", "year", "name", "tree", "description", "preview")
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("city")
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(scope_for(request.user).unit_q("city", roles=(Role.CITY_ADMIN,)))
+    list_select_related = ("city",)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "city":
-            cities = Unit.objects.filter(kind=UnitKind.CITY)
-            if not request.user.is_superuser:
-                cities = cities.filter(scope_for(request.user).unit_q("", roles=(Role.CITY_ADMIN,)))
-            kwargs["queryset"] = cities
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+            field.queryset = field.queryset.filter(kind=UnitKind.CITY)
+        return field
 
     def get_urls(self):
         return [
@@ -159,19 +156,6 @@ class RuleSetAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/credits/ruleset_preview.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Visible, never changed here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CreditEntry)

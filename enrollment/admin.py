@@ -12,7 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin import ScopedAdminMixin
+from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
 from portal.models import UnitKind
 
 from . import services
@@ -82,17 +82,6 @@ class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         formset.save()
         if formset.model is ProgrammeLevel:
             services.programme_deadlines_sync(form.instance)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Application)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import idcard, services
 from portal.models import (
+    ADMIN_ROLES,
     ExportJob,
     Notification,
     ReminderDate,
@@ -37,22 +38,40 @@ class ScopedAdminMixin:
     """Narrow the list and the unit choices to the staff user's reach (superusers: everything)."""
 
     unit_lookup = "unit"  # the path to the Unit that decides visibility; "" for Unit itself
+    scope_roles = ADMIN_ROLES  # whose reach counts (city-wide configuration: city admins only)
+
+    def reach(self, request, prefix: str):
+        """Q for rows whose ``prefix`` unit lies in the user's reach under ``scope_roles``."""
+        return scope_for(request.user).unit_q(prefix, roles=self.scope_roles)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        return qs.filter(scope_for(request.user).unit_q(self.unit_lookup))
+        return qs.filter(self.reach(request, self.unit_lookup))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Unit and not request.user.is_superuser:
-            kwargs["queryset"] = Unit.objects.filter(scope_for(request.user).unit_q(""))
+            kwargs["queryset"] = Unit.objects.filter(self.reach(request, ""))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.related_model is Unit and not request.user.is_superuser:
-            kwargs["queryset"] = Unit.objects.filter(scope_for(request.user).unit_q(""))
+            kwargs["queryset"] = Unit.objects.filter(self.reach(request, ""))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Visible, never added, changed or deleted here (records, logs, derived data)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Stage)
@@ -233,22 +252,13 @@ class TeacherAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TeacherMove)
-class TeacherMoveAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class TeacherMoveAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     unit_lookup = "from_unit"
     list_display = ["teacher", "status", "date", "from_unit", "to_unit", "recorded_by", "recorded_at"]
     list_filter = ["status"]
     search_fields = ["teacher__name", "=teacher__id_number"]
     list_select_related = ["teacher", "from_unit", "to_unit", "recorded_by"]
     date_hierarchy = "date"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReminderDate)
