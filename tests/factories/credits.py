@@ -3,29 +3,9 @@ from decimal import Decimal
 
 import factory
 
+from credits.demo import GUANGZHOU_TREE, MAOMING_TREE  # noqa: F401 - the preloaded rules, re-exported
 from credits.models import Category, CreditEntry, CreditKind, RuleSet, Source, Topic
 from tests.factories.portal import CityFactory, TeacherFactory
-
-GUANGZHOU_TREE = {
-    "all_of": [
-        {"min_total": {"hours": 90}},
-        {"min_hours": {"category": "public", "hours": 30}},
-        {"min_hours": {"category": "professional", "hours": 42}},
-        {"min_hours": {"category": "elective", "hours": 18}},
-        {"requires_topic": {"topic": "ethics", "hours": 1}},
-    ]
-}
-MAOMING_TREE = {
-    "all_of": [
-        {
-            "any_of": [
-                {"min_hours": {"kind": "ordinary", "hours": 42}},
-                {"min_hours": {"kind": "rotation", "hours": 60}},
-            ]
-        },
-        {"requires_topic": {"topic": "ethics", "hours": 1}},
-    ]
-}
 
 
 def preloaded() -> None:

@@ -5,32 +5,14 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from credits.demo import GUANGZHOU_TREE, MAOMING_TREE
 from credits.rules import Names, Totals, columns_needed, evaluate, parse_tree, sql_condition, validate_tree
 
 NAMES = Names(
     kinds={"ordinary": "普通远程培训课程", "rotation": "全员轮训网络研修"},
     topics={"ethics": "师德师风", "shuangjian": "双减"},
 )
-GUANGZHOU = {
-    "all_of": [
-        {"min_total": {"hours": 90}},
-        {"min_hours": {"category": "public", "hours": 30}},
-        {"min_hours": {"category": "professional", "hours": 42}},
-        {"min_hours": {"category": "elective", "hours": 18}},
-        {"requires_topic": {"topic": "ethics", "hours": 1}},
-    ]
-}
-MAOMING = {
-    "all_of": [
-        {
-            "any_of": [
-                {"min_hours": {"kind": "ordinary", "hours": 42}},
-                {"min_hours": {"kind": "rotation", "hours": 60}},
-            ]
-        },
-        {"requires_topic": {"topic": "ethics"}},
-    ]
-}
+GUANGZHOU, MAOMING = GUANGZHOU_TREE, MAOMING_TREE
 
 
 def gz(public, professional, elective, ethics=D(2)) -> Totals:
