@@ -2,11 +2,10 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal import idcard
 from portal.models import Position, Stage
+from portal.selectors import teacher_search_q
 
 from .models import Application, ApplicationState
 
@@ -38,13 +37,7 @@ class ApplicationFilter(django_filters.FilterSet):
         self.filters["school"].queryset = schools
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        number = idcard.normalize(value)
-        if number[:1].isdigit():
-            return queryset.filter(teacher__id_number__startswith=number)
-        return queryset.filter(Q(teacher__name__contains=value))
+        return queryset.filter(teacher_search_q(value, prefix="teacher__"))
 
     def filter_state(self, queryset, name, value):
         return queryset.in_effective_state([value], self.now) if value else queryset

@@ -2,11 +2,10 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal import idcard
 from portal.models import Stage, Teacher, TeacherStatus
+from portal.selectors import teacher_search_q
 
 
 class TeacherFilter(django_filters.FilterSet):
@@ -64,16 +63,7 @@ class TeacherFilter(django_filters.FilterSet):
             self.filters["unit"].queryset = units
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        number = idcard.normalize(value)
-        if number[:1].isdigit():
-            # An ID number (or its start) typed with spaces or lower-case x.
-            return (
-                queryset.filter(id_number__startswith=number) if len(number) < 18 else queryset.filter(id_number=number)
-            )
-        return queryset.filter(Q(name__contains=value))
+        return queryset.filter(teacher_search_q(value))
 
     def filter_subject(self, queryset, name, value):
         value = value.strip()

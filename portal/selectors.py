@@ -4,8 +4,22 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from portal import idcard
 from portal.models import EMPLOYER_KINDS, Teacher, TeacherMove, TeacherStatus, Unit, UnitKind
 from portal.scoping import scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
+
+
+def teacher_search_q(value: str, prefix: str = "") -> Q:
+    """Q for teachers matching what a user typed: an ID number (or its start, typed loosely) or part of a name."""
+    value = value.strip()
+    if not value:
+        return Q()
+    number = idcard.normalize(value)
+    if number[:1].isdigit():
+        if len(number) < 18:
+            return Q(**{f"{prefix}id_number__startswith": number})
+        return Q(**{f"{prefix}id_number": number})
+    return Q(**{f"{prefix}name__contains": value})
 
 
 def roster_for(user) -> QuerySet[Teacher]:
