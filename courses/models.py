@@ -211,10 +211,6 @@ class Course(models.Model):
         return f"{self.code} {self.title}"
 
     @property
-    def seats_left(self) -> int | None:
-        return None if self.capacity is None else max(self.capacity - self.enrolled_count, 0)
-
-    @property
     def is_full(self) -> bool:
         return self.capacity is not None and self.enrolled_count >= self.capacity
 
@@ -313,10 +309,6 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher} · {self.course}"
-
-    @property
-    def is_live(self) -> bool:
-        return self.status in LIVE_ENROLLMENT_STATES
 
 
 class WaitlistStatus(models.TextChoices):

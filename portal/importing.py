@@ -227,9 +227,6 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def header_of(self, key: str) -> str:
-        return next(c.header for c in self.columns if c.key == key)
-
     def add_error(self, index: int, key_or_header: str, message: str) -> None:
         """Record an error for data row ``index`` (0-based into ``rows``)."""
         header = next((c.header for c in self.columns if c.key == key_or_header), key_or_header)

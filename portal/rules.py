@@ -18,11 +18,6 @@ def is_admin(user) -> bool:
 
 
 @rules.predicate
-def is_school_admin(user) -> bool:
-    return scope_for(user).has(Role.SCHOOL_ADMIN)
-
-
-@rules.predicate
 def is_district_or_city_admin(user) -> bool:
     scope = scope_for(user)
     return scope.has(Role.DISTRICT_ADMIN) or scope.has(Role.CITY_ADMIN)

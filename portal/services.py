@@ -76,11 +76,6 @@ def _check_destination(actor: User, destination: Unit, *, from_units: Iterable[i
         raise ValidationError({"destination": _("调入单位与原单位相同")})
 
 
-def teacher_retire(teacher: Teacher, *, date: dt.date, actor: User) -> bool:
-    """Mark one active teacher retired. See ``teachers_retire``."""
-    return teachers_retire(Teacher.objects.filter(pk=teacher.pk), date=date, actor=actor) == 1
-
-
 def teachers_retire(teachers, *, date: dt.date, actor: User) -> int:
     """Mark the active teachers of ``teachers`` (a queryset already scoped to the actor) retired.
 
@@ -89,13 +84,6 @@ def teachers_retire(teachers, *, date: dt.date, actor: User) -> int:
     are left alone. Returns how many changed.
     """
     return _set_status(teachers, status=TeacherStatus.RETIRED, date=date, actor=actor, destination=None)
-
-
-def teacher_transfer(teacher: Teacher, *, date: dt.date, actor: User, destination: Unit | None = None) -> bool:
-    """Transfer one teacher. See ``teachers_transfer``."""
-    return (
-        teachers_transfer(Teacher.objects.filter(pk=teacher.pk), date=date, actor=actor, destination=destination) == 1
-    )
 
 
 def teachers_transfer(teachers, *, date: dt.date, actor: User, destination: Unit | None = None) -> int:
