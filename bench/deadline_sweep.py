@@ -12,7 +12,7 @@ same run:
   statement doing the sweep's whole work (lock, update, audit row, notice),
   each the best of three runs, rolled back (after the deferred foreign-key
   checks, which are timed);
-* our sweep (portal.jobs.deadline_sweep_run: batched, locked, conditional, with
+* our sweep (enrollment.services.application_expire_overdue: batched, locked, conditional, with
   audit entries and one notice per teacher), best of two runs, and its ratios;
 * after resetting the data, the sweep through a real Celery worker on Redis
   (DB 6) that is killed with SIGKILL half-way and restarted; then the count of
@@ -180,7 +180,7 @@ def killed_worker_run(bench_url: str, broker: str, rows: int) -> tuple[int, int,
     import redis
 
     from enrollment.models import Application
-    from portal.tasks import deadline_sweep
+    from enrollment.tasks import applications_expire_overdue
 
     redis.Redis.from_url(broker).flushdb()
     visibility = 15
@@ -199,7 +199,7 @@ def killed_worker_run(bench_url: str, broker: str, rows: int) -> tuple[int, int,
             first = run_worker(env, log)
             wait_ready(log_path, 0, first)
             start = time.perf_counter()
-            deadline_sweep.delay(NOW.isoformat())
+            applications_expire_overdue.delay(NOW.isoformat())
             expired = Application.objects.filter(state="expired")
             while not (at_kill := expired.count()):
                 time.sleep(0.05)
@@ -252,7 +252,7 @@ def main() -> None:
     args = parser.parse_args()
     bench_url, broker = setup_database()
 
-    from portal.jobs import deadline_sweep_run
+    from enrollment.services import application_expire_overdue
 
     start = time.perf_counter()
     build(args.rows)
@@ -266,11 +266,11 @@ def main() -> None:
         if attempt:
             reset()
         start = time.perf_counter()
-        result = deadline_sweep_run(NOW)
+        expired = application_expire_overdue(NOW)
         sweeps.append(time.perf_counter() - start)
         in_process_errors = count_errors(args.rows)
         print(
-            f"sweep (in-process) run {attempt + 1}: {sweeps[-1]:8.3f} s  ({result['expired']} expired;"
+            f"sweep (in-process) run {attempt + 1}: {sweeps[-1]:8.3f} s  ({expired} expired;"
             f" wrong {in_process_errors[0]}, duplicated {in_process_errors[1]})"
         )
     sweep = min(sweeps)

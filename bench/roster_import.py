@@ -77,7 +77,7 @@ def bare_copy(rows: list[tuple], *, foreign_keys: bool) -> float:
     """
     from django.db import connection
 
-    from portal.roster import _CREATE_COLUMNS, _copy_buffer
+    from portal.roster_import import _CREATE_COLUMNS, _copy_buffer
 
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_copy")
@@ -134,7 +134,7 @@ def main() -> None:
     from django.db import connection
 
     from portal.management.commands.seed_scale import build_city
-    from portal.roster import roster_apply, roster_parse
+    from portal.roster_import import roster_apply, roster_parse
 
     city, _districts, schools = build_city("990100", (args.rows + 79) // 80)
     tmp = Path(tempfile.mkdtemp(prefix="bench_roster_"))

@@ -2,15 +2,77 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _provider_ids_of(user_id: int) -> tuple[int, ...]:
+    from courses.models import ProviderStaff
+
+    return tuple(ProviderStaff.objects.filter(user_id=user_id).values_list("provider_id", flat=True))
+
+
+def _provider_staff():
+    from courses.models import ProviderStaff
+
+    for staff in ProviderStaff.objects.select_related("user", "provider").order_by("provider__code"):
+        yield staff.provider.name, staff.user
+
+
 class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = _("培训周期与课程")
 
     def ready(self) -> None:
-        from courses import home_cards
-        from portal.notifications import register_kind
+        from portal.models import ADMIN_ROLES, Role
+        from portal.registry import (
+            Job,
+            Membership,
+            NavItem,
+            register_cards,
+            register_demo,
+            register_job,
+            register_membership,
+            register_nav,
+            register_notification_kind,
+        )
 
-        home_cards.register()
-        register_kind("course_waitlist_promoted", _("候补转正（已为您选上课程）"), 50)
-        register_kind("course_waitlist_released", _("候补取消"), 51)
-        register_kind("course_plan_reminder", _("选课计划提醒"), 52)
+        from . import demo, home_cards
+        from .reminders import KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
+
+        register_membership(Membership(Role.PROVIDER, ids_of=_provider_ids_of, holders=_provider_staff))
+        register_nav(
+            NavItem(_("课程超市"), "courses:catalogue", (Role.TEACHER,), order=20),
+            NavItem(_("课程管理"), "courses:manage_list", (Role.CITY_ADMIN, Role.PROVIDER), order=40),
+            NavItem(_("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
+            NavItem(_("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
+            NavItem(_("选课提醒"), "courses:nudge", ADMIN_ROLES, order=47),
+        )
+        register_cards(home_cards.selection_cards)
+        register_notification_kind(KIND_SELECTION_REMINDER, _("选课截止提醒"), 20)
+        register_notification_kind(KIND_ROSTER_REMINDER, _("名册核对提醒"), 40)
+        register_notification_kind("course_waitlist_promoted", _("候补转正（已为您选上课程）"), 50)
+        register_notification_kind("course_waitlist_released", _("候补取消"), 51)
+        register_notification_kind("course_plan_reminder", _("选课计划提醒"), 52)
+        # Task names as strings (module.function): see EnrollmentConfig.ready.
+        register_job(
+            Job(
+                name="候补名单释放",
+                task="courses.tasks.waitlists_release_closed",
+                crontab=("*/10", "*"),
+                description=_("每10分钟：选课（含补选）结束后，释放仍在候补的名额登记并通知教师。"),
+            )
+        )
+        register_job(
+            Job(
+                name="选课截止提醒",
+                task="courses.tasks.selection_reminders",
+                crontab=("0", "8"),
+                description=_("每天8:00：选课截止前3天提醒已选课程学时不足的教师。每人每次只发一次。"),
+            )
+        )
+        register_job(
+            Job(
+                name="名册核对提醒",
+                task="courses.tasks.roster_reminders",
+                crontab=("0", "8"),
+                description=_("每天8:00：培训周期开始选课前两周内，提醒名册信息不完整的学校管理员。每校每期一次。"),
+            )
+        )
+        register_demo(demo.load, order=20)

@@ -1,30 +1,18 @@
-"""Nav links and home-page cards of the course supermarket (registered from CoursesConfig.ready)."""
+"""Home-page cards of the course supermarket (registered from CoursesConfig.ready)."""
 
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from courses import selectors
 from courses.models import Enrollment, EnrollmentStatus, SelectionPhase, TrainingPeriod
-from credits.rules import fmt_hours
+from credits.rule_engine import fmt_hours
 from portal.models import Role, Teacher, TeacherStatus
-from portal.registry import HomeCard, NavItem, register_cards, register_nav
+from portal.registry import HomeCard
 
 ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
-
-
-def register() -> None:
-    register_nav(
-        NavItem(gettext_lazy("课程超市"), "courses:catalogue", (Role.TEACHER,), order=20),
-        NavItem(gettext_lazy("课程管理"), "courses:manage_list", (Role.CITY_ADMIN, Role.PROVIDER), order=40),
-        NavItem(gettext_lazy("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
-        NavItem(gettext_lazy("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
-        NavItem(gettext_lazy("选课提醒"), "courses:nudge", ADMINS, order=47),
-    )
-    register_cards(selection_cards)
 
 
 def _fmt(value) -> str:
@@ -154,7 +142,7 @@ def _provider_cards(scope, now) -> list[HomeCard]:
         if rows
         else {}
     )
-    return [
+    cards = [
         HomeCard(
             role=Role.PROVIDER,
             title=_("%(p)s 选课中") % {"p": row["period__name"]},
@@ -168,3 +156,14 @@ def _provider_cards(scope, now) -> list[HomeCard]:
         )
         for row in rows
     ]
+    cards.append(
+        HomeCard(
+            role=Role.PROVIDER,
+            title=_("考核结果导入"),
+            text=_("上传形成性考核结果表，合格学员的学时自动登记"),
+            url=reverse("courses:results_import"),
+            link_label=_("上传"),
+            order=50,
+        )
+    )
+    return cards

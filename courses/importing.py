@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseMode, CourseStatus, Provider, TrainingPeriod
 from credits.models import Category, CreditKind, Topic
-from credits.rules import fmt_hours
+from credits.rule_engine import fmt_hours
 from portal import exporting
 from portal.importing import Column, ImportResult, PreviewRow, choice, read_table, text
 from portal.models import Stage

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from credits.models import Category
-from credits.rules import fmt_hours
+from credits.rule_engine import fmt_hours
 
 
 class Provider(models.Model):

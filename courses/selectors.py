@@ -24,7 +24,7 @@ from courses.models import (
     WaitlistStatus,
 )
 from credits.models import Category
-from credits.rules import Evaluation, Totals, evaluate
+from credits.rule_engine import Evaluation, Totals, evaluate
 from credits.selectors import totals_for_teachers
 from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind
 from portal.scoping import Scope, scope_for
@@ -402,7 +402,7 @@ class PlanSQL:
         return f"COALESCE(s.h_category_{category}, 0) < %s", [float(hours)]
 
     def totals(self, row: dict) -> Totals:
-        from credits.rules import totals_from_columns
+        from credits.rule_engine import totals_from_columns
 
         return totals_from_columns({c: row.get(c.alias) for c in self.rule.columns})
 

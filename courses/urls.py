@@ -18,4 +18,6 @@ urlpatterns = [
     path("progress/schools/", views.school_progress, name="school_progress"),
     path("progress/nudge/", views.nudge, name="nudge"),
     path("progress/nudge/remind/", views.nudge_remind, name="nudge_remind"),
+    path("results/import/", views.results_import, name="results_import"),
+    path("results/template.xlsx", views.results_template, name="results_template"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,9 +20,13 @@ from django.views.decorators.http import require_POST
 from courses import importing, selectors, services
 from courses.exporting import xlsx_response
 from courses.filters import CatalogueFilter, CourseManageFilter, FillRateFilter, NudgeFilter
-from courses.forms import CourseForm, CourseImportForm, SessionFormSet
-from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, TrainingPeriod
+from courses.forms import CourseForm, CourseImportForm, ResultImportForm, SessionFormSet
+from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, Provider, TrainingPeriod
+from courses.results_import import COLUMNS as RESULT_COLUMNS
+from courses.results_import import provider_results_import
 from credits.models import Category
+from credits.rule_engine import fmt_hours
+from portal import idcard
 from portal.decorators import role_required
 from portal.exporting import xlsx_download
 from portal.importing import ImportFileError
@@ -566,3 +572,45 @@ def nudge_remind(request: HttpRequest) -> HttpResponse:
     if without_login:
         messages.warning(request, _("%(n)d 位教师尚未开通账号，无法提醒") % {"n": without_login})
     return redirect(_next_url(request, f"{reverse('courses:nudge')}?period={period.pk}"))
+
+
+# --- provider result sheets -----------------------------------------------------------------------
+
+
+@role_required(Role.PROVIDER)
+def results_import(request: HttpRequest) -> HttpResponse:
+    """Provider staff upload a result sheet: check it, then (all rows valid) record the passed hours."""
+    scope = scope_for(request.user)
+    providers = Provider.objects.filter(pk__in=scope.provider_ids).order_by("code")
+    periods = TrainingPeriod.objects.filter(courses__provider__in=providers).distinct().order_by("-year", "code")
+    form = ResultImportForm(request.POST or None, request.FILES or None, providers=providers, periods=periods)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = provider_results_import(
+                data["file"],
+                provider=data["provider"],
+                period=data["period"],
+                actor=request.user,
+                dry_run=data["dry_run"],
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            if result.written:
+                messages.success(
+                    request,
+                    _("已导入：%(n)d 人次合格，共 %(h)s 学时") % {"n": result.created, "h": fmt_hours(result.hours)},
+                )
+    return render(request, "courses/results_import.html", {"form": form, "result": result})
+
+
+@role_required(Role.PROVIDER)
+def results_template(request: HttpRequest) -> HttpResponse:
+    """An empty result sheet with the expected headers (and one example row to overwrite)."""
+    headers = [c.header for c in RESULT_COLUMNS]
+    example = [[idcard.make("440106", dt.date(1990, 1, 1), 123), "张三", "GZ-101", 12, "合格"]]
+    return xlsx_response(
+        _("考核结果导入模板"), title=_("考核结果（示例行请删除后填写）"), headers=headers, rows=example
+    )

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet, Topic
-from credits.rules import evaluate, parse_tree
+from credits.rule_engine import evaluate, parse_tree
 from credits.selectors import teacher_totals, totals_for_teachers
 from portal import idcard
 from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
@@ -45,7 +45,7 @@ class CreditKindAdmin(admin.ModelAdmin):
 
 
 class TreeField(forms.CharField):
-    """A JSON textarea validated by credits.rules with Chinese messages."""
+    """A JSON textarea validated by credits.rule_engine with Chinese messages."""
 
     widget = forms.Textarea(attrs={"rows": 14, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"})
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _names_changed(**kwargs) -> None:
-    from credits.rules import names_cache_clear
+    from credits.rule_engine import names_cache_clear
 
     names_cache_clear()
 
@@ -14,19 +14,50 @@ class CreditsConfig(AppConfig):
     verbose_name = _("学时与达标")
 
     def ready(self) -> None:
-        from credits.models import CreditKind, Topic
         from portal.models import ADMIN_ROLES, Role
-        from portal.registry import NavItem, register_cards, register_nav
+        from portal.registry import (
+            ExportKind,
+            Job,
+            NavItem,
+            register_cards,
+            register_demo,
+            register_export,
+            register_job,
+            register_nav,
+            register_notification_kind,
+        )
+
+        from . import demo, home_cards
+        from .exports import compliance_export_spec
+        from .models import CreditKind, Topic
+        from .reminders import KIND_HOURS_REMINDER
 
         for model in (CreditKind, Topic):
             post_save.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-save")
             post_delete.connect(_names_changed, sender=model, dispatch_uid=f"credits-names-{model.__name__}-delete")
         register_nav(
             NavItem(_("我的学时"), "credits:mine", (Role.TEACHER,), order=40),
-            NavItem(_("学时达标"), "credits:dashboard", tuple(ADMIN_ROLES), order=60),
-            NavItem(_("考核结果导入"), "credits:results_import", (Role.PROVIDER,), order=60),
+            NavItem(_("学时达标"), "credits:dashboard", ADMIN_ROLES, order=60),
+            NavItem(_("考核结果导入"), "courses:results_import", (Role.PROVIDER,), order=60),
         )
-        from credits import permissions  # noqa: F401 - registers the admin permissions
-        from credits.cards import credit_cards
-
-        register_cards(credit_cards)
+        register_cards(home_cards.credit_cards)
+        register_notification_kind(KIND_HOURS_REMINDER, _("学时不足提醒"), 30)
+        register_export(ExportKind("compliance", _("学时达标名单"), ADMIN_ROLES, compliance_export_spec))
+        # Task names as strings (module.function): see EnrollmentConfig.ready.
+        register_job(
+            Job(
+                name="每晚达标率快照",
+                task="credits.tasks.compliance_snapshot_nightly",
+                crontab=("30", "1"),
+                description=_("每天1:30：按单位记录当年学时达标率，供趋势图使用。"),
+            )
+        )
+        register_job(
+            Job(
+                name="学时不足提醒",
+                task="credits.tasks.hours_reminders",
+                crontab=("0", "8"),
+                description=_("每天8:00：在城市设定的提醒日期，提醒当年学时尚未达标的教师。每人每次只发一次。"),
+            )
+        )
+        register_demo(demo.load, order=10)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from credits.models import Category, Certificate, CreditEntry, RuleSet, Source
-from credits.rules import Totals, evaluate, fmt_hours
+from credits.rule_engine import Totals, evaluate, fmt_hours
 from portal import idcard
 from portal.models import Teacher
 

@@ -55,19 +55,3 @@ class VerifyForm(forms.Form):
     code = forms.CharField(
         label=_("验证码"), max_length=40, help_text=_("学时证明上的 20 位验证码，例如 1A2B-3C4D-5E6F-7A8B-9C0D")
     )
-
-
-class ResultImportForm(forms.Form):
-    provider = forms.ModelChoiceField(label=_("施教机构"), queryset=None)
-    period = forms.ModelChoiceField(label=_("培训周期"), queryset=None)
-    file = forms.FileField(
-        label=_("考核结果表（.xlsx）"), help_text=_("列：身份证号、姓名、课程编号、学时、考核结果（合格/不合格）")
-    )
-    dry_run = forms.BooleanField(label=_("只检查，不导入"), required=False, initial=True)
-
-    def __init__(self, *args, providers, periods, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = providers
-        self.fields["period"].queryset = periods
-        if len(providers) == 1:
-            self.fields["provider"].initial = providers[0].pk

@@ -50,7 +50,7 @@ class CreditKind(models.Model):
 class RuleSet(models.Model):
     """The year's requirement for a city, as a small tree of rules stored as data.
 
-    ``tree`` is evaluated by credits.rules (all_of, any_of, min_hours, min_total,
+    ``tree`` is evaluated by credits.rule_engine (all_of, any_of, min_hours, min_total,
     requires_topic); no rule is written in code.
     """
 

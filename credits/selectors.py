@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from credits.models import Category, ComplianceSnapshot, CreditEntry, RuleSet
-from credits.rules import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
+from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
 from portal.models import TeacherStatus, Unit
 
 
@@ -362,13 +362,13 @@ def totals_from_entries(entries: Iterable[CreditEntry]) -> Totals:
 
 
 def topic_names() -> dict[str, str]:
-    from credits.rules import _db_names
+    from credits.rule_engine import _db_names
 
     return _db_names().topics
 
 
 def column_label(column: Column) -> str:
-    from credits.rules import _db_names, category_label
+    from credits.rule_engine import _db_names, category_label
 
     if column.dimension == "total":
         return _("总学时")

@@ -11,8 +11,6 @@ urlpatterns = [
     path("entry/<int:pk>/reverse/", views.entry_reverse, name="reverse"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export.xlsx", views.dashboard_export, name="dashboard_export"),
-    path("import/", views.results_import, name="results_import"),
-    path("import/template.xlsx", views.results_template, name="results_template"),
     path("verify/", views.verify, name="verify"),
     path("verify/<str:code>/", views.verify, name="verify_code"),
 ]

@@ -23,7 +23,7 @@ from credits import selectors, services
 from credits.certificates import certificate_issue, certificate_pdf, certificate_verify, normalize_code
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
-from credits.rules import evaluate, fmt_hours
+from credits.rule_engine import evaluate, fmt_hours
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
@@ -334,56 +334,4 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         as_attachment=True,
         filename=f"{title}.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-
-
-# --------------------------------------------------------------------------- provider result import
-
-
-@role_required(Role.PROVIDER)
-def results_import(request: HttpRequest) -> HttpResponse:
-    """Provider staff upload a result sheet: check it, then (all rows valid) record the passed hours."""
-    from courses.models import Provider, TrainingPeriod
-    from credits.forms import ResultImportForm
-    from credits.results_import import provider_results_import
-    from portal.importing import ImportFileError
-
-    scope = scope_for(request.user)
-    providers = Provider.objects.filter(pk__in=scope.provider_ids).order_by("code")
-    periods = TrainingPeriod.objects.filter(courses__provider__in=providers).distinct().order_by("-year", "code")
-    form = ResultImportForm(request.POST or None, request.FILES or None, providers=providers, periods=periods)
-    result = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            result = provider_results_import(
-                data["file"],
-                provider=data["provider"],
-                period=data["period"],
-                actor=request.user,
-                dry_run=data["dry_run"],
-            )
-        except ImportFileError as exc:
-            form.add_error("file", str(exc))
-        else:
-            if result.written:
-                messages.success(
-                    request,
-                    _("已导入：%(n)d 人次合格，共 %(h)s 学时") % {"n": result.created, "h": fmt_hours(result.hours)},
-                )
-    return render(request, "credits/results_import.html", {"form": form, "result": result})
-
-
-@role_required(Role.PROVIDER)
-def results_template(request: HttpRequest) -> HttpResponse:
-    """An empty result sheet with the expected headers (and one example row to overwrite)."""
-    from credits.results_import import COLUMNS
-    from portal.exporting import xlsx_response
-
-    headers = [c.header for c in COLUMNS]
-    from portal import idcard
-
-    example = [[idcard.make("440106", dt.date(1990, 1, 1), 123), "张三", "GZ-101", 12, "合格"]]
-    return xlsx_response(
-        _("考核结果导入模板"), title=_("考核结果（示例行请删除后填写）"), headers=headers, rows=example
     )

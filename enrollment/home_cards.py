@@ -1,14 +1,13 @@
-"""Nav links and home cards of special programmes (registered from EnrollmentConfig.ready)."""
+"""Home cards of special programmes (registered from EnrollmentConfig.ready)."""
 
 import datetime as dt
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from portal.models import ADMIN_ROLES, Role
-from portal.registry import HomeCard, NavItem, register_cards, register_nav
+from portal.models import Role
+from portal.registry import HomeCard
 
 from . import selectors
 from .models import PENDING_STATES, Application
@@ -66,12 +65,3 @@ def enrollment_cards(request, scope, now) -> list[HomeCard]:
                 )
             )
     return cards
-
-
-def register() -> None:
-    register_nav(
-        NavItem(gettext_lazy("专项培训"), "enrollment:programme_list", (Role.TEACHER, *ADMIN_ROLES), order=40),
-        NavItem(gettext_lazy("报名审核"), "enrollment:review", ADMIN_ROLES, order=41),
-        NavItem(gettext_lazy("我的专项培训"), "enrollment:my_applications", (Role.TEACHER,), order=42),
-    )
-    register_cards(enrollment_cards)

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.models import Notification, NotificationPreference, Role, Teacher, Unit, UnitKind, User
-from portal.notifications import notifications_email_queue, notify
+from portal.models import Role, Teacher, Unit, UnitKind, User
+from portal.notifications import Notice, notify, notify_each
 from portal.scoping import scope_for
 
 from . import chain
@@ -591,17 +591,18 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     applications, each its own transaction: rows are claimed with a locked, conditional
     update (SKIP LOCKED on PostgreSQL), so a rerun or a second worker changes nothing,
     and a worker killed mid-batch leaves that batch untouched. Side effects: EXPIRE audit
-    entries (one per expired application), one notification per teacher (deduplicated
-    per application), in the batch's transaction; after each commit, e-mail queued for the
-    new notifications whose users opted in (as ``portal.notifications.notify`` does).
+    entries (one per expired application) and one notice per teacher through
+    ``portal.notifications.notify_each`` (deduplicated per application), in the batch's
+    transaction; e-mail after each commit for the teachers who opted in.
     """
-    expire_batch = _expire_batch_postgresql if connection.vendor == "postgresql" else _expire_batch_orm
+    claim = _expire_claim_postgresql if connection.vendor == "postgresql" else _expire_claim_orm
     total = 0
     after = 0  # batches walk up the ids instead of rescanning the rows already expired
     while True:
         with transaction.atomic():
-            expired, claimed, last_id = expire_batch(now, batch, after)
-        total += expired
+            rows, claimed, last_id = claim(now, batch, after)
+            _expired_notify(rows)
+        total += len(rows)
         if claimed == batch:
             after = last_id
         elif after:
@@ -612,12 +613,38 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
 
 EXPIRED_KIND = "enrollment.expired"
 
-# One statement per batch: the locked SELECT, the conditional UPDATE, the audit INSERT and the
-# notices' INSERT are data-modifying CTEs of the same statement (one round trip, one pass over the
-# rows). The notices are those ``notify`` would write: one per teacher with a login, ON CONFLICT DO
-# NOTHING on (user, dedup_key) with one key per programme level, so a teacher gets it once per
-# application. The statement returns the new notices whose users want this kind by e-mail.
-_EXPIRE_BATCH_SQL = """
+
+@dataclass(frozen=True)
+class _Expired:
+    programme_id: int
+    level_id: int
+    user_id: int | None
+    programme_title: str
+
+
+def _expired_notify(rows: list[_Expired]) -> None:
+    # One application per teacher and programme: the key makes it once per application.
+    url = reverse("enrollment:my_applications")
+    body = _("审核截止前未处理，申请已失效。")
+    notify_each(
+        EXPIRED_KIND,
+        [
+            Notice(
+                r.user_id,
+                _("报名已逾期：%(t)s") % {"t": r.programme_title},
+                body,
+                url,
+                dedup_key=f"{EXPIRED_KIND}.{r.programme_id}.{r.level_id}",
+            )
+            for r in rows
+            if r.user_id
+        ],
+    )
+
+
+# PostgreSQL: the locked SELECT, the conditional UPDATE and the audit INSERT are data-modifying
+# CTEs of one statement (one round trip, one pass over the rows), which returns what the notices need.
+_EXPIRE_CLAIM_SQL = """
 WITH picked AS MATERIALIZED (
     SELECT id, state FROM {application}
     WHERE state IN (%(submitted)s, %(approved)s) AND deadline < %(now)s AND id > %(after)s
@@ -633,33 +660,19 @@ WITH picked AS MATERIALIZED (
     SELECT e.programme_id, e.id, e.district_id, NULL, %(actor_name)s, %(role)s, %(action)s,
         e.level_id, p.state, %(expired)s, '', '{{}}'::jsonb, %(now)s
     FROM expired e JOIN picked p ON p.id = e.id
-), noticed AS (
-    INSERT INTO {notification} (user_id, kind, title, body, url, created_at, dedup_key)
-    SELECT t.user_id, %(kind)s, replace(%(title)s, %(slot)s, pr.title), %(body)s, %(url)s, %(created)s,
-        %(kind)s || '.' || e.programme_id || '.' || e.level_id
-    FROM expired e JOIN {teacher} t ON t.id = e.teacher_id JOIN {programme} pr ON pr.id = e.programme_id
-    WHERE t.user_id IS NOT NULL
-    ON CONFLICT DO NOTHING
-    RETURNING id, user_id
 )
-SELECT (SELECT COUNT(*) FROM expired), (SELECT COUNT(*) FROM picked), (SELECT MAX(id) FROM picked),
-    ARRAY(SELECT n.id FROM noticed n WHERE EXISTS (
-        SELECT 1 FROM {preference} np WHERE np.user_id = n.user_id AND np.kind = %(kind)s AND np.email))
+SELECT e.programme_id, e.level_id, t.user_id, pr.title,
+    (SELECT COUNT(*) FROM picked), (SELECT MAX(id) FROM picked)
+FROM expired e JOIN {teacher} t ON t.id = e.teacher_id JOIN {programme} pr ON pr.id = e.programme_id
 """
-_TITLE_SLOT = "{programme}"
 
 
-def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[int, int, int]:
-    """Claim, expire, audit and notify up to ``batch`` overdue applications with ids above ``after``,
-    in one statement; returns (how many expired, how many were claimed, the highest claimed id).
-
-    The new notices' e-mail is queued after commit through ``portal.notifications``.
-    """
-    sql = _EXPIRE_BATCH_SQL.format(
+def _expire_claim_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
+    """Claim, expire and audit up to ``batch`` overdue applications with ids above ``after``, in one
+    statement; returns (the expired rows, how many were claimed, the highest claimed id)."""
+    sql = _EXPIRE_CLAIM_SQL.format(
         application=Application._meta.db_table,
         audit=AuditEntry._meta.db_table,
-        notification=Notification._meta.db_table,
-        preference=NotificationPreference._meta.db_table,
         teacher=Teacher._meta.db_table,
         programme=Programme._meta.db_table,
     )
@@ -673,30 +686,18 @@ def _expire_batch_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[
         "actor_name": str(_("系统")),
         "role": SYSTEM_ROLE,
         "action": AuditAction.EXPIRE.value,
-        "kind": EXPIRED_KIND,
-        "title": _expired_title(_TITLE_SLOT),
-        "slot": _TITLE_SLOT,
-        "body": _expired_body(),
-        "url": reverse("enrollment:my_applications"),
-        "created": timezone.now(),  # as notify: the inbox shows when the notice was written
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        expired, claimed, last_id, email_ids = cursor.fetchone()
-    notifications_email_queue(email_ids)
-    return expired, claimed, last_id if claimed else after
+        fetched = cursor.fetchall()
+        if not fetched:  # every claimed row is expired (they are locked), so nothing was claimed
+            return [], 0, after
+    claimed, last_id = fetched[0][4], fetched[0][5]
+    return [_Expired(*row[:4]) for row in fetched], claimed, last_id
 
 
-def _expired_title(programme_title: str) -> str:
-    return _("报名已逾期：%(t)s") % {"t": programme_title}
-
-
-def _expired_body() -> str:
-    return _("审核截止前未处理，申请已失效。")
-
-
-def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[int, int, int]:
-    """The same as ``_expire_batch_postgresql`` through the ORM (SQLite): lock, conditional update, audit, notify."""
+def _expire_claim_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
+    """The same as ``_expire_claim_postgresql`` through the ORM (SQLite): lock, conditional update, audit."""
     rows = list(
         Application.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(state__in=PENDING_STATES, deadline__lt=now, pk__gt=after)
@@ -706,7 +707,7 @@ def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[int, in
         ]
     )
     if not rows:
-        return 0, 0, after
+        return [], 0, after
     Application.objects.filter(pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now).update(
         state=ApplicationState.EXPIRED, decided_at=now
     )
@@ -726,21 +727,8 @@ def _expire_batch_orm(now: dt.datetime, batch: int, after: int) -> tuple[int, in
             comment="",
             now=now,
         )
-    groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-    for r in rows:
-        if r["teacher__user_id"]:
-            groups[(r["programme_id"], r["level_id"], r["programme__title"])].append(r["teacher__user_id"])
-    for (programme_id, level_id, title), user_ids in sorted(groups.items()):
-        # One application per teacher and programme: the key makes it once per application.
-        notify(
-            user_ids,
-            EXPIRED_KIND,
-            _expired_title(title),
-            _expired_body(),
-            reverse("enrollment:my_applications"),
-            dedup_key=f"{EXPIRED_KIND}.{programme_id}.{level_id}",
-        )
-    return len(rows), len(rows), rows[-1]["pk"]
+    expired = [_Expired(r["programme_id"], r["level_id"], r["teacher__user_id"], r["programme__title"]) for r in rows]
+    return expired, len(rows), rows[-1]["pk"]
 
 
 # --- the city's quota table -----------------------------------------------------------------------------------------

@@ -18,6 +18,4 @@ urlpatterns = [
     path("applications/<int:pk>/decide/", views.application_decide, name="application_decide"),
     path("review/", views.review, name="review"),
     path("review/bulk/", views.review_bulk, name="review_bulk"),
-    # The name portal.reminders links to (same page).
-    path("review/", views.review, name="review_queue"),
 ]

@@ -7,10 +7,22 @@ class PortalConfig(AppConfig):
     verbose_name = _("组织与人员")
 
     def ready(self) -> None:
-        from portal import home_cards  # noqa: F401 - registers the portal's home cards
+        from portal import checks, home_cards, schedules
         from portal.models import ADMIN_ROLES, Role
-        from portal.registry import NavItem, register_nav
+        from portal.notifications import EMAIL_PENDING_TASK
+        from portal.registry import (
+            ExportKind,
+            Job,
+            NavItem,
+            register_cards,
+            register_export,
+            register_job,
+            register_nav,
+        )
+        from portal.roster_export import roster_export_spec
 
+        checks.register()
+        schedules.connect()
         register_nav(
             NavItem(label=_("教师名册"), url_name="portal:roster", roles=ADMIN_ROLES, order=10),
             NavItem(
@@ -21,4 +33,14 @@ class PortalConfig(AppConfig):
             ),
             NavItem(label=_("我的档案"), url_name="portal:my_record", roles=(Role.TEACHER,), order=12),
             NavItem(label=_("我的导出"), url_name="inbox:exports", roles=ADMIN_ROLES, order=90),
+        )
+        register_cards(home_cards.roster_cards)
+        register_export(ExportKind("roster", _("教师花名册"), ADMIN_ROLES, roster_export_spec))
+        register_job(
+            Job(
+                name="补发未送达的通知邮件",
+                task=EMAIL_PENDING_TASK,
+                crontab=("5-59/10", "*"),
+                description=_("每10分钟：补发近两天内用户选择了邮件提醒、但尚未发出的通知邮件（每封只发一次）。"),
+            )
         )

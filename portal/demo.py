@@ -1,12 +1,13 @@
 """Realistic demo data: Guangzhou and Maoming with their districts, schools,
-teachers and one login per role. Other apps add theirs through ``<app>.demo.load``.
+teachers and one login per role. Other apps add theirs as registered demo steps
+(``portal.registry.register_demo``).
 """
 
 import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal import idcard
@@ -24,6 +25,7 @@ from portal.models import (
     UnitKind,
     User,
 )
+from portal.registry import DEMO_STEPS, MEMBERSHIPS
 
 DEMO_PASSWORD = "jijiao2026"  # noqa: S105 - printed for the demo, never used outside it
 
@@ -206,29 +208,27 @@ def build_reminder_dates(ctx: DemoContext) -> None:
 
 
 def load(seed: int = 2026, now: dt.datetime | None = None) -> DemoContext:
-    from courses import demo as courses_demo
-    from credits import demo as credits_demo
-    from enrollment import demo as enrollment_demo
-
     ctx = DemoContext(now=now or timezone.now(), rng=random.Random(seed))
     with transaction.atomic():
         build_organisation(ctx)
         build_logins(ctx)
         build_reminder_dates(ctx)
-        for loader in (credits_demo.load, courses_demo.load, enrollment_demo.load):
-            loader(ctx)
+        for _order, step in DEMO_STEPS:
+            step(ctx)
+        # Fresh statistics: planned on those of empty tables, the city-wide pages take seconds.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return ctx
 
 
 def logins() -> list[tuple[str, str, str]]:
     """The demo logins as stored: every role holder who has a password, one per role and unit."""
-    from courses.models import ProviderStaff
-
     rows: list[tuple[str, str, str]] = []
     for a in RoleAssignment.objects.select_related("user", "unit").order_by("unit__path", "role"):
         rows.append((f"{a.get_role_display()}（{a.unit.name}）", a.user.id_number, a.user.name))
-    for staff in ProviderStaff.objects.select_related("user", "provider").order_by("provider__code"):
-        rows.append((f"{Role.PROVIDER.label}（{staff.provider.name}）", staff.user.id_number, staff.user.name))
+    for membership in MEMBERSHIPS:
+        for organisation, user in membership.holders():
+            rows.append((f"{membership.role.label}（{organisation}）", user.id_number, user.name))
     admins = {row[1] for row in rows}
     for t in Teacher.objects.filter(user__isnull=False).select_related("unit").order_by("unit__path"):
         if t.id_number not in admins:

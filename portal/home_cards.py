@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from portal import selectors
 from portal.models import Role, TeacherStatus
-from portal.registry import HomeCard, register_cards
+from portal.registry import HomeCard
 
 
 def _roster_url(**params) -> str:
@@ -15,7 +15,6 @@ def _roster_url(**params) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-@register_cards
 def roster_cards(request, scope, now) -> list[HomeCard]:
     cards: list[HomeCard] = []
     if scope.has(Role.SCHOOL_ADMIN):

@@ -1,6 +1,6 @@
 """Generic all-or-nothing spreadsheet import: read, clean, validate, report.
 
-Used by the roster import (portal.roster) and meant for every other import
+Used by the roster import (portal.roster_import) and meant for every other import
 (course catalogue, provider result sheets). An importer declares its columns,
 reads the file into a column-oriented :class:`Table`, checks rows, and writes
 only when no row has an error::

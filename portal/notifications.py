@@ -1,14 +1,14 @@
 """Sending notifications: the in-app inbox always, e-mail where the user opted in.
 
-``notify`` is called from inside domain transactions; it writes nothing until the
-transaction commits, and e-mail leaves from a Celery task afterwards, never from
-inside a transaction. Each copy is claimed with a conditional update before it is
+``notify`` is called from inside domain transactions and writes in them (a rollback
+takes the message with it); e-mail leaves from a Celery task after the commit, never
+from inside a transaction. Each copy is claimed with a conditional update before it is
 sent, so a rerun or a second worker never sends one twice.
 """
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,24 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.celery import enqueue
 from portal.models import Notification, NotificationPreference, User
+from portal.registry import NOTIFICATION_KINDS, NotificationKind, register_notification_kind
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class NotificationKind:
-    code: str
-    label: str
-    order: int = 100
-
-
-NOTIFICATION_KINDS: dict[str, NotificationKind] = {}
-
-
-def register_kind(code: str, label, order: int = 100) -> None:
-    """Name a kind for the preferences page (apps call this from AppConfig.ready())."""
-    NOTIFICATION_KINDS[code] = NotificationKind(code, label, order)
+KIND_EXPORT_DONE = "export.done"
+EMAIL_TASK = "portal.tasks.notifications_email"
+EMAIL_PENDING_TASK = "portal.tasks.notifications_email_pending"
+register_notification_kind(KIND_EXPORT_DONE, gettext_lazy("导出完成"), 90)
 
 
 def kinds_for_preferences(user: User) -> list[NotificationKind]:
@@ -45,19 +37,6 @@ def kinds_for_preferences(user: User) -> list[NotificationKind]:
     for code in Notification.objects.filter(user=user).values_list("kind", flat=True).distinct():
         kinds.setdefault(code, NotificationKind(code, code, 999))
     return sorted(kinds.values(), key=lambda k: (k.order, k.code))
-
-
-KIND_APPROVAL_REMINDER = "reminder.approval"
-KIND_SELECTION_REMINDER = "reminder.selection"
-KIND_HOURS_REMINDER = "reminder.hours"
-KIND_ROSTER_REMINDER = "reminder.roster"
-KIND_EXPORT_DONE = "export.done"
-
-register_kind(KIND_APPROVAL_REMINDER, gettext_lazy("审核截止提醒"), 10)
-register_kind(KIND_SELECTION_REMINDER, gettext_lazy("选课截止提醒"), 20)
-register_kind(KIND_HOURS_REMINDER, gettext_lazy("学时不足提醒"), 30)
-register_kind(KIND_ROSTER_REMINDER, gettext_lazy("名册核对提醒"), 40)
-register_kind(KIND_EXPORT_DONE, gettext_lazy("导出完成"), 90)
 
 
 def email_wanted_q():
@@ -70,95 +49,88 @@ def _email_candidates(qs: QuerySet[Notification]) -> QuerySet[Notification]:
     return qs.filter(emailed_at__isnull=True, user__is_active=True).exclude(user__email="").filter(email_wanted_q())
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One message for one user; ``dedup_key`` makes it once per user and key, however often sent."""
+
+    user_id: int
+    title: str
+    body: str = ""
+    url: str = ""
+    dedup_key: str | None = None
+
+
 def notify(
     user_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "", dedup_key: str | None = None
 ) -> None:
-    """One in-app notification per user, written in the caller's transaction.
+    """The same message to each of ``user_ids``, written in the caller's transaction (see ``notify_each``)."""
+    # Lazy translations are resolved now, in the caller's language.
+    title, body, url = str(title), str(body), str(url)
+    notify_each(kind, [Notice(uid, title, body, url, dedup_key) for uid in sorted(set(user_ids))])
+
+
+def notify_each(kind: str, notices: Sequence[Notice]) -> list[int]:
+    """One in-app notification per notice, written in the caller's transaction; the new rows' ids.
 
     The message stands or falls with the change it reports: a rolled-back change
-    leaves no message, a committed one never lacks it. With ``dedup_key`` a user
-    gets the message at most once for that key, however often this is called.
+    leaves no message, a committed one never lacks it. A notice whose user already
+    has its ``dedup_key`` is skipped. Set-based: a sweep notifies thousands of
+    teachers at once in a few multi-row INSERT statements, not one per row.
 
     Side effects: Notification rows now; after commit, an e-mail task queued for
     the new rows whose users opted in to ``kind`` by e-mail and have an address.
     """
-    ids = sorted(set(user_ids))
-    if not ids:
-        return
-    # Lazy translations are resolved now, in the caller's language.
-    new_ids = _insert(ids, kind, str(title), str(body), str(url), dedup_key)
-
-    def queue_email():
-        if not NotificationPreference.objects.filter(user_id__in=ids, kind=kind, email=True).exists():
-            return  # nobody wants this kind by e-mail: the common case costs one indexed query
-        _email_queue_now(new_ids)
-
+    new_ids = _insert(kind, notices)
     if new_ids:
+        user_ids = sorted({n.user_id for n in notices})
+
+        def queue_email():
+            if not NotificationPreference.objects.filter(user_id__in=user_ids, kind=kind, email=True).exists():
+                return  # nobody wants this kind by e-mail: the common case costs one indexed query
+            _email_queue_now(new_ids)
+
         transaction.on_commit(queue_email)
-
-
-def notifications_email_queue(notification_ids: Iterable[int]) -> None:
-    """After the caller's transaction commits, queue the e-mail copies of the given new notifications.
-
-    For bulk senders that insert their notifications in their own SQL (the deadline sweep does it in
-    the statement that expires the applications) and so do not go through ``notify``: the e-mail
-    then behaves exactly as ``notify``'s. Side effects: after commit, an e-mail task queued for the
-    rows whose users opted in to the row's kind by e-mail and have an address; nothing on rollback.
-    """
-    ids = list(notification_ids)
-    if ids:
-        transaction.on_commit(lambda: _email_queue_now(ids))
+    return new_ids
 
 
 def _email_queue_now(notification_ids: list[int]) -> None:
     candidates = _email_candidates(Notification.objects.filter(pk__in=notification_ids))
     email_ids = list(candidates.values_list("pk", flat=True))
     if email_ids:
-        from portal.tasks import notifications_email
-
         try:
-            notifications_email.delay(email_ids)
+            enqueue(EMAIL_TASK, email_ids)
         except Exception:
             # The inbox already has the message; a broker outage must not fail the committed request.
             log.exception("could not queue e-mail for notifications %s", email_ids[:10])
 
 
-def _insert(ids: list[int], kind: str, title: str, body: str, url: str, dedup_key: str | None) -> list[int]:
-    """Insert one row per user, skipping users who already have ``dedup_key``; the new rows' ids.
+_INSERT_BATCH = 1000  # rows per statement: 7 parameters each, within SQLite's 32,766
 
-    On PostgreSQL one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id: a
-    sweep notifies thousands of teachers at once, and building model instances for them would
-    cost more than the sweep itself.
+
+def _insert(kind: str, notices: Sequence[Notice]) -> list[int]:
+    """INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id, the same SQL on PostgreSQL and SQLite.
+
+    The conflict is the partial unique index on (user, dedup_key): a repeated key inserts nothing.
     """
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        table = Notification._meta.db_table
-        with connection.cursor() as cursor:
+    if not notices:
+        return []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = Notification._meta.db_table
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(notices), _INSERT_BATCH):
+            chunk = notices[start : start + _INSERT_BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params: list = []
+            for n in chunk:
+                params += [n.user_id, kind, str(n.title), str(n.body), str(n.url), now, n.dedup_key]
             cursor.execute(
                 f"INSERT INTO {table} (user_id, kind, title, body, url, created_at, dedup_key)"  # noqa: S608
-                " SELECT u, %s, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS u"
-                " ON CONFLICT DO NOTHING RETURNING id",
-                [kind, title, body, url, now, dedup_key, ids],
+                f" VALUES {values} ON CONFLICT DO NOTHING RETURNING id",
+                params,
             )
-            return [row[0] for row in cursor.fetchall()]
-    before = set()
-    if dedup_key is not None:
-        before = set(Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key).values_list("pk", flat=True))
-    created = Notification.objects.bulk_create(
-        [
-            Notification(user_id=uid, kind=kind, title=title, body=body, url=url, dedup_key=dedup_key, created_at=now)
-            for uid in ids
-        ],
-        ignore_conflicts=dedup_key is not None,
-    )
-    if dedup_key is None:
-        return [n.pk for n in created]
-    # ignore_conflicts gives no primary keys back here: the rows with the key that were not there before.
-    return list(
-        Notification.objects.filter(user_id__in=ids, dedup_key=dedup_key)
-        .exclude(pk__in=before)
-        .values_list("pk", flat=True)
-    )
+            ids += [row[0] for row in cursor.fetchall()]
+    return ids
 
 
 def notifications_email_send(notification_ids: Iterable[int], now=None) -> int:

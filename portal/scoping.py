@@ -2,8 +2,9 @@
 
 Every view and selector starts its queryset from here. A user's reach is
 the set of unit paths of her administrative roles; a teacher reaches only
-herself, provider staff only their providers (courses.selectors builds on
-``Scope.provider_ids``). Nothing here is cached beyond one user object, so a
+herself, provider staff only their providers (roles held through an app's own
+table are registered as ``portal.registry.Membership``; courses.selectors builds
+on ``Scope.provider_ids``). Nothing here is cached beyond one user object, so a
 role granted or taken away applies on the next request.
 """
 
@@ -13,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit
+from portal.registry import MEMBERSHIPS
 
 
 @dataclass(frozen=True)
@@ -21,15 +23,18 @@ class Scope:
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # admin role -> unit paths
     units: dict[str, tuple[Unit, ...]] = field(default_factory=dict)
     teacher: Teacher | None = None
-    provider_ids: tuple[int, ...] = ()
+    memberships: dict[str, tuple[int, ...]] = field(default_factory=dict)  # role -> organisation ids
 
     @property
     def roles(self) -> list[Role]:
         found = [Role.TEACHER] if self.teacher else []
         found += [role for role in ADMIN_ROLES if self.paths.get(role)]
-        if self.provider_ids:
-            found.append(Role.PROVIDER)
+        found += [role for role in Role if self.memberships.get(role)]
         return found
+
+    @property
+    def provider_ids(self) -> tuple[int, ...]:
+        return self.memberships.get(Role.PROVIDER, ())
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -74,15 +79,12 @@ def scope_for(user) -> Scope:
         paths.setdefault(assignment.role, []).append(assignment.unit.path)
         units.setdefault(assignment.role, []).append(assignment.unit)
     teacher = Teacher.objects.filter(user=user).select_related("unit", "stage").first()
-    from courses.models import ProviderStaff  # courses builds on portal, not the reverse
-
-    provider_ids = tuple(ProviderStaff.objects.filter(user=user).values_list("provider_id", flat=True))
     scope = Scope(
         user_id=user.pk,
         paths={role: tuple(v) for role, v in paths.items()},
         units={role: tuple(v) for role, v in units.items()},
         teacher=teacher,
-        provider_ids=provider_ids,
+        memberships={m.role: m.ids_of(user.pk) for m in MEMBERSHIPS},
     )
     user._portal_scope = scope
     return scope

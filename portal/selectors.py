@@ -1,5 +1,7 @@
-"""Reads for the roster pages, every one starting from portal.scoping."""
+"""Reads for the roster pages, every one starting from portal.scoping, and the teacher
+batches the apps' reminder jobs walk."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -38,6 +40,27 @@ def teacher_moves(teacher: Teacher) -> QuerySet[TeacherMove]:
 def employer_units_for(user) -> QuerySet[Unit]:
     """Schools and other employers in the user's reach (choices for filters and transfers)."""
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
+
+
+# What a roster must have before a period opens (the roster page counts the same gaps).
+ROSTER_PROBLEM_Q = Q(mobile="") | Q(stage__isnull=True) | Q(subject="") | Q(name="")
+
+
+def teacher_user_batches(city: Unit, size: int = 2000) -> Iterator[list[tuple[int, int]]]:
+    """(teacher id, user id) of the city's active teachers with a login, in batches of ``size`` (reminder jobs)."""
+    qs = (
+        Teacher.objects.filter(unit__path__startswith=city.path, status=TeacherStatus.ACTIVE, user__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "user_id")
+    )
+    batch: list[tuple[int, int]] = []
+    for row in qs.iterator(chunk_size=size):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def roster_problems(user) -> dict[str, int]:

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.jobs import EXPORT_KINDS, export_job_start, export_jobs_of, export_kinds_for
+from portal.export_runner import export_job_start, export_jobs_of, export_kinds_for
 from portal.models import ExportStatus, TeacherStatus
+from portal.registry import EXPORT_KINDS
 from portal.scoping import get_visible_or_404
 
 

@@ -18,11 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal import exporting, importing, roster
+from portal import exporting, importing
+from portal import roster_import as roster
 from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import RosterUploadForm
 from portal.models import ADMIN_ROLES, Unit
+from portal.roster_export import roster_export_response
 from portal.scoping import scope_for
 from portal.selectors import employer_units_for, roster_for
 
@@ -182,4 +184,4 @@ def roster_export(request: HttpRequest) -> HttpResponse:
     teacher_filter = TeacherFilter(request.GET or None, queryset=queryset, units=units)
     teachers = teacher_filter.qs if teacher_filter.is_bound else queryset
     unit = _role_units(request).first()
-    return roster.roster_export_response(teachers, unit=unit)
+    return roster_export_response(teachers, unit=unit)

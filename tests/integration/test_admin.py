@@ -147,7 +147,7 @@ def test_staff_city_admin_sees_and_changes_the_job_schedules(client, tree):
 
     tree.erin.is_staff = True
     tree.erin.save(update_fields=["is_staff"])
-    task = PeriodicTask.objects.get(task="portal.tasks.reminders_send")
+    task = PeriodicTask.objects.get(task="enrollment.tasks.approval_reminders")
     client.force_login(tree.erin)
 
     listing = client.get(reverse("admin:django_celery_beat_periodictask_changelist"))

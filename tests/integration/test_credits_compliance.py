@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from credits.rules import evaluate
+from credits.rule_engine import evaluate
 from credits.selectors import compliance_overview, short_count, teacher_rows, teacher_totals, with_evaluations
 from portal.models import TeacherStatus
 from tests.factories.credits import GUANGZHOU_TREE, MAOMING_TREE, RuleSetFactory, entries, preloaded

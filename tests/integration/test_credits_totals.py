@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from courses.models import Enrollment
+from courses.results_import import provider_results_import
 from courses.services import enrollment_complete
 from credits.models import CreditEntry, CreditKind, Source, TeacherYearTotal
-from credits.results_import import provider_results_import
 from credits.selectors import compliance_by_path, teacher_rows, totals_for_teachers
 from credits.services import credit_adjustment_record, credit_entry_record, credit_entry_reverse
 from portal.exporting import xlsx_bytes

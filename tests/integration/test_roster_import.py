@@ -8,7 +8,8 @@ import pytest
 from portal import idcard
 from portal.importing import ImportFileError
 from portal.models import Gender, Position, Teacher, TeacherMove, TeacherStatus
-from portal.roster import EXPORT_HEADERS, roster_export, roster_import, roster_template
+from portal.roster_export import EXPORT_HEADERS, roster_export
+from portal.roster_import import roster_import, roster_template
 from tests.factories.portal import TeacherFactory, id_number
 
 HEADERS = ["姓名", "身份证号", "学段", "任教学科", "手机号码", "状态"]

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from credits.demo import GUANGZHOU_TREE, MAOMING_TREE
-from credits.rules import Names, Totals, columns_needed, evaluate, parse_tree, sql_condition, validate_tree
+from credits.rule_engine import Names, Totals, columns_needed, evaluate, parse_tree, sql_condition, validate_tree
 
 NAMES = Names(
     kinds={"ordinary": "普通远程培训课程", "rotation": "全员轮训网络研修"},

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.models import Teacher, Unit
-from portal.roster import roster_export
+from portal.roster_export import roster_export
 
 
 class Command(BaseCommand):

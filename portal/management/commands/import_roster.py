@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.importing import ImportFileError
 from portal.models import Unit
-from portal.roster import roster_import
+from portal.roster_import import roster_import
 
 
 class Command(BaseCommand):

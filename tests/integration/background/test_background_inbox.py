@@ -5,7 +5,7 @@ from django.core import mail
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from portal.jobs import export_job_start
+from portal.export_runner import export_job_start
 from portal.models import ExportJob, ExportStatus, Notification, NotificationPreference
 from portal.notifications import (
     notification_preferences_set,
@@ -157,11 +157,15 @@ def test_export_list_shows_only_own_jobs(client, tree):
 
 
 def test_schedules_are_rows_a_city_admin_can_change():
-    tasks = dict(PeriodicTask.objects.filter(task__startswith="portal.tasks.").values_list("task", "crontab__hour"))
+    tasks = dict(PeriodicTask.objects.values_list("task", "crontab__hour"))
     assert tasks == {
-        "portal.tasks.deadline_sweep": "*",
-        "portal.tasks.reminders_send": "8",
-        "portal.tasks.compliance_snapshot_nightly": "1",
+        "enrollment.tasks.applications_expire_overdue": "*",
+        "enrollment.tasks.approval_reminders": "8",
+        "courses.tasks.waitlists_release_closed": "*",
+        "courses.tasks.selection_reminders": "8",
+        "courses.tasks.roster_reminders": "8",
+        "credits.tasks.compliance_snapshot_nightly": "1",
+        "credits.tasks.hours_reminders": "8",
         "portal.tasks.notifications_email_pending": "*",
     }
 

@@ -7,11 +7,13 @@ import datetime as dt
 import openpyxl
 import pytest
 
+from courses.reminders import KIND_SELECTION_REMINDER, roster_reminders_send, selection_reminders_send
 from credits.models import Category, ComplianceSnapshot
-from portal.jobs import compliance_snapshot_run, export_job_run
+from credits.reminders import KIND_HOURS_REMINDER, hours_reminders_send
+from credits.tasks import compliance_snapshot_nightly
+from enrollment.reminders import KIND_APPROVAL_REMINDER, approval_reminders_send
+from portal.export_runner import export_job_run
 from portal.models import ExportJob, ExportStatus, Notification, ReminderDate, Teacher
-from portal.notifications import KIND_APPROVAL_REMINDER, KIND_HOURS_REMINDER, KIND_SELECTION_REMINDER
-from portal.reminders import reminders_send_due
 from tests.factories.credits import RuleSetFactory, entries, preloaded
 from tests.factories.enrollment import PeriodFactory, at, bulk_applications, programme_with_chain
 from tests.factories.portal import TeacherFactory
@@ -21,11 +23,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def run(django_capture_on_commit_callbacks):
-    """Run the reminder job at a Guangzhou time and let its notifications be written (on commit)."""
+    """Run every reminder job at a Guangzhou time and let its notifications be written (on commit)."""
+    jobs = (approval_reminders_send, selection_reminders_send, hours_reminders_send, roster_reminders_send)
 
     def go(when: str) -> dict:
         with django_capture_on_commit_callbacks(execute=True):
-            return reminders_send_due(at(when))
+            return {job.__name__: job(at(when)) for job in jobs}
 
     return go
 
@@ -103,8 +106,8 @@ def test_nightly_snapshot_records_units_once_per_day(tree):
     preloaded()
     RuleSetFactory(city=tree.city, year=2022)
 
-    first = compliance_snapshot_run(at("2022-11-02 01:30"))
-    again = compliance_snapshot_run(at("2022-11-02 03:00"))
+    first = compliance_snapshot_nightly(at("2022-11-02 01:30").isoformat())
+    again = compliance_snapshot_nightly(at("2022-11-02 03:00").isoformat())
 
     assert first > 0
     assert again == 0

@@ -9,9 +9,9 @@ from django.db import connection
 
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry
 from enrollment.services import ActionRefused, application_approve
+from enrollment.tasks import applications_expire_overdue
 from portal import idcard
 from portal.models import Notification, Teacher
-from portal.tasks import deadline_sweep
 from tests.factories.enrollment import at, bulk_applications, programme_with_chain
 from tests.factories.portal import TeacherFactory, id_number
 from tests.integration.background.conftest import wait_for
@@ -26,7 +26,7 @@ def _states(programme) -> dict[str, int]:
 
 
 def _sweep_and_wait(now: str, programme, expected_expired: int, **kwargs) -> None:
-    deadline_sweep.delay(at(now).isoformat(), **kwargs)
+    applications_expire_overdue.delay(at(now).isoformat(), **kwargs)
     wait_for(lambda: _states(programme).get(ApplicationState.EXPIRED, 0) >= expected_expired, timeout=60)
 
 
@@ -41,7 +41,7 @@ def test_sweep_expires_exactly_the_school_level_at_0319_and_the_district_level_a
     bulk_applications(programme, at_district, state=ApplicationState.APPROVED, level_order=2)
     celery_workers()
 
-    deadline_sweep.delay(at("2022-03-18 23:59").isoformat())  # still in time for schools
+    applications_expire_overdue.delay(at("2022-03-18 23:59").isoformat())  # still in time for schools
     time.sleep(3)
     before = _states(programme)
     _sweep_and_wait("2022-03-19 00:00", programme, 3)
@@ -68,7 +68,7 @@ def test_sweep_rerun_and_two_workers_at_once_change_nothing_more_and_notify_once
     now = at("2022-03-19 00:00").isoformat()
 
     for _ in range(6):  # six runs spread over two workers (two processes each), small batches interleave
-        deadline_sweep.delay(now, batch_size=25)
+        applications_expire_overdue.delay(now, batch_size=25)
     wait_for(lambda: _states(programme) == {"expired": 203}, timeout=60)
     time.sleep(3)  # let the remaining runs finish
 
@@ -112,7 +112,7 @@ def test_sweep_worker_killed_mid_way_and_restarted_leaves_one_correct_state(tree
     bulk_applications(programme, _bulk_teachers(tree.school_a, total))
     first = celery_workers()
 
-    deadline_sweep.delay(at("2022-03-19 00:00").isoformat(), batch_size=10)
+    applications_expire_overdue.delay(at("2022-03-19 00:00").isoformat(), batch_size=10)
     wait_for(lambda: _expired() > 0, timeout=60, interval=0.005)  # some batches committed
     # Hold the audit table so the next batch stops inside its transaction (rows updated, not committed),
     # then kill the worker right there: the kill lands mid-sweep, whatever the machine's speed.

@@ -8,10 +8,12 @@ import openpyxl
 import pytest
 from django.db import transaction
 
-from portal.jobs import export_job_start
+from courses.reminders import KIND_ROSTER_REMINDER
+from courses.tasks import roster_reminders
+from portal.export_runner import export_job_start
 from portal.models import ExportJob, ExportStatus, Notification, NotificationPreference, Teacher
-from portal.notifications import KIND_EXPORT_DONE, KIND_ROSTER_REMINDER, notify
-from portal.tasks import notifications_email, reminders_send
+from portal.notifications import KIND_EXPORT_DONE, notify
+from portal.tasks import notifications_email
 from tests.factories.portal import TeacherFactory
 from tests.integration.background.conftest import wait_for
 
@@ -89,7 +91,7 @@ def test_roster_reminder_goes_once_per_admin_however_often_the_job_runs(tree, ce
     now = dt.datetime(2022, 3, 8, 8, 0, tzinfo=SHANGHAI).isoformat()
 
     for _ in range(4):
-        reminders_send.delay(now)
+        roster_reminders.delay(now)
 
     wait_for(lambda: Notification.objects.filter(kind=KIND_ROSTER_REMINDER).exists())
     time.sleep(3)

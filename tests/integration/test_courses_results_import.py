@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from courses.models import Enrollment, EnrollmentStatus
+from courses.results_import import provider_results_import
 from credits.models import CreditEntry, Source
-from credits.results_import import provider_results_import
 from portal.exporting import xlsx_bytes
 from portal.models import User
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory
@@ -130,7 +130,7 @@ def test_import_view_provider_uploads(setup, client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post(
-        reverse("credits:results_import"),
+        reverse("courses:results_import"),
         {"provider": s.provider.pk, "period": s.period.pk, "file": SimpleUploadedFile("r.xlsx", data)},
     )
     assert response.status_code == 200
@@ -141,7 +141,7 @@ def test_import_view_provider_uploads(setup, client):
 @pytest.mark.parametrize("who", ["erin", "teacher_a", "alice"])
 def test_import_view_non_provider_forbidden(setup, client, who):
     client.force_login(getattr(setup.tree, who))
-    assert client.get(reverse("credits:results_import")).status_code == 403
+    assert client.get(reverse("courses:results_import")).status_code == 403
 
 
 def test_import_view_other_provider_refused(setup, client):
@@ -151,7 +151,7 @@ def test_import_view_other_provider_refused(setup, client):
 
     other = s.foreign.provider
     response = client.post(
-        reverse("credits:results_import"),
+        reverse("courses:results_import"),
         {"provider": other.pk, "period": s.period.pk, "file": SimpleUploadedFile("r.xlsx", sheet())},
     )
     assert response.context["form"].errors["provider"]
@@ -172,11 +172,11 @@ def test_import_query_count_independent_of_rows(setup, django_assert_max_num_que
 
 
 def test_import_template_reads_back_as_a_valid_sheet(setup, client):
-    from credits.results_import import COLUMNS
+    from courses.results_import import COLUMNS
     from portal.importing import read_table
 
     client.force_login(setup.staff)
-    response = client.get(reverse("credits:results_template"))
+    response = client.get(reverse("courses:results_template"))
     table = read_table(response.content, COLUMNS)
     assert [c.header for c in COLUMNS] == ["身份证号", "姓名", "课程编号", "学时", "考核结果"]
     assert (len(table), table.errors) == (1, [])

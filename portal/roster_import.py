@@ -1,4 +1,4 @@
-"""Roster (花名册) import and export for a unit.
+"""Roster (花名册) import for a unit (the export is ``portal.roster_export``).
 
 Public interface (used by the roster pages and the management commands):
 
@@ -26,9 +26,6 @@ Public interface (used by the roster pages and the management commands):
     changes to 调出/退休. On PostgreSQL rows go in with COPY (new rows straight
     into the table, changed rows through a temporary table and one UPDATE ...
     FROM); elsewhere bulk_create / bulk_update. Never one query per row.
-``roster_export(teachers, out) -> int``, ``roster_rows(teachers)``, ``roster_export_response(teachers, unit=...)``
-    序号, 区, 学校代码, 学校, 姓名, 性别, 身份证号 (whole, as text), 学段, 任教学科,
-    职务, 手机号码, 状态; one query for the teachers, streamed into the file.
 """
 
 from __future__ import annotations
@@ -43,19 +40,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import QuerySet
-from django.http import HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import idcard, importing
-from portal.exporting import write_xlsx, xlsx_response
 from portal.importing import (
     Column,
     ImportFileError,
     ImportResult,
     PreviewRow,
-    RowError,
     Table,
     choice,
     read_table,
@@ -63,14 +56,12 @@ from portal.importing import (
 )
 from portal.models import (
     EMPLOYER_KINDS,
-    Gender,
     Position,
     Stage,
     Teacher,
     TeacherMove,
     TeacherStatus,
     Unit,
-    UnitKind,
     User,
 )
 
@@ -672,105 +663,3 @@ def _bulk_updates(rows: list[tuple], now: dt.datetime) -> None:
         values = dict(zip(_UPDATE_COLUMNS, row, strict=True))
         teachers.append(Teacher(updated_at=now, **values))
     Teacher.objects.bulk_update(teachers, [*_FIELDS, "status_date", "updated_at"], batch_size=500)
-
-
-# --------------------------------------------------------------------------- export
-
-EXPORT_HEADERS = (
-    "序号",
-    "区",
-    "学校代码",
-    "学校",
-    "姓名",
-    "性别",
-    "身份证号",
-    "学段",
-    "任教学科",
-    "职务",
-    "手机号码",
-    "状态",
-)
-
-
-def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
-    """Export rows for ``teachers`` (already scoped by the caller), in roster order, streamed."""
-    districts = dict(Unit.objects.filter(kind=UnitKind.DISTRICT).values_list("code", "name"))
-    genders = {k: str(v) for k, v in Gender.choices}
-    positions = {k: str(v) for k, v in Position.choices}
-    statuses = {k: str(v) for k, v in TeacherStatus.choices}
-    city_direct = _("市直")
-    if not teachers.query.is_sliced:
-        teachers = teachers.order_by("unit__path", "name", "id")
-    rows = teachers.values_list(
-        "unit__path",
-        "unit__code",
-        "unit__name",
-        "name",
-        "gender",
-        "id_number",
-        "stage__name",
-        "subject",
-        "position",
-        "mobile",
-        "status",
-    )
-    for n, (path, code, unit_name, name, gender, number, stage, subject, position, mobile, status) in enumerate(
-        rows.iterator(chunk_size=5000), start=1
-    ):
-        parts = path.split("/")
-        district = districts.get(parts[2], city_direct) if len(parts) > 4 else ""
-        yield (
-            n,
-            district,
-            code,
-            unit_name,
-            name,
-            genders.get(gender, ""),
-            number,
-            stage or "",
-            subject,
-            positions.get(position, position),
-            mobile,
-            statuses.get(status, status),
-        )
-
-
-def roster_export(teachers: QuerySet[Teacher], out: Any, *, title: str | None = None) -> int:
-    """Write the roster of ``teachers`` to ``out`` (path or binary file); returns the row count."""
-    title = title or _("教师花名册（导出于 %(time)s）") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
-    return write_xlsx(
-        out,
-        title=title,
-        headers=[_(h) for h in EXPORT_HEADERS],
-        rows=roster_rows(teachers),
-        sheet_name=_("花名册"),
-        widths=(6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6),
-    )
-
-
-def roster_export_response(teachers: QuerySet[Teacher], *, unit: Unit) -> HttpResponse:
-    """The roster of ``teachers`` as an .xlsx download named after ``unit``."""
-    stamp = timezone.localtime()
-    return xlsx_response(
-        f"{unit.name}教师花名册{stamp:%Y%m%d}.xlsx",
-        title=_("%(unit)s 教师花名册（导出于 %(time)s）") % {"unit": unit.name, "time": f"{stamp:%Y-%m-%d %H:%M}"},
-        headers=[_(h) for h in EXPORT_HEADERS],
-        rows=roster_rows(teachers),
-        sheet_name=_("花名册"),
-        widths=(6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6),
-    )
-
-
-__all__ = [
-    "EXPORT_HEADERS",
-    "ImportFileError",
-    "ImportResult",
-    "RowError",
-    "roster_columns",
-    "roster_export",
-    "roster_export_response",
-    "roster_import",
-    "roster_needs_school_code",
-    "roster_rows",
-    "roster_template",
-]

@@ -9,12 +9,12 @@ from django.utils.translation import gettext as _
 from portal.models import ADMIN_ROLES, Role
 from portal.registry import HomeCard
 
+from .models import ComplianceSnapshot
+from .rule_engine import evaluate
+from .selectors import rule_set_for_unit, teacher_totals
+
 
 def credit_cards(request, scope, now) -> list[HomeCard]:
-    from credits.models import ComplianceSnapshot
-    from credits.rules import evaluate
-    from credits.selectors import rule_set_for_unit, teacher_totals
-
     cards: list[HomeCard] = []
     year = timezone.localtime(now).year
     if scope.teacher:
@@ -51,17 +51,6 @@ def credit_cards(request, scope, now) -> list[HomeCard]:
                 url=reverse("credits:dashboard"),
                 link_label=_("查看"),
                 order=60,
-            )
-        )
-    if scope.provider_ids:
-        cards.append(
-            HomeCard(
-                role=Role.PROVIDER,
-                title=_("考核结果导入"),
-                text=_("上传形成性考核结果表，合格学员的学时自动登记"),
-                url=reverse("credits:results_import"),
-                link_label=_("上传"),
-                order=50,
             )
         )
     return cards
