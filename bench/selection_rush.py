@@ -13,8 +13,8 @@ meets the rule, then log out and hand over to the next teacher. Prints, all from
 * selections committed per second (counted in the database), requests per second;
 * p50/p95 latency of the select request and of the catalogue page;
 * oversold seats (must be 0) and 5xx responses (must be 0);
-* the select request's median time as a ratio to a bare INSERT of one enrolment row
-  (psycopg2, autocommit) and to one in-process ``enrollment_select`` call, measured here.
+* the select request's median time as a ratio to a bare INSERT of one selection row
+  (psycopg2, autocommit) and to one in-process ``course_select`` call, measured here.
 
 It uses the test settings (tests.settings: DEBUG off, fast password hasher so that logins do
 not eat the two cores; the select and catalogue paths are the production code).
@@ -299,7 +299,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def bare_insert_ms(bench_url: str, period_id: int, samples: int = 300) -> float:
-    """One enrolment row inserted with autocommit, nothing else: the floor of any select request."""
+    """One selection row inserted with autocommit, nothing else: the floor of any select request."""
     import psycopg2
 
     conn = psycopg2.connect(bench_url)
@@ -313,12 +313,15 @@ def bare_insert_ms(bench_url: str, period_id: int, samples: int = 300) -> float:
         for teacher in teachers:
             started = time.perf_counter()
             cur.execute(
-                "INSERT INTO courses_enrollment (teacher_id, course_id, period_id, status, from_waitlist, selected_at)"
+                "INSERT INTO courses_courseselection"
+                " (teacher_id, course_id, period_id, status, from_waitlist, selected_at)"
                 " VALUES (%s, %s, %s, 'selected', false, now())",
                 [teacher, course, period_id],
             )
             times.append(time.perf_counter() - started)
-        cur.execute("DELETE FROM courses_enrollment WHERE course_id = %s AND teacher_id = ANY(%s)", [course, teachers])
+        cur.execute(
+            "DELETE FROM courses_courseselection WHERE course_id = %s AND teacher_id = ANY(%s)", [course, teachers]
+        )
     conn.close()
     return statistics.median(times) * 1000
 
@@ -329,7 +332,7 @@ def service_select_ms(period_id: int, samples: int = 100) -> float:
     from django.utils import timezone
 
     from courses.models import Course
-    from courses.services import enrollment_select
+    from courses.services import course_select
     from portal.models import Teacher
 
     course = Course.objects.select_related("period__city").filter(period_id=period_id, capacity__isnull=True).first()
@@ -338,7 +341,7 @@ def service_select_ms(period_id: int, samples: int = 100) -> float:
     for teacher in teachers:
         started = time.perf_counter()
         with transaction.atomic():
-            enrollment_select(teacher, course, timezone.now())
+            course_select(teacher, course, timezone.now())
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
 
@@ -354,7 +357,7 @@ def oversold(period_id: int) -> tuple[int, int]:
                    COUNT(*) FILTER (WHERE live <> c.enrolled_count)
             FROM courses_course c
             LEFT JOIN LATERAL (
-                SELECT COUNT(*) AS live FROM courses_enrollment e
+                SELECT COUNT(*) AS live FROM courses_courseselection e
                 WHERE e.course_id = c.id AND e.status IN ('selected', 'completed')) x ON true
             WHERE c.period_id = %s
             """,
@@ -426,9 +429,9 @@ def main() -> None:
     server.terminate()
     server.wait(timeout=20)
 
-    from courses.models import Enrollment, WaitlistEntry
+    from courses.models import CourseSelection, WaitlistEntry
 
-    committed = Enrollment.objects.filter(period=period).count()
+    committed = CourseSelection.objects.filter(period=period).count()
     waiting = WaitlistEntry.objects.filter(course__period=period).count()
     over, mismatched = oversold(period.pk)
     insert_ms = bare_insert_ms(bench_url, period.pk)
@@ -450,7 +453,7 @@ def main() -> None:
         f"{len(stats.errors)}"
     )
     print(
-        f"bare INSERT of one enrolment row: {insert_ms:.2f} ms; enrollment_select in-process: {service_ms:.2f} ms "
+        f"bare INSERT of one selection row: {insert_ms:.2f} ms; course_select in-process: {service_ms:.2f} ms "
         f"({service_ms / insert_ms:.1f}x)"
     )
     print(f"select request p50 / bare INSERT: {pct(select, 50) / insert_ms:.1f}x")

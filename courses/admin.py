@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from courses.models import Course, CourseSession, Enrollment, Provider, ProviderStaff, TrainingPeriod, WaitlistEntry
+from courses.models import (
+    Course,
+    CourseSelection,
+    CourseSession,
+    Provider,
+    ProviderStaff,
+    TrainingPeriod,
+    WaitlistEntry,
+)
 from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
 from portal.models import Role, Unit, UnitKind
 
@@ -81,8 +89,8 @@ class CourseAdmin(CityScopedAdmin):
     list_select_related = ["period", "provider"]
 
 
-@admin.register(Enrollment)
-class EnrollmentAdmin(CityScopedAdmin, ReadOnlyAdmin):
+@admin.register(CourseSelection)
+class CourseSelectionAdmin(CityScopedAdmin, ReadOnlyAdmin):
     """Read-only: selections change only through the course services (capacity, waiting list, ledger)."""
 
     unit_lookup = "period__city"
@@ -94,7 +102,7 @@ class EnrollmentAdmin(CityScopedAdmin, ReadOnlyAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(EnrollmentAdmin):
+class WaitlistEntryAdmin(CourseSelectionAdmin):
     unit_lookup = "course__period__city"
     list_display = ["teacher", "course", "status", "created_at", "closed_at", "note"]
     list_filter = ["status"]

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from courses.models import (
     Course,
     CourseMode,
+    CourseSelection,
     CourseSession,
     CourseStatus,
-    Enrollment,
     Provider,
     ProviderStaff,
     TrainingPeriod,
@@ -367,8 +367,8 @@ def _demo_selections(ctx, period: TrainingPeriod) -> None:
             if course.capacity is not None and taken.get(course.pk, 0) >= course.capacity:
                 continue
             taken[course.pk] = taken.get(course.pk, 0) + 1
-            rows.append(Enrollment(teacher=teacher, course=course, period=period, selected_at=when))
-    Enrollment.objects.bulk_create(rows)
+            rows.append(CourseSelection(teacher=teacher, course=course, period=period, selected_at=when))
+    CourseSelection.objects.bulk_create(rows)
     by_pk = {c.pk: c for c in courses}
     for pk, n in taken.items():
         by_pk[pk].enrolled_count = n

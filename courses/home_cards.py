@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from courses import selectors
-from courses.models import Enrollment, EnrollmentStatus, SelectionPhase, TrainingPeriod
+from courses.models import CourseSelection, SelectionPhase, SelectionStatus, TrainingPeriod
 from credits.rule_engine import fmt_hours
 from portal.models import Role, Teacher, TeacherStatus
 from portal.registry import HomeCard
@@ -86,10 +86,10 @@ def _teacher_card(teacher: Teacher, period: TrainingPeriod, now) -> HomeCard:
 def _admin_card(role: Role, unit, period: TrainingPeriod, now) -> HomeCard:
     teachers = Teacher.objects.filter(unit__path__startswith=unit.path, status=TeacherStatus.ACTIVE)
     total = teachers.count()
-    selected = Enrollment.objects.filter(
+    selected = CourseSelection.objects.filter(
         period=period,
         teacher__unit__path__startswith=unit.path,
-        status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED),
+        status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
         teacher__status=TeacherStatus.ACTIVE,
     ).aggregate(n=Count("teacher", distinct=True))["n"]
     rate = f"{selected / total:.0%}" if total else "—"

@@ -154,7 +154,7 @@ class CourseStatus(models.TextChoices):
 class Course(models.Model):
     """A course offered in a period's 课程超市.
 
-    ``enrolled_count`` is the number of live enrolments; it is only changed by
+    ``enrolled_count`` is the number of live selections; it is only changed by
     courses.services while the course row is locked, and the database refuses
     any value above ``capacity`` (the last line of defence against overselling).
     """
@@ -266,25 +266,25 @@ class CourseSession(models.Model):
             raise ValidationError({"ends_at": _("结束时间必须晚于开始时间")})
 
 
-class EnrollmentStatus(models.TextChoices):
+class SelectionStatus(models.TextChoices):
     SELECTED = "selected", _("已选")
     COMPLETED = "completed", _("已完成")
     DROPPED = "dropped", _("已退选")
 
 
-LIVE_ENROLLMENT_STATES = (EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED)
+LIVE_SELECTION_STATES = (SelectionStatus.SELECTED, SelectionStatus.COMPLETED)
 
 
-class Enrollment(models.Model):
+class CourseSelection(models.Model):
     """A teacher's selection of a course (选课). Dropped rows stay as history."""
 
     teacher = models.ForeignKey(
-        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="course_enrollments"
+        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="course_selections"
     )
-    course = models.ForeignKey(Course, verbose_name=_("课程"), on_delete=models.PROTECT, related_name="enrollments")
+    course = models.ForeignKey(Course, verbose_name=_("课程"), on_delete=models.PROTECT, related_name="selections")
     period = models.ForeignKey(TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="+")
     status = models.CharField(
-        _("状态"), max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.SELECTED
+        _("状态"), max_length=10, choices=SelectionStatus.choices, default=SelectionStatus.SELECTED
     )
     from_waitlist = models.BooleanField(_("候补转入"), default=False)
     selected_at = models.DateTimeField(_("选课时间"))
@@ -301,14 +301,23 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["teacher", "course"],
-                name="enrollment_once_per_course",
+                name="selection_once_per_course",
                 condition=Q(status__in=["selected", "completed"]),
             ),
         ]
-        indexes = [models.Index(fields=["period", "teacher", "status"], name="enrollment_teacher_period")]
+        indexes = [models.Index(fields=["period", "teacher", "status"], name="selection_teacher_period")]
 
     def __str__(self) -> str:
         return f"{self.teacher} · {self.course}"
+
+
+def ledger_reference(selection_id: int) -> str:
+    """The reference of the ledger entry a completed selection earns, which makes recording it idempotent.
+
+    Stored as "enrollment:<id>" since the first entries, before the model was called CourseSelection:
+    the ledger is append-only, so the prefix stays.
+    """
+    return f"enrollment:{selection_id}"
 
 
 class WaitlistStatus(models.TextChoices):

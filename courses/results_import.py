@@ -3,11 +3,11 @@
 Columns: 身份证号, 姓名, 课程编号, 学时, 考核结果 (合格 / 不合格). Built on the
 generic machinery in portal.importing: all-or-nothing, Chinese row errors.
 
-A passed row completes the teacher's enrolment in that course and records
-the hours (source "import", reference "enrollment:<id>"). Both happen for
+A passed row completes the teacher's selection in that course and records
+the hours (source "import", reference ``ledger_reference(id)``). Both happen for
 all rows at once (one conditional UPDATE claiming the still-selected
-enrolments, one bulk INSERT): an enrolment completed before — by an earlier
-upload of the same sheet or by courses.services.enrollment_complete — is
+selections, one bulk INSERT): an selection completed before — by an earlier
+upload of the same sheet or by courses.services.selection_complete — is
 claimed by nobody, so nothing is recorded twice.
 """
 
@@ -26,6 +26,8 @@ from credits.models import CreditEntry, Source
 from portal import idcard
 from portal.importing import Column, ImportResult, choice, read_table, text
 from portal.models import Teacher
+
+from .models import Course, CourseSelection, SelectionStatus, ledger_reference
 
 
 def _parse_id(value: Any) -> str:
@@ -59,7 +61,7 @@ COLUMNS = [
 @dataclass
 class ResultImport(ImportResult):
     failed: int = 0  # rows marked 不合格 (nothing recorded)
-    already: int = 0  # passed rows whose enrolment was completed before
+    already: int = 0  # passed rows whose selection was completed before
     hours: Decimal = Decimal(0)
     rows: list[dict] = field(default_factory=list)
 
@@ -67,14 +69,12 @@ class ResultImport(ImportResult):
 def provider_results_import(
     file: Any, *, provider, period, actor, now: dt.datetime | None = None, dry_run: bool = False
 ) -> ResultImport:
-    """Check every row; unless ``dry_run`` or any row is wrong, complete the enrolments and record the hours.
+    """Check every row; unless ``dry_run`` or any row is wrong, complete the selections and record the hours.
 
     Side effects (only when the whole sheet is valid): one UPDATE of the claimed
-    enrolments to completed and one bulk INSERT into the ledger, in one transaction.
+    selections to completed and one bulk INSERT into the ledger, in one transaction.
     A fixed number of queries whatever the sheet's length.
     """
-    from courses.models import Course, Enrollment, EnrollmentStatus
-
     now = now or timezone.now()
     table = read_table(file, COLUMNS)
     result = ResultImport(errors=table.errors, dry_run=dry_run)
@@ -89,16 +89,16 @@ def provider_results_import(
         .select_related("kind")
         .prefetch_related("topics")
     }
-    enrollments = {
+    selections = {
         (e.teacher_id, e.course_id): e
-        for e in Enrollment.objects.filter(
+        for e in CourseSelection.objects.filter(
             course__in=[c for c in courses.values() if c.provider_id == provider.pk],
             teacher__in=list(teachers.values()),
-            status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED),
+            status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
         ).only("id", "teacher_id", "course_id", "status")
     }
     seen: dict[tuple[int, int], int] = {}
-    passed: list[tuple[Any, Any, Any, Decimal]] = []  # (enrollment, teacher, course, hours)
+    passed: list[tuple[Any, Any, Any, Decimal]] = []  # (selection, teacher, course, hours)
     for rec in recs:
         teacher = teachers.get(rec["id_number"])
         course = courses.get(rec["course_code"])
@@ -122,8 +122,8 @@ def provider_results_import(
             )
         if teacher is None or teacher.name != rec["name"]:
             continue
-        enrollment = enrollments.get((teacher.pk, course.pk))
-        if enrollment is None:
+        selection = selections.get((teacher.pk, course.pk))
+        if selection is None:
             table.add_error(rec.index, "course_code", _("该教师没有选修这门课程（或已退选）"))
             continue
         key = (teacher.pk, course.pk)
@@ -137,10 +137,10 @@ def provider_results_import(
             continue
         if not rec["passed"]:
             result.failed += 1
-        elif enrollment.status == EnrollmentStatus.COMPLETED:
+        elif selection.status == SelectionStatus.COMPLETED:
             result.already += 1
         else:
-            passed.append((enrollment, teacher, course, rec["hours"]))
+            passed.append((selection, teacher, course, rec["hours"]))
     table.sort_errors()
     result.errors = table.errors
     result.created = len(passed)
@@ -154,18 +154,16 @@ def provider_results_import(
 
 
 def _record(passed, year: int, actor, now: dt.datetime) -> None:
-    from courses.models import Enrollment, EnrollmentStatus
-
     with transaction.atomic():
         ids = [e.pk for e, *_rest in passed]
-        # Claim: only enrolments still "selected" now are completed and credited here.
+        # Claim: only selections still "selected" now are completed and credited here.
         claimed = set(
-            Enrollment.objects.select_for_update()
-            .filter(pk__in=ids, status=EnrollmentStatus.SELECTED)
+            CourseSelection.objects.select_for_update()
+            .filter(pk__in=ids, status=SelectionStatus.SELECTED)
             .values_list("pk", flat=True)
         )
-        Enrollment.objects.filter(pk__in=claimed).update(
-            status=EnrollmentStatus.COMPLETED, completed_at=now, completed_by=actor
+        CourseSelection.objects.filter(pk__in=claimed).update(
+            status=SelectionStatus.COMPLETED, completed_at=now, completed_by=actor
         )
         CreditEntry.objects.bulk_create(
             [
@@ -177,13 +175,13 @@ def _record(passed, year: int, actor, now: dt.datetime) -> None:
                     topic_codes=CreditEntry.join_topics(t.code for t in course.topics.all()),
                     hours=hours,
                     source=Source.IMPORT,
-                    reference=f"enrollment:{enrollment.pk}",
+                    reference=ledger_reference(selection.pk),
                     recorded_by=actor,
                     recorded_at=now,
                     reason=_("%(code)s %(title)s 考核合格") % {"code": course.code, "title": course.title},
                 )
-                for enrollment, teacher, course, hours in passed
-                if enrollment.pk in claimed
+                for selection, teacher, course, hours in passed
+                if selection.pk in claimed
             ],
             batch_size=2000,
         )

@@ -14,6 +14,6 @@ city_staff = is_staff & is_city_admin
 for model in ("provider", "providerstaff", "trainingperiod", "course", "coursesession"):
     for action in ("view", "add", "change", "delete"):
         rules.add_perm(f"courses.{action}_{model}", city_staff)
-for model in ("enrollment", "waitlistentry"):
+for model in ("courseselection", "waitlistentry"):
     rules.add_perm(f"courses.view_{model}", city_staff)
 rules.add_perm("courses", city_staff)  # the app's entry on the admin index

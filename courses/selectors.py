@@ -11,14 +11,14 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from courses.models import (
-    LIVE_ENROLLMENT_STATES as LIVE_STATES,
+    LIVE_SELECTION_STATES as LIVE_STATES,
 )
 from courses.models import (
     Course,
+    CourseSelection,
     CourseStatus,
-    Enrollment,
-    EnrollmentStatus,
     SelectionPhase,
+    SelectionStatus,
     TrainingPeriod,
     WaitlistEntry,
     WaitlistStatus,
@@ -145,7 +145,7 @@ def planned_totals_for_teachers(teacher_ids: Iterable[int], period: TrainingPeri
     if not ids:
         return result
     rows = list(
-        Enrollment.objects.filter(teacher_id__in=ids, period=period, status=EnrollmentStatus.SELECTED).values_list(
+        CourseSelection.objects.filter(teacher_id__in=ids, period=period, status=SelectionStatus.SELECTED).values_list(
             "teacher_id", "course_id", "course__category", "course__kind__code", "course__hours"
         )
     )
@@ -187,11 +187,13 @@ def plans_for_teachers(teacher_ids: Iterable[int], period: TrainingPeriod) -> di
     return plans
 
 
-def teacher_plan(teacher: Teacher, period: TrainingPeriod, selections: dict[int, Enrollment] | None = None) -> Plan:
+def teacher_plan(
+    teacher: Teacher, period: TrainingPeriod, selections: dict[int, CourseSelection] | None = None
+) -> Plan:
     """One teacher's plan; pass her ``teacher_selections`` when already loaded to save a query."""
     if selections is None:
         return plans_for_teachers([teacher.pk], period)[teacher.pk]
-    selected = [e for e in selections.values() if e.status == EnrollmentStatus.SELECTED]
+    selected = [e for e in selections.values() if e.status == SelectionStatus.SELECTED]
     topics: dict[int, list[str]] = defaultdict(list)
     if selected:
         for course_id, code in Course.topics.through.objects.filter(
@@ -217,12 +219,12 @@ def teacher_plan(teacher: Teacher, period: TrainingPeriod, selections: dict[int,
     )
 
 
-def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, Enrollment]:
-    """The teacher's live enrolments of the period by course id (one query)."""
+def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, CourseSelection]:
+    """The teacher's live selections of the period by course id (one query)."""
     return {
         e.course_id: e
-        for e in Enrollment.objects.filter(
-            teacher=teacher, period=period, status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED)
+        for e in CourseSelection.objects.filter(
+            teacher=teacher, period=period, status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED)
         ).select_related("course__provider", "course__kind")
     }
 
@@ -265,7 +267,7 @@ def selections_by_district(period: TrainingPeriod, scope: Scope) -> list[Distric
     if not districts:
         return []
     rows = (
-        Enrollment.objects.filter(period=period, status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED))
+        CourseSelection.objects.filter(period=period, status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED))
         .filter(scope.unit_q("teacher__unit"))
         .values_list("teacher__unit__parent_id", "course__category")
         .annotate(n=Count("id"), hours=Sum("course__hours"))
@@ -309,10 +311,10 @@ def school_progress(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress
     units = {u.pk: u for u in Unit.objects.filter(pk__in={unit_id for _, unit_id in teachers})}
     plans = plans_for_teachers([pk for pk, _ in teachers], period)
     selected = set(
-        Enrollment.objects.filter(
+        CourseSelection.objects.filter(
             period=period,
             teacher_id__in=[pk for pk, _ in teachers],
-            status__in=(EnrollmentStatus.SELECTED, EnrollmentStatus.COMPLETED),
+            status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
         )
         .values_list("teacher_id", flat=True)
         .distinct()
@@ -367,7 +369,7 @@ class PlanSQL:
             f" WHERE e0.year = %s AND e0.teacher_id IN ({teachers})"
             " UNION ALL"
             f" SELECT en.teacher_id, c.category, c.kind_id, {self._topics_sql()}, c.hours"
-            " FROM courses_enrollment en JOIN courses_course c ON c.id = en.course_id"
+            " FROM courses_courseselection en JOIN courses_course c ON c.id = en.course_id"
             f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({teachers})"
         )
         inner = (
@@ -385,7 +387,7 @@ class PlanSQL:
             self.period.year,
             *self._reach_params,
             self.period.pk,
-            EnrollmentStatus.SELECTED.value,
+            SelectionStatus.SELECTED.value,
             *self._reach_params,
             *self.rule.met_params,
             *self.rule.sums_params,
@@ -438,7 +440,7 @@ def school_progress_sql(period: TrainingPeriod, scope: Scope) -> list[SchoolProg
     by_unit = f"SELECT p.unit_id, COUNT(*) AS n, SUM(p.met) AS met FROM ({rows_sql}) p GROUP BY p.unit_id"  # noqa: S608
     counts = _fetch(by_unit, params)
     selected = dict(
-        Enrollment.objects.filter(period=period, status__in=LIVE_STATES, teacher__status=TeacherStatus.ACTIVE)
+        CourseSelection.objects.filter(period=period, status__in=LIVE_STATES, teacher__status=TeacherStatus.ACTIVE)
         .filter(scope.unit_q("teacher__unit"))
         .values_list("teacher__unit_id")
         .annotate(n=Count("teacher_id", distinct=True))

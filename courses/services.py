@@ -1,4 +1,4 @@
-"""Course selection (选课): every state change of an enrolment or a waiting-list place.
+"""Course selection (选课): every state change of an selection or a waiting-list place.
 
 Each function takes ``now`` so the windows are checked at request time and
 tests can pin the clock. Seats are scarce: the course row is locked
@@ -16,14 +16,15 @@ from django.utils.translation import gettext as _
 
 from courses.models import (
     Course,
+    CourseSelection,
     CourseSession,
     CourseStatus,
-    Enrollment,
-    EnrollmentStatus,
     SelectionPhase,
+    SelectionStatus,
     TrainingPeriod,
     WaitlistEntry,
     WaitlistStatus,
+    ledger_reference,
 )
 from portal.models import Teacher, TeacherStatus
 from portal.notifications import notify
@@ -37,7 +38,7 @@ class SelectionError(Exception):
 
 @dataclass(frozen=True)
 class SelectionResult:
-    enrollment: Enrollment | None = None
+    selection: CourseSelection | None = None
     waitlist_entry: WaitlistEntry | None = None
     position: int | None = None  # place in the waiting list, 1 = next
 
@@ -47,8 +48,8 @@ class SelectionResult:
 
     @property
     def message(self) -> str:
-        if self.enrollment:
-            return _("已选课程《%(title)s》") % {"title": self.enrollment.course.title}
+        if self.selection:
+            return _("已选课程《%(title)s》") % {"title": self.selection.course.title}
         return _("课程《%(title)s》名额已满，您已进入候补名单第 %(n)d 位；有空位时将自动为您选上并通知您") % {
             "title": self.waitlist_entry.course.title,
             "n": self.position,
@@ -108,8 +109,8 @@ def _overlapping_course(teacher: Teacher, course: Course) -> Course | None:
     other = (
         CourseSession.objects.filter(clash)
         .filter(
-            course__enrollments__teacher=teacher,
-            course__enrollments__status=EnrollmentStatus.SELECTED,
+            course__selections__teacher=teacher,
+            course__selections__status=SelectionStatus.SELECTED,
             course__period_id=course.period_id,
         )
         .exclude(course=course)
@@ -154,10 +155,10 @@ def course_save(course: Course, fields: list[str]) -> Course:
 # --- selecting and dropping -----------------------------------------------------------------------
 
 
-def enrollment_select(teacher: Teacher, course: Course, now: datetime) -> SelectionResult:
+def course_select(teacher: Teacher, course: Course, now: datetime) -> SelectionResult:
     """Select ``course`` for ``teacher``, or put her on the waiting list when it is full.
 
-    Side effects: inserts an Enrollment and increments ``course.enrolled_count``
+    Side effects: inserts an CourseSelection and increments ``course.enrolled_count``
     (or inserts a WaitlistEntry), all in one transaction under the course lock.
     Raises SelectionError with the reason when the teacher may not select it.
     """
@@ -171,7 +172,7 @@ def enrollment_select(teacher: Teacher, course: Course, now: datetime) -> Select
             # (teacher before course, always in this order).
             Teacher.objects.select_for_update().filter(pk=teacher.pk).first()
         locked = _lock_course(course.pk)
-        live = Enrollment.objects.filter(teacher=teacher, course=locked, status__in=("selected", "completed"))
+        live = CourseSelection.objects.filter(teacher=teacher, course=locked, status__in=("selected", "completed"))
         if live.exists():
             raise SelectionError(_("您已选过课程《%(title)s》，不能重复选") % {"title": locked.title})
         waiting = WaitlistEntry.objects.filter(teacher=teacher, course=locked, status=WaitlistStatus.WAITING).first()
@@ -186,15 +187,15 @@ def enrollment_select(teacher: Teacher, course: Course, now: datetime) -> Select
         if locked.is_full:
             entry = WaitlistEntry.objects.create(teacher=teacher, course=locked, created_at=now)
             return SelectionResult(waitlist_entry=entry, position=waitlist_position(entry))
-        enrollment = Enrollment.objects.create(teacher=teacher, course=locked, period=period, selected_at=now)
+        selection = CourseSelection.objects.create(teacher=teacher, course=locked, period=period, selected_at=now)
         Course.objects.filter(pk=locked.pk).update(enrolled_count=F("enrolled_count") + 1)
-    return SelectionResult(enrollment=enrollment)
+    return SelectionResult(selection=selection)
 
 
-def enrollment_drop(teacher: Teacher, course: Course, now: datetime) -> Enrollment:
+def course_drop(teacher: Teacher, course: Course, now: datetime) -> CourseSelection:
     """Drop the teacher's selection of ``course`` and hand the seat to the first in line.
 
-    Side effects: marks the Enrollment dropped, decrements ``enrolled_count``,
+    Side effects: marks the CourseSelection dropped, decrements ``enrolled_count``,
     promotes waiting teachers (``waitlist_promote``) and notifies them, in one
     transaction under the course lock.
     """
@@ -202,17 +203,21 @@ def enrollment_drop(teacher: Teacher, course: Course, now: datetime) -> Enrollme
     _check_window(period, now, dropping=True)
     with transaction.atomic():
         locked = _lock_course(course.pk)
-        enrollment = Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.SELECTED).first()
-        if enrollment is None:
-            if Enrollment.objects.filter(teacher=teacher, course=locked, status=EnrollmentStatus.COMPLETED).exists():
+        selection = CourseSelection.objects.filter(
+            teacher=teacher, course=locked, status=SelectionStatus.SELECTED
+        ).first()
+        if selection is None:
+            if CourseSelection.objects.filter(
+                teacher=teacher, course=locked, status=SelectionStatus.COMPLETED
+            ).exists():
                 raise SelectionError(_("课程《%(title)s》已完成学习，不能退选") % {"title": locked.title})
             raise SelectionError(_("您没有选过课程《%(title)s》") % {"title": locked.title})
-        Enrollment.objects.filter(pk=enrollment.pk).update(status=EnrollmentStatus.DROPPED, dropped_at=now)
+        CourseSelection.objects.filter(pk=selection.pk).update(status=SelectionStatus.DROPPED, dropped_at=now)
         Course.objects.filter(pk=locked.pk).update(enrolled_count=F("enrolled_count") - 1)
         locked.enrolled_count -= 1
         _promote_locked(locked, now)
-    enrollment.status, enrollment.dropped_at = EnrollmentStatus.DROPPED, now
-    return enrollment
+    selection.status, selection.dropped_at = SelectionStatus.DROPPED, now
+    return selection
 
 
 def waitlist_leave(teacher: Teacher, course: Course, now: datetime) -> None:
@@ -232,13 +237,13 @@ def waitlist_position(entry: WaitlistEntry) -> int:
     )
 
 
-def waitlist_promote(course: Course, now: datetime) -> list[Enrollment]:
+def waitlist_promote(course: Course, now: datetime) -> list[CourseSelection]:
     """Give free seats to the first teachers in line while the period's selection is open.
 
-    Side effects: inserts Enrollments, marks their WaitlistEntries promoted,
+    Side effects: inserts Selections, marks their WaitlistEntries promoted,
     notifies each promoted teacher on commit; entries of teachers who may no
     longer select (retired, clashing course) are closed with a note. Returns
-    the new enrolments (none outside the window).
+    the new selections (none outside the window).
     """
     if not course.period.is_selection_open(now):
         return []
@@ -247,10 +252,10 @@ def waitlist_promote(course: Course, now: datetime) -> list[Enrollment]:
         return _promote_locked(locked, now)
 
 
-def _promote_locked(course: Course, now: datetime) -> list[Enrollment]:
+def _promote_locked(course: Course, now: datetime) -> list[CourseSelection]:
     if not course.period.is_selection_open(now):
         return []
-    promoted: list[Enrollment] = []
+    promoted: list[CourseSelection] = []
     queue = (
         WaitlistEntry.objects.filter(course=course, status=WaitlistStatus.WAITING)
         .select_related("teacher__unit", "teacher__user")
@@ -267,14 +272,14 @@ def _promote_locked(course: Course, now: datetime) -> list[Enrollment]:
                 status=WaitlistStatus.RELEASED, closed_at=now, note=reason[:200]
             )
             continue
-        enrollment = Enrollment.objects.create(
+        selection = CourseSelection.objects.create(
             teacher=teacher, course=course, period=course.period, selected_at=now, from_waitlist=True
         )
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.PROMOTED, closed_at=now)
         course.enrolled_count += 1
         if free is not None:
             free -= 1
-        promoted.append(enrollment)
+        promoted.append(selection)
         if teacher.user_id:
             notify(
                 [teacher.user_id],
@@ -294,7 +299,7 @@ def _promotion_refusal(teacher: Teacher, course: Course) -> str:
         _check_teacher(teacher, course.period)
     except SelectionError as exc:
         return str(exc)
-    if Enrollment.objects.filter(teacher=teacher, course=course, status__in=("selected", "completed")).exists():
+    if CourseSelection.objects.filter(teacher=teacher, course=course, status__in=("selected", "completed")).exists():
         return _("已选该课程")
     other = _overlapping_course(teacher, course)
     if other:
@@ -338,43 +343,43 @@ def waitlist_release_closed(now: datetime) -> int:
 # --- completion -----------------------------------------------------------------------------------
 
 
-def enrollment_complete(enrollment: Enrollment, actor, now: datetime) -> bool:
+def selection_complete(selection: CourseSelection, actor, now: datetime) -> bool:
     """Mark a selected course completed and record its hours in the teacher's ledger, once.
 
     Only staff of the course's provider or an admin of the period's city may do it.
-    Side effects: one conditional update of the enrolment, one credit entry
-    (reference ``enrollment:<id>``). Returns False when it was already completed.
+    Side effects: one conditional update of the selection, one credit entry
+    (reference ``ledger_reference(id)``). Returns False when it was already completed.
     """
     from credits.models import Source
     from credits.services import credit_entry_record
     from portal.models import Role
     from portal.scoping import scope_for
 
-    course = enrollment.course
+    course = selection.course
     scope = scope_for(actor)
     allowed = course.provider_id in scope.provider_ids or scope.reaches(course.period.city, roles=(Role.CITY_ADMIN,))
     if not allowed:
         raise SelectionError(_("只有施教机构或市级管理员可以登记完成"))
     with transaction.atomic():
-        claimed = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.SELECTED).update(
-            status=EnrollmentStatus.COMPLETED, completed_at=now, completed_by=actor
+        claimed = CourseSelection.objects.filter(pk=selection.pk, status=SelectionStatus.SELECTED).update(
+            status=SelectionStatus.COMPLETED, completed_at=now, completed_by=actor
         )
         if not claimed:
-            if enrollment.status == EnrollmentStatus.DROPPED:
+            if selection.status == SelectionStatus.DROPPED:
                 raise SelectionError(_("该选课已退选，不能登记完成"))
             return False
         credit_entry_record(
-            teacher=enrollment.teacher,
+            teacher=selection.teacher,
             year=course.period.year,
             category=course.category,
             hours=course.hours,
             kind=course.kind,
             topics=[t.code for t in course.topics.all()],
             source=Source.COURSE,
-            reference=f"enrollment:{enrollment.pk}",
+            reference=ledger_reference(selection.pk),
             actor=actor,
             reason=f"{course.code} {course.title}",
             now=now,
         )
-    enrollment.status, enrollment.completed_at, enrollment.completed_by = EnrollmentStatus.COMPLETED, now, actor
+    selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor
     return True

@@ -21,7 +21,7 @@ from courses import importing, selectors, services
 from courses.exporting import xlsx_response
 from courses.filters import CatalogueFilter, CourseManageFilter, FillRateFilter, NudgeFilter
 from courses.forms import CourseForm, CourseImportForm, ResultImportForm, SessionFormSet
-from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, Provider, TrainingPeriod
+from courses.models import Course, CourseSelection, CourseStatus, Provider, SelectionStatus, TrainingPeriod
 from courses.results_import import COLUMNS as RESULT_COLUMNS
 from courses.results_import import provider_results_import
 from credits.models import Category
@@ -113,7 +113,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(_teacher_context(teacher, period, now))
         for course in page:
-            course.my_enrollment = context["selections"].get(course.pk)
+            course.my_selection = context["selections"].get(course.pk)
             course.my_waiting = context["waitlist"].get(course.pk)
         context.update(filter=course_filter, page=page, querystring=_querystring(request))
     return render(request, "courses/catalogue.html", context)
@@ -134,7 +134,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if teacher and course.status == CourseStatus.PUBLISHED and teacher.unit.is_within(course.period.city):
         context.update(_teacher_context(teacher, course.period, now))
-        course.my_enrollment = context["selections"].get(course.pk)
+        course.my_selection = context["selections"].get(course.pk)
         course.my_waiting = context["waitlist"].get(course.pk)
     return render(request, "courses/course_detail.html", context)
 
@@ -145,9 +145,9 @@ def _selection_response(request: HttpRequest, course: Course, ok: bool, text: st
         teacher = scope_for(request.user).teacher
         now = timezone.now()
         context = _teacher_context(teacher, course.period, now)
-        course.my_enrollment = context["selections"].get(course.pk)
-        if course.my_enrollment:
-            course.enrolled_count = course.my_enrollment.course.enrolled_count
+        course.my_selection = context["selections"].get(course.pk)
+        if course.my_selection:
+            course.enrolled_count = course.my_selection.course.enrolled_count
         else:
             course.refresh_from_db(fields=["enrolled_count"])
         course.my_waiting = context["waitlist"].get(course.pk)
@@ -178,13 +178,13 @@ def _selection_action(request: HttpRequest, pk: int, action, done_message=None) 
 @require_POST
 @role_required(Role.TEACHER)
 def course_select(request: HttpRequest, pk: int) -> HttpResponse:
-    return _selection_action(request, pk, services.enrollment_select)
+    return _selection_action(request, pk, services.course_select)
 
 
 @require_POST
 @role_required(Role.TEACHER)
 def course_drop(request: HttpRequest, pk: int) -> HttpResponse:
-    return _selection_action(request, pk, services.enrollment_drop, _("已退选课程《%(title)s》"))
+    return _selection_action(request, pk, services.course_drop, _("已退选课程《%(title)s》"))
 
 
 @require_POST
@@ -313,9 +313,9 @@ def course_import(request: HttpRequest) -> HttpResponse:
 def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
     """Who selected a course; the provider marks completions here (hours go to the ledger once)."""
     course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
-    enrollments = (
-        Enrollment.objects.filter(course=course)
-        .exclude(status=EnrollmentStatus.DROPPED)
+    selections = (
+        CourseSelection.objects.filter(course=course)
+        .exclude(status=SelectionStatus.DROPPED)
         .select_related("teacher__unit")
         .order_by("teacher__unit__path", "teacher__name")
     )
@@ -323,11 +323,11 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
         done = 0
         now = timezone.now()
-        for enrollment in enrollments.filter(pk__in=ids, status=EnrollmentStatus.SELECTED).select_related(
+        for selection in selections.filter(pk__in=ids, status=SelectionStatus.SELECTED).select_related(
             "course__period__city", "course__kind"
         ):
             try:
-                done += services.enrollment_complete(enrollment, request.user, now)
+                done += services.selection_complete(selection, request.user, now)
             except services.SelectionError as exc:
                 messages.error(request, str(exc))
                 break
@@ -347,10 +347,10 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
                     e.get_status_display(),
                     timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M"),
                 ]
-                for e in enrollments
+                for e in selections
             ),
         )
-    page = Paginator(enrollments, 50).get_page(request.GET.get("page"))
+    page = Paginator(selections, 50).get_page(request.GET.get("page"))
     return render(request, "courses/course_roster.html", {"course": course, "page": page})
 
 

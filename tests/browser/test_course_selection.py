@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from courses.models import Enrollment
+from courses.models import CourseSelection
 from tests.factories.courses import CourseFactory, PeriodFactory
 from tests.factories.portal import teacher_user
 
@@ -40,4 +40,4 @@ def test_teacher_selects_a_course_in_place_and_the_plan_follows(live_server, pag
     page.locator(f"#course-{course.pk}-actions").get_by_text("已选").wait_for()
     assert "双减背景下的作业设计" in plan.inner_text()  # the panel was swapped out of band
     assert page.evaluate("window.notReloaded") is True  # by htmx, without a page load
-    assert list(Enrollment.objects.filter(teacher=user.teacher).values_list("course_id", flat=True)) == [course.pk]
+    assert list(CourseSelection.objects.filter(teacher=user.teacher).values_list("course_id", flat=True)) == [course.pk]

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from courses.models import Enrollment
+from courses.models import CourseSelection
 from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
 
 
@@ -33,17 +33,17 @@ def test_admin_course_of_other_city_is_not_found(client, tree, staff_erin):
     assert response.status_code == 302  # the admin redirects a missing object to the index with a message
 
 
-def test_admin_enrollments_are_read_only(client, tree, staff_erin):
+def test_admin_course_selections_are_read_only(client, tree, staff_erin):
     course = CourseFactory(period=PeriodFactory(city=tree.city))
-    enrollment = Enrollment.objects.create(
+    selection = CourseSelection.objects.create(
         teacher=tree.teacher_a.teacher, course=course, period=course.period, selected_at=shanghai(2022, 3, 20)
     )
     client.force_login(staff_erin)
 
-    listed = client.get(reverse("admin:courses_enrollment_changelist"))
-    add = client.get(reverse("admin:courses_enrollment_add"))
+    listed = client.get(reverse("admin:courses_courseselection_changelist"))
+    add = client.get(reverse("admin:courses_courseselection_add"))
 
-    assert list(listed.context["cl"].queryset) == [enrollment]
+    assert list(listed.context["cl"].queryset) == [selection]
     assert add.status_code == 403
 
 

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from courses.models import Course, CourseSession, Enrollment, ProviderStaff, WaitlistEntry, WaitlistStatus
+from courses.models import Course, CourseSelection, CourseSession, ProviderStaff, WaitlistEntry, WaitlistStatus
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory, shanghai
 from tests.factories.portal import UserFactory
 
@@ -86,7 +86,7 @@ def test_course_create_for_other_provider_refused(client, tree, staff):
 def test_course_edit_more_seats_promotes_waiting_teacher(client, tree, staff):
     period = PeriodFactory(city=tree.city)
     course = CourseFactory(period=period, provider=staff.provider, capacity=1, code="X1", mode="online")
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
     Course.objects.filter(pk=course.pk).update(enrolled_count=1)
     WaitlistEntry.objects.create(teacher=tree.teacher_b.teacher, course=course, created_at=IN_WINDOW)
     client.force_login(staff)
@@ -139,14 +139,14 @@ def test_nudge_query_count_is_flat(client, tree, django_assert_max_num_queries):
 
     period = PeriodFactory(city=tree.city)
     course = CourseFactory(period=period)
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
     client.force_login(tree.erin)
     client.get(reverse("courses:nudge"))
     with django_assert_max_num_queries(25) as few:
         client.get(reverse("courses:nudge"))
     for _ in range(30):
         teacher = TeacherFactory(unit=tree.school_b)
-        Enrollment.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
+        CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
 
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("courses:nudge"))

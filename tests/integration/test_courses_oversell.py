@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from courses import services
-from courses.models import Course, Enrollment, EnrollmentStatus, WaitlistEntry
+from courses.models import Course, CourseSelection, SelectionStatus, WaitlistEntry
 from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
 from tests.factories.portal import SchoolFactory, TeacherFactory
 
@@ -15,7 +15,7 @@ CLIENTS = 60
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_enrollment_select_parallel_never_oversells():
+def test_course_select_parallel_never_oversells():
     school = SchoolFactory()
     period = PeriodFactory(city=school.parent.parent)
     course = CourseFactory(period=period, capacity=10)
@@ -32,7 +32,7 @@ def test_enrollment_select_parallel_never_oversells():
             fresh = Course.objects.select_related("period__city").get(pk=course.pk)
             barrier.wait(timeout=30)
             try:
-                result = services.enrollment_select(teacher, fresh, now)
+                result = services.course_select(teacher, fresh, now)
                 outcome = "waitlisted" if result.waitlisted else "enrolled"
             except services.SelectionError:
                 outcome = "refused"
@@ -54,14 +54,14 @@ def test_enrollment_select_parallel_never_oversells():
     assert len(outcomes) == CLIENTS
     assert outcomes.count("enrolled") == 10
     assert outcomes.count("waitlisted") + outcomes.count("refused") == CLIENTS - 10
-    assert Enrollment.objects.filter(course=course, status=EnrollmentStatus.SELECTED).count() == 10
+    assert CourseSelection.objects.filter(course=course, status=SelectionStatus.SELECTED).count() == 10
     assert Course.objects.get(pk=course.pk).enrolled_count == 10
     assert WaitlistEntry.objects.filter(course=course).count() == outcomes.count("waitlisted")
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_enrollment_select_lock_timeout_asks_to_retry(monkeypatch):
+def test_course_select_lock_timeout_asks_to_retry(monkeypatch):
     from django.db import transaction
 
     school = SchoolFactory()
@@ -82,7 +82,7 @@ def test_enrollment_select_lock_timeout_asks_to_retry(monkeypatch):
     monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 200)
     try:
         with pytest.raises(services.SelectionError) as exc:
-            services.enrollment_select(
+            services.course_select(
                 teacher, Course.objects.select_related("period__city").get(pk=course.pk), shanghai(2022, 3, 20, 9)
             )
     finally:
@@ -90,7 +90,7 @@ def test_enrollment_select_lock_timeout_asks_to_retry(monkeypatch):
         holder.join()
 
     assert str(exc.value) == "选课的人太多，请稍后重试"
-    assert Enrollment.objects.count() == 0
+    assert CourseSelection.objects.count() == 0
 
 
 @pytest.mark.postgres

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from courses.models import Enrollment, EnrollmentStatus
+from courses.models import CourseSelection, SelectionStatus
 from courses.results_import import provider_results_import
 from credits.models import CreditEntry, Source
 from portal.exporting import xlsx_bytes
@@ -31,7 +31,7 @@ def setup(tree):
     ProviderStaff.objects.create(provider=provider, user=staff)
     a, b = tree.teacher_a.teacher, tree.teacher_b.teacher
     for teacher in (a, b):
-        Enrollment.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
+        CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
 
     class S:
         pass
@@ -58,7 +58,7 @@ def run(s, data, dry_run=False):
     return provider_results_import(data, provider=s.provider, period=s.period, actor=s.staff, now=NOW, dry_run=dry_run)
 
 
-def test_import_records_passed_rows_and_completes_enrolment(setup):
+def test_import_records_passed_rows_and_completes_the_selection(setup):
     s = setup
     result = run(
         s, sheet([s.a.id_number, s.a.name, "GZ-101", 12, "合格"], [s.b.id_number, s.b.name, "GZ-101", 12, "不合格"])
@@ -66,8 +66,8 @@ def test_import_records_passed_rows_and_completes_enrolment(setup):
     assert (result.errors, result.created, result.failed, result.written) == ([], 1, 1, True)
     entry = CreditEntry.objects.get()
     assert (entry.teacher, entry.hours, entry.category, entry.source) == (s.a, D(12), "public", Source.IMPORT)
-    assert Enrollment.objects.get(teacher=s.a).status == EnrollmentStatus.COMPLETED
-    assert Enrollment.objects.get(teacher=s.b).status == EnrollmentStatus.SELECTED
+    assert CourseSelection.objects.get(teacher=s.a).status == SelectionStatus.COMPLETED
+    assert CourseSelection.objects.get(teacher=s.b).status == SelectionStatus.SELECTED
 
 
 def test_import_same_sheet_twice_records_once(setup):
@@ -80,10 +80,10 @@ def test_import_same_sheet_twice_records_once(setup):
 
 
 def test_import_after_completion_records_nothing(setup):
-    from courses.services import enrollment_complete
+    from courses.services import selection_complete
 
     s = setup
-    enrollment_complete(Enrollment.objects.get(teacher=s.a), s.staff, NOW)
+    selection_complete(CourseSelection.objects.get(teacher=s.a), s.staff, NOW)
     result = run(s, sheet([s.a.id_number, s.a.name, "GZ-101", 12, "合格"]))
     assert (result.created, result.already) == (0, 1)
     assert CreditEntry.objects.count() == 1
@@ -113,7 +113,7 @@ def test_import_row_errors_reject_whole_sheet(setup):
     ]
     assert result.written is False
     assert CreditEntry.objects.count() == 0
-    assert Enrollment.objects.filter(status=EnrollmentStatus.COMPLETED).count() == 0
+    assert CourseSelection.objects.filter(status=SelectionStatus.COMPLETED).count() == 0
 
 
 def test_import_dry_run_writes_nothing(setup):
@@ -163,7 +163,7 @@ def test_import_query_count_independent_of_rows(setup, django_assert_max_num_que
     s = setup
     more = TeacherFactory.create_batch(extra, unit=s.tree.school_a)
     for teacher in more:
-        Enrollment.objects.create(teacher=teacher, course=s.course, period=s.period, selected_at=NOW)
+        CourseSelection.objects.create(teacher=teacher, course=s.course, period=s.period, selected_at=NOW)
     rows = [[t.id_number, t.name, "GZ-101", 12, "合格"] for t in [s.a, *more]]
     data = sheet(*rows)
     with django_assert_max_num_queries(12):

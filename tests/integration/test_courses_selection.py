@@ -6,7 +6,15 @@ from decimal import Decimal
 import pytest
 
 from courses import services
-from courses.models import Course, CourseMode, Enrollment, EnrollmentStatus, WaitlistEntry, WaitlistStatus
+from courses.models import (
+    Course,
+    CourseMode,
+    CourseSelection,
+    SelectionStatus,
+    WaitlistEntry,
+    WaitlistStatus,
+    ledger_reference,
+)
 from courses.selectors import teacher_plan, teacher_selections
 from credits.models import CreditEntry, Topic
 from portal.models import Notification, Role, TeacherStatus
@@ -28,18 +36,18 @@ def teacher(tree):
 
 
 def _select(teacher, course, now=IN_WINDOW):
-    return services.enrollment_select(teacher, Course.objects.select_related("period__city").get(pk=course.pk), now)
+    return services.course_select(teacher, Course.objects.select_related("period__city").get(pk=course.pk), now)
 
 
-def test_enrollment_select_in_window_enrols_and_counts(period, teacher):
+def test_course_select_in_window_enrols_and_counts(period, teacher):
     course = CourseFactory(period=period, capacity=30)
 
     result = _select(teacher, course)
 
     course.refresh_from_db()
-    assert result.enrollment.status == EnrollmentStatus.SELECTED
+    assert result.selection.status == SelectionStatus.SELECTED
     assert course.enrolled_count == 1
-    assert Enrollment.objects.filter(teacher=teacher, course=course).count() == 1
+    assert CourseSelection.objects.filter(teacher=teacher, course=course).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -51,56 +59,56 @@ def test_enrollment_select_in_window_enrols_and_counts(period, teacher):
         (shanghai(2022, 3, 30, 0, 0), False),
     ],
 )
-def test_enrollment_select_window_boundaries_2201(period, teacher, moment, allowed):
+def test_course_select_window_boundaries_2201(period, teacher, moment, allowed):
     course = CourseFactory(period=period)
 
     if allowed:
         _select(teacher, course, moment)
-        assert Enrollment.objects.filter(course=course).count() == 1
+        assert CourseSelection.objects.filter(course=course).count() == 1
     else:
         with pytest.raises(services.SelectionError) as exc:
             _select(teacher, course, moment)
         assert ("尚未开始" in str(exc.value)) == (moment.day == 14)
         assert ("截止" in str(exc.value)) == (moment.day == 30)
-        assert Enrollment.objects.filter(course=course).count() == 0
+        assert CourseSelection.objects.filter(course=course).count() == 0
 
 
-def test_enrollment_drop_in_late_phase_refused(period, teacher):
+def test_course_drop_in_late_phase_refused(period, teacher):
     course = CourseFactory(period=period)
     _select(teacher, course, IN_WINDOW)
 
     with pytest.raises(services.SelectionError) as exc:
-        services.enrollment_drop(teacher, course, IN_LATE)
+        services.course_drop(teacher, course, IN_LATE)
 
     assert str(exc.value) == "补选阶段只能增选课程，不能退选"
-    assert Enrollment.objects.get(course=course).status == EnrollmentStatus.SELECTED
+    assert CourseSelection.objects.get(course=course).status == SelectionStatus.SELECTED
 
 
-def test_enrollment_select_in_late_phase_allowed(period, teacher):
+def test_course_select_in_late_phase_allowed(period, teacher):
     course = CourseFactory(period=period)
 
     _select(teacher, course, IN_LATE)
 
-    assert Enrollment.objects.get(course=course).status == EnrollmentStatus.SELECTED
+    assert CourseSelection.objects.get(course=course).status == SelectionStatus.SELECTED
 
 
-def test_enrollment_drop_in_late_phase_allowed_when_period_says_so(tree, teacher):
+def test_course_drop_in_late_phase_allowed_when_period_says_so(tree, teacher):
     period = PeriodFactory(city=tree.city, drop_allowed_in_late=True)
     course = CourseFactory(period=period)
     _select(teacher, course, IN_WINDOW)
 
-    services.enrollment_drop(teacher, course, IN_LATE)
+    services.course_drop(teacher, course, IN_LATE)
 
     course.refresh_from_db()
-    assert Enrollment.objects.get(course=course).status == EnrollmentStatus.DROPPED
+    assert CourseSelection.objects.get(course=course).status == SelectionStatus.DROPPED
     assert course.enrolled_count == 0
 
 
-def test_enrollment_drop_before_late_phase_frees_seat(period, teacher):
+def test_course_drop_before_late_phase_frees_seat(period, teacher):
     course = CourseFactory(period=period, capacity=1)
     _select(teacher, course)
 
-    services.enrollment_drop(teacher, course, shanghai(2022, 3, 25, 23, 59))
+    services.course_drop(teacher, course, shanghai(2022, 3, 25, 23, 59))
 
     course.refresh_from_db()
     assert course.enrolled_count == 0
@@ -110,7 +118,7 @@ def test_enrollment_drop_before_late_phase_frees_seat(period, teacher):
     ("status", "reason"),
     [(TeacherStatus.RETIRED, "退休"), (TeacherStatus.TRANSFERRED, "调出")],
 )
-def test_enrollment_select_inactive_teacher_refused(period, teacher, status, reason):
+def test_course_select_inactive_teacher_refused(period, teacher, status, reason):
     teacher.status = status
     teacher.save(update_fields=["status"])
     course = CourseFactory(period=period)
@@ -119,10 +127,10 @@ def test_enrollment_select_inactive_teacher_refused(period, teacher, status, rea
         _select(teacher, course)
 
     assert reason in str(exc.value)
-    assert Enrollment.objects.count() == 0
+    assert CourseSelection.objects.count() == 0
 
 
-def test_enrollment_select_teacher_of_other_city_refused(period):
+def test_course_select_teacher_of_other_city_refused(period):
     outsider = TeacherFactory(unit=SchoolFactory(parent__parent=CityFactory(name="茂名市")))
     course = CourseFactory(period=period)
 
@@ -132,7 +140,7 @@ def test_enrollment_select_teacher_of_other_city_refused(period):
     assert "只有" in str(exc.value) and "在职教师可以选" in str(exc.value)
 
 
-def test_enrollment_select_twice_refused(period, teacher):
+def test_course_select_twice_refused(period, teacher):
     course = CourseFactory(period=period, title="师德师风专题")
     _select(teacher, course)
 
@@ -143,24 +151,24 @@ def test_enrollment_select_twice_refused(period, teacher):
     assert Course.objects.get(pk=course.pk).enrolled_count == 1
 
 
-def test_enrollment_select_after_drop_allowed_again(period, teacher):
+def test_course_select_after_drop_allowed_again(period, teacher):
     course = CourseFactory(period=period)
     _select(teacher, course)
-    services.enrollment_drop(teacher, course, IN_WINDOW)
+    services.course_drop(teacher, course, IN_WINDOW)
 
     _select(teacher, course)
 
-    assert Enrollment.objects.filter(course=course, status=EnrollmentStatus.SELECTED).count() == 1
+    assert CourseSelection.objects.filter(course=course, status=SelectionStatus.SELECTED).count() == 1
 
 
-def test_enrollment_select_draft_course_refused(period, teacher):
+def test_course_select_draft_course_refused(period, teacher):
     course = CourseFactory(period=period, status="draft")
 
     with pytest.raises(services.SelectionError):
         _select(teacher, course)
 
 
-def test_enrollment_select_overlapping_offline_sessions_refused(period, teacher):
+def test_course_select_overlapping_offline_sessions_refused(period, teacher):
     first = SessionFactory(
         course__period=period, course__title="课堂观察工作坊", starts_at=dt.time(14, 0), ends_at=dt.time(17, 0)
     ).course
@@ -173,17 +181,17 @@ def test_enrollment_select_overlapping_offline_sessions_refused(period, teacher)
     assert str(exc.value) == "与已选的线下课程《课堂观察工作坊》上课时间冲突，不能同时选"
 
 
-def test_enrollment_select_adjacent_offline_sessions_allowed(period, teacher):
+def test_course_select_adjacent_offline_sessions_allowed(period, teacher):
     first = SessionFactory(course__period=period, starts_at=dt.time(9, 0), ends_at=dt.time(12, 0)).course
     second = SessionFactory(course__period=period, starts_at=dt.time(12, 0), ends_at=dt.time(13, 0)).course
     _select(teacher, first)
 
     _select(teacher, second)
 
-    assert Enrollment.objects.filter(teacher=teacher).count() == 2
+    assert CourseSelection.objects.filter(teacher=teacher).count() == 2
 
 
-def test_enrollment_select_full_course_joins_waitlist(tree, period):
+def test_course_select_full_course_joins_waitlist(tree, period):
     course = CourseFactory(period=period, capacity=1)
     _select(tree.teacher_a.teacher, course)
 
@@ -195,16 +203,16 @@ def test_enrollment_select_full_course_joins_waitlist(tree, period):
     assert Course.objects.get(pk=course.pk).enrolled_count == 1
 
 
-def test_enrollment_drop_promotes_first_in_line_and_notifies(tree, period, django_capture_on_commit_callbacks):
+def test_course_drop_promotes_first_in_line_and_notifies(tree, period, django_capture_on_commit_callbacks):
     course = CourseFactory(period=period, capacity=1, title="双减作业设计")
     _select(tree.teacher_a.teacher, course)
     _select(tree.teacher_b.teacher, course, IN_WINDOW + dt.timedelta(minutes=1))
     _select(tree.teacher_c.teacher, course, IN_WINDOW + dt.timedelta(minutes=2))
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.enrollment_drop(tree.teacher_a.teacher, course, IN_WINDOW + dt.timedelta(hours=1))
+        services.course_drop(tree.teacher_a.teacher, course, IN_WINDOW + dt.timedelta(hours=1))
 
-    promoted = Enrollment.objects.get(course=course, status=EnrollmentStatus.SELECTED)
+    promoted = CourseSelection.objects.get(course=course, status=SelectionStatus.SELECTED)
     assert promoted.teacher == tree.teacher_b.teacher
     assert promoted.from_waitlist is True
     assert WaitlistEntry.objects.get(teacher=tree.teacher_b.teacher).status == WaitlistStatus.PROMOTED
@@ -266,28 +274,28 @@ def test_waitlist_release_closed_leaves_open_periods_alone(tree, period):
     assert WaitlistEntry.objects.get().status == WaitlistStatus.WAITING
 
 
-def test_enrollment_complete_records_hours_once(tree, period):
+def test_selection_complete_records_hours_once(tree, period):
     provider = ProviderFactory()
     staff = admin_user(Role.CITY_ADMIN, tree.city)
     course = CourseFactory(period=period, provider=provider, category="public", hours=Decimal("1.5"))
     course.topics.set([Topic.objects.get(code="ethics")])
-    enrollment = _select(tree.teacher_a.teacher, course).enrollment
+    selection = _select(tree.teacher_a.teacher, course).selection
 
-    first = services.enrollment_complete(enrollment, staff, shanghai(2022, 6, 1))
-    second = services.enrollment_complete(Enrollment.objects.get(pk=enrollment.pk), staff, shanghai(2022, 6, 2))
+    first = services.selection_complete(selection, staff, shanghai(2022, 6, 1))
+    second = services.selection_complete(CourseSelection.objects.get(pk=selection.pk), staff, shanghai(2022, 6, 2))
 
-    entry = CreditEntry.objects.get(reference=f"enrollment:{enrollment.pk}")
+    entry = CreditEntry.objects.get(reference=ledger_reference(selection.pk))
     assert (first, second) == (True, False)
     assert (entry.hours, entry.category, entry.year, entry.topic_codes) == (Decimal("1.5"), "public", 2022, ",ethics,")
-    assert Enrollment.objects.get(pk=enrollment.pk).status == EnrollmentStatus.COMPLETED
+    assert CourseSelection.objects.get(pk=selection.pk).status == SelectionStatus.COMPLETED
 
 
-def test_enrollment_complete_by_outsider_refused(tree, period):
+def test_selection_complete_by_outsider_refused(tree, period):
     course = CourseFactory(period=period)
-    enrollment = _select(tree.teacher_a.teacher, course).enrollment
+    selection = _select(tree.teacher_a.teacher, course).selection
 
     with pytest.raises(services.SelectionError):
-        services.enrollment_complete(enrollment, tree.alice, shanghai(2022, 6, 1))
+        services.selection_complete(selection, tree.alice, shanghai(2022, 6, 1))
 
     assert CreditEntry.objects.count() == 0
 

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from courses.models import Course, CourseStatus, Enrollment, EnrollmentStatus, ProviderStaff
+from courses.models import Course, CourseSelection, CourseStatus, ProviderStaff, SelectionStatus
 from credits.models import Topic
 from portal.models import Notification, Role
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory, shanghai
@@ -84,14 +84,14 @@ def test_catalogue_query_count_does_not_grow_with_courses_or_selections(
     client.force_login(tree.teacher_a)
     teacher = tree.teacher_a.teacher
     first = CourseFactory(period=period)
-    Enrollment.objects.create(teacher=teacher, course=first, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=teacher, course=first, period=period, selected_at=IN_WINDOW)
     _catalogue(client, period)  # warms the per-process caches (names of topics and kinds)
     with django_assert_max_num_queries(20) as few:
         assert _catalogue(client, period).status_code == 200
     for _ in range(25):
         course = CourseFactory(period=period)
         course.topics.set([1, 2])
-        Enrollment.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
+        CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
 
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = _catalogue(client, period)
@@ -119,7 +119,7 @@ def test_course_select_htmx_returns_buttons_and_plan(client, tree, period):
     assert f'id="course-{course.pk}-actions"' in body
     assert 'id="plan-panel" class="card shadow-sm" hx-swap-oob="true"' in body
     assert "<span>30/30" in body
-    assert Enrollment.objects.get(course=course).teacher == tree.teacher_a.teacher
+    assert CourseSelection.objects.get(course=course).teacher == tree.teacher_a.teacher
 
 
 @time_machine.travel(IN_WINDOW)
@@ -141,19 +141,19 @@ def test_course_select_after_2201_window_refused_in_chinese(client, tree, period
     response = client.post(reverse("courses:course_select", args=[course.pk]), follow=True)
 
     assert [str(m) for m in response.context["messages"]] == ["选课已于 2022年3月30日 00:00 截止"]
-    assert Enrollment.objects.count() == 0
+    assert CourseSelection.objects.count() == 0
 
 
 @time_machine.travel(shanghai(2022, 3, 29, 23, 59))
 def test_course_drop_in_2201_late_phase_refused_via_htmx(client, tree, period):
     course = CourseFactory(period=period)
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
     client.force_login(tree.teacher_a)
 
     response = client.post(reverse("courses:course_drop", args=[course.pk]), HTTP_HX_REQUEST="true")
 
     assert "补选阶段只能增选课程，不能退选" in response.content.decode()
-    assert Enrollment.objects.get().status == EnrollmentStatus.SELECTED
+    assert CourseSelection.objects.get().status == SelectionStatus.SELECTED
 
 
 @time_machine.travel(IN_WINDOW)
@@ -203,7 +203,7 @@ def test_fill_rates_is_403_for_district_admin(client, tree, period):
 @time_machine.travel(IN_WINDOW)
 def test_fill_rates_for_city_admin_shows_districts_and_chart(client, tree, period):
     course = CourseFactory(period=period, category="elective", capacity=4)
-    Enrollment.objects.create(teacher=tree.teacher_c.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_c.teacher, course=course, period=period, selected_at=IN_WINDOW)
     Course.objects.filter(pk=course.pk).update(enrolled_count=1)
     client.force_login(tree.erin)
 
@@ -321,7 +321,7 @@ def test_nudge_short_in_category_counts_ledger_plus_planned_hours(client, tree, 
     from credits.services import credit_entry_record
 
     public = CourseFactory(period=period, category="public", hours=Decimal("20"))
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=public, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=public, period=period, selected_at=IN_WINDOW)
     credit_entry_record(
         teacher=tree.teacher_a.teacher,
         year=2022,
@@ -344,10 +344,12 @@ def test_nudge_short_in_category_counts_ledger_plus_planned_hours(client, tree, 
 def test_school_progress_counts_planned_enough_in_sql(client, tree, period):
     for category, hours in (("public", "30"), ("professional", "42"), ("elective", "18")):
         course = CourseFactory(period=period, category=category, hours=Decimal(hours))
-        Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+        CourseSelection.objects.create(
+            teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW
+        )
     ethics = CourseFactory(period=period, category="elective", hours=Decimal("1"))
     ethics.topics.set([Topic.objects.get(code="ethics")])
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=ethics, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=ethics, period=period, selected_at=IN_WINDOW)
     client.force_login(tree.erin)
 
     rows = client.get(reverse("courses:school_progress")).context["page"]
@@ -378,7 +380,7 @@ def test_catalogue_filters_topic_and_provider(client, tree, period):
 @time_machine.travel(IN_WINDOW)
 def test_fill_rates_district_export(client, tree, period):
     course = CourseFactory(period=period, category="public", hours=Decimal("1.5"))
-    Enrollment.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
     client.force_login(tree.erin)
 
     response = client.get(reverse("courses:fill_rates"), {"export": "districts"})

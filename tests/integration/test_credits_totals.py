@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from courses.models import Enrollment
+from courses.models import CourseSelection
 from courses.results_import import provider_results_import
-from courses.services import enrollment_complete
+from courses.services import selection_complete
 from credits.models import CreditEntry, CreditKind, Source, TeacherYearTotal
 from credits.selectors import compliance_by_path, teacher_rows, totals_for_teachers
 from credits.services import credit_adjustment_record, credit_entry_record, credit_entry_reverse
@@ -104,7 +104,7 @@ def test_totals_follow_provider_result_import(tree):
     ProviderStaff.objects.create(provider=provider, user=staff)
     teachers = [tree.teacher_a.teacher, tree.teacher_b.teacher, tree.teacher_c.teacher]
     for teacher in teachers:
-        Enrollment.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
+        CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
     sheet = xlsx_bytes(
         title="考核结果",
         headers=["身份证号", "姓名", "课程编号", "学时", "考核结果"],
@@ -124,11 +124,11 @@ def test_totals_follow_completion(tree):
     period = PeriodFactory(city=tree.city)
     course = CourseFactory(period=period, provider=ProviderFactory(), category="professional", hours=D("1.5"))
     teacher = tree.teacher_a.teacher
-    enrollment = Enrollment.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
+    selection = CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=NOW)
     staff = admin_user(Role.CITY_ADMIN, tree.city)
 
-    enrollment_complete(enrollment, staff, shanghai(2022, 6, 1))
-    enrollment_complete(Enrollment.objects.get(pk=enrollment.pk), staff, shanghai(2022, 6, 2))
+    selection_complete(selection, staff, shanghai(2022, 6, 1))
+    selection_complete(CourseSelection.objects.get(pk=selection.pk), staff, shanghai(2022, 6, 2))
 
     assert kept_sums() == ledger_sums() == {(teacher.pk, period.year): (D("1.5"), D(0), D("1.5"), D(0), {}, {})}
 
