@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from credits.models import CreditEntry, Source
 from portal import idcard
 from portal.importing import Column, ImportResult, choice, read_table, text
+from portal.locking import lock_rows
 from portal.models import Teacher
 
 from .models import Course, CourseSelection, SelectionStatus, ledger_reference
@@ -158,9 +159,9 @@ def _record(passed, year: int, actor, now: dt.datetime) -> None:
         ids = [e.pk for e, *_rest in passed]
         # Claim: only selections still "selected" now are completed and credited here.
         claimed = set(
-            CourseSelection.objects.select_for_update()
-            .filter(pk__in=ids, status=SelectionStatus.SELECTED)
-            .values_list("pk", flat=True)
+            lock_rows(
+                CourseSelection.objects.filter(pk__in=ids, status=SelectionStatus.SELECTED).values_list("pk", flat=True)
+            )
         )
         CourseSelection.objects.filter(pk__in=claimed).update(
             status=SelectionStatus.COMPLETED, completed_at=now, completed_by=actor

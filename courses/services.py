@@ -2,14 +2,14 @@
 
 Each function takes ``now`` so the windows are checked at request time and
 tests can pin the clock. Seats are scarce: the course row is locked
-(``select_for_update``) inside the transaction that counts and inserts, with a
-lock timeout so a crowd gets "请稍后重试" instead of a hung request.
+(``portal.locking``) inside the transaction that counts and inserts, with a
+lock timeout so a crowd gets "请稍后重试" (LockBusy) instead of a hung request.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,10 +26,9 @@ from courses.models import (
     WaitlistStatus,
     ledger_reference,
 )
+from portal.locking import lock_row, lock_rows
 from portal.models import Teacher, TeacherStatus
 from portal.notifications import notify
-
-LOCK_TIMEOUT_MS = 3000
 
 
 class SelectionError(Exception):
@@ -121,14 +120,11 @@ def _overlapping_course(teacher: Teacher, course: Course) -> Course | None:
 
 
 def _lock_course(course_id: int) -> Course:
-    """The course row, locked until the transaction ends; a crowd waits at most LOCK_TIMEOUT_MS."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
-    try:
-        return Course.objects.select_for_update().select_related("period__city").get(pk=course_id)
-    except OperationalError as exc:
-        raise SelectionError(_("选课的人太多，请稍后重试")) from exc
+    """The course row (only it: not its period or city), locked until the transaction ends.
+
+    Raises LockBusy when a crowd holds it longer than the lock timeout.
+    """
+    return lock_row(Course.objects.select_related("period__city"), course_id)
 
 
 # --- maintaining courses --------------------------------------------------------------------------
@@ -170,7 +166,7 @@ def course_select(teacher: Teacher, course: Course, now: datetime) -> SelectionR
         if course.has_sessions:
             # Two offline courses selected at once by the same person must see each other: lock her first
             # (teacher before course, always in this order).
-            Teacher.objects.select_for_update().filter(pk=teacher.pk).first()
+            lock_rows(Teacher.objects.filter(pk=teacher.pk))
         locked = _lock_course(course.pk)
         live = CourseSelection.objects.filter(teacher=teacher, course=locked, status__in=("selected", "completed"))
         if live.exists():

@@ -30,6 +30,7 @@ from portal import idcard
 from portal.decorators import role_required
 from portal.exporting import xlsx_download
 from portal.importing import ImportFileError
+from portal.locking import LockBusy
 from portal.models import Role, Teacher, Unit, UnitKind
 from portal.notifications import notify
 from portal.scoping import get_visible_or_404, scope_for
@@ -169,7 +170,7 @@ def _selection_action(request: HttpRequest, pk: int, action, done_message=None) 
     teacher = scope_for(request.user).teacher
     try:
         result = action(teacher, course, timezone.now())
-    except services.SelectionError as exc:
+    except (services.SelectionError, LockBusy) as exc:
         return _selection_response(request, course, False, str(exc))
     message = result.message if done_message is None else done_message % {"title": course.title}
     return _selection_response(request, course, True, message)
@@ -271,8 +272,8 @@ def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 form.save_m2m()
                 sessions.instance = saved
                 sessions.save()
-        except services.SelectionError as exc:
-            form.add_error("capacity", str(exc))
+        except (services.SelectionError, LockBusy) as exc:
+            form.add_error("capacity" if isinstance(exc, services.SelectionError) else None, str(exc))
             return render(request, "courses/course_form.html", {"form": form, "sessions": sessions, "course": course})
         # More seats (or none any more) go to the waiting list at once, as a dropped seat would.
         promoted = services.waitlist_promote(saved, timezone.now()) if saved.status == CourseStatus.PUBLISHED else []

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from credits.models import Category, CreditEntry, CreditKind, Source
+from portal.locking import lock_rows
 from portal.models import Teacher
 
 
@@ -103,7 +104,7 @@ def credit_entry_reverse(entry: CreditEntry, actor, reason: str, now: dt.datetim
         raise ValidationError(_("冲正记录不能再冲正；如需更正，请新增一条记录"))
     with transaction.atomic():
         # Lock the original so two admins cannot reverse it at the same moment.
-        CreditEntry.objects.select_for_update().filter(pk=entry.pk).first()
+        lock_rows(CreditEntry.objects.filter(pk=entry.pk))
         if CreditEntry.objects.filter(reverses=entry).exists():
             raise ValidationError(_("这条记录已经冲正过了"))
         reversal = CreditEntry(

@@ -14,17 +14,17 @@ sentence; acting on something the role may see but not change raises
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.locking import lock_row, lock_rows
 from portal.models import Role, Teacher, Unit, UnitKind, User
 from portal.notifications import Notice, notify, notify_each
 from portal.scoping import scope_for
@@ -42,8 +42,6 @@ from .models import (
     Quota,
 )
 
-LOCK_TIMEOUT = "5s"
-
 
 class ActionRefused(Exception):
     """A rule refused the action; ``str(exc)`` tells the user what happened and what to do."""
@@ -54,21 +52,6 @@ class BulkResult:
     done: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
-
-
-@contextmanager
-def _locking():
-    """A transaction whose row locks wait at most LOCK_TIMEOUT, then ask the user to retry."""
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            yield
-    except OperationalError as exc:
-        if "lock timeout" in str(exc) or "lock_timeout" in str(exc) or "locked" in str(exc):
-            raise ActionRefused(_("其他管理员正在处理同一批名额，请稍后重试。")) from exc
-        raise
 
 
 def _url(application_id: int) -> str:
@@ -243,7 +226,8 @@ def application_submit(*, actor: User, programme: Programme, now: dt.datetime, n
         raise ActionRefused(_("名额分配表中%(d)s没有该项目的名额。") % {"d": district.name})
 
     with transaction.atomic():
-        existing = Application.objects.select_for_update().filter(programme=programme, teacher=teacher).first()
+        mine = lock_rows(Application.objects.filter(programme=programme, teacher=teacher))
+        existing = mine[0] if mine else None
         if existing is not None and existing.state != ApplicationState.WITHDRAWN:
             raise ActionRefused(_("您已报名该项目（%(s)s），不能重复报名。") % {"s": existing.status_text(now)})
         values = dict(
@@ -351,9 +335,7 @@ def _actionable_rows(actor: User, ids: Iterable[int], now: dt.datetime) -> tuple
 
     Three queries: the rows (locked, in id order so that two bulk actions never deadlock), the levels.
     """
-    rows = list(
-        Application.objects.select_for_update(of=("self",)).filter(pk__in=list(ids)).order_by("pk").values(*_ROW_FIELDS)
-    )
+    rows = lock_rows(Application.objects.filter(pk__in=list(ids)).values(*_ROW_FIELDS))
     programme_ids = {r["programme_id"] for r in rows}
     levels = {lv.pk: lv for lv in ProgrammeLevel.objects.filter(programme_id__in=programme_ids)}
     scope = scope_for(actor)
@@ -388,11 +370,9 @@ def _check_quota(programme_id: int, rows: list[dict], levels_of_programme: list[
     wanted: dict[int, int] = defaultdict(int)
     for row in rows:
         wanted[row["district_id"]] += 1
-    quotas = {
-        q.district_id: q for q in Quota.objects.select_for_update().filter(programme_id=programme_id).order_by("pk")
-    }
+    quotas = {q.district_id: q for q in lock_rows(Quota.objects.filter(programme_id=programme_id))}
     if not quotas:
-        programme = Programme.objects.select_for_update().get(pk=programme_id)
+        programme = lock_row(Programme.objects.all(), programme_id)
         used = Application.objects.filter(used_q, programme_id=programme_id).count()
         if used + len(rows) > programme.total_seats:
             raise ActionRefused(
@@ -423,7 +403,7 @@ def _decide(
 ) -> BulkResult:
     """Approve or reject the selected applications at the level each waits at (set-based)."""
     result = BulkResult()
-    with _locking():
+    with transaction.atomic():
         rows, skipped, levels = _actionable_rows(actor, ids, now)
         if strict and skipped:
             why = skipped[0]["why"]
@@ -752,6 +732,15 @@ def _check_quota_district(programme: Programme, district: Unit) -> None:
         raise ActionRefused(_("%(d)s不是本市的区（县）。") % {"d": district.name})
 
 
+def _lock_quota(programme: Programme, district: Unit) -> Quota:
+    """The district's quota row (created with no seats when missing), locked."""
+    rows = lock_rows(Quota.objects.filter(programme=programme, district=district))  # sets the lock timeout too
+    if rows:
+        return rows[0]
+    quota, _created = Quota.objects.get_or_create(programme=programme, district=district, defaults={"seats": 0})
+    return lock_row(Quota.objects.all(), quota.pk)
+
+
 def quota_set(*, actor: User, programme: Programme, district: Unit, seats: int, now: dt.datetime) -> Quota:
     """Set one district's seats (city admin). Refused below the seats already used.
 
@@ -761,10 +750,8 @@ def quota_set(*, actor: User, programme: Programme, district: Unit, seats: int, 
     _check_quota_district(programme, district)
     if seats < 0:
         raise ActionRefused(_("名额不能为负数。"))
-    with _locking():
-        quota, _created = Quota.objects.select_for_update().get_or_create(
-            programme=programme, district=district, defaults={"seats": 0}
-        )
+    with transaction.atomic():
+        quota = _lock_quota(programme, district)
         used = _used_seats(programme, [district.pk]).get(district.pk, 0)
         if seats < used:
             raise ActionRefused(
@@ -805,12 +792,10 @@ def quota_move(
     if from_district.pk == to_district.pk:
         raise ActionRefused(_("调出和调入不能是同一个区。"))
     _check_quota_district(programme, to_district)
-    with _locking():
+    with transaction.atomic():
         rows = {
             q.district_id: q
-            for q in Quota.objects.select_for_update()
-            .filter(programme=programme, district__in=[from_district, to_district])
-            .order_by("pk")
+            for q in lock_rows(Quota.objects.filter(programme=programme, district__in=[from_district, to_district]))
         }
         source = rows.get(from_district.pk)
         if source is None:
@@ -861,16 +846,12 @@ def quota_reopen(
             % {"level": qlevel.label, "d": timezone.localtime(qlevel.deadline).strftime("%Y-%m-%d %H:%M")}
         )
     waiting_state = ApplicationState.SUBMITTED if qlevel.order == levels[0].order else ApplicationState.APPROVED
-    with _locking():
-        quota, _created = Quota.objects.select_for_update().get_or_create(
-            programme=programme, district=district, defaults={"seats": 0}
-        )
+    with transaction.atomic():
+        quota = _lock_quota(programme, district)
         Quota.objects.filter(pk=quota.pk).update(reopened_until=until)
         at_level = Application.objects.filter(programme=programme, district=district, level=qlevel)
         at_level.filter(state__in=PENDING_STATES).update(deadline=until)
-        revived = list(
-            at_level.select_for_update(of=("self",)).filter(state=ApplicationState.EXPIRED).values_list("pk", flat=True)
-        )
+        revived = lock_rows(at_level.filter(state=ApplicationState.EXPIRED).values_list("pk", flat=True))
         Application.objects.filter(pk__in=revived, state=ApplicationState.EXPIRED).update(
             state=waiting_state, deadline=until
         )
@@ -995,8 +976,8 @@ def quota_table_import(*, actor: User, programme: Programme, file, now: dt.datet
     result = ImportResult(errors=table.errors, dry_run=dry_run)
     if result.errors or dry_run:
         return result
-    with _locking():
-        existing = {q.district_id: q for q in Quota.objects.select_for_update().filter(programme=programme)}
+    with transaction.atomic():
+        existing = {q.district_id: q for q in lock_rows(Quota.objects.filter(programme=programme))}
         create, update, changes = [], [], {}
         for unit, seats, _row in wanted.values():
             quota = existing.get(unit.pk)

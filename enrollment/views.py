@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.decorators import role_required
+from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
 from portal.scoping import get_visible_or_404, scope_for
 
@@ -103,7 +104,7 @@ def programme_apply(request: HttpRequest, pk: int) -> HttpResponse:
             application = services.application_submit(
                 actor=request.user, programme=programme, now=timezone.now(), note=form.cleaned_data["note"]
             )
-        except services.ActionRefused as exc:
+        except (services.ActionRefused, LockBusy) as exc:
             _refused(request, exc)
         else:
             messages.success(request, _("报名已提交，请等待学校审核。"))
@@ -161,7 +162,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_visible_or_404(selectors.applications_visible_to(request.user).select_related("teacher"), pk=pk)
     try:
         services.application_withdraw(actor=request.user, application=application, now=timezone.now())
-    except services.ActionRefused as exc:
+    except (services.ActionRefused, LockBusy) as exc:
         _refused(request, exc)
     else:
         messages.success(request, _("已撤回报名。"))
@@ -188,7 +189,7 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             services.application_reject(actor=request.user, application=application, now=now, reason=data["comment"])
             messages.success(request, _("已处理为不通过。"))
-    except services.ActionRefused as exc:
+    except (services.ActionRefused, LockBusy) as exc:
         _refused(request, exc)
     return redirect(back)
 
@@ -266,7 +267,7 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
         else:
             result = services.application_reject_bulk(actor=request.user, ids=ids, now=now, reason=data["comment"])
             messages.success(request, _("已将 %(n)d 份申请处理为不通过。") % {"n": result.done})
-    except services.ActionRefused as exc:
+    except (services.ActionRefused, LockBusy) as exc:
         _refused(request, exc)
         return redirect(back)
     skipped = result.skipped + len(data["ids"]) - len(ids)
@@ -290,7 +291,7 @@ def programme_finalize(request: HttpRequest, pk: int) -> HttpResponse:
             result = services.application_finalize(
                 actor=request.user, programme=programme, now=timezone.now(), district=form.cleaned_data["district"]
             )
-        except services.ActionRefused as exc:
+        except (services.ActionRefused, LockBusy) as exc:
             _refused(request, exc)
         else:
             messages.success(request, _("已审定 %(n)d 人。") % {"n": result.done})
@@ -342,7 +343,7 @@ def quota_manage(request: HttpRequest, pk: int) -> HttpResponse:
                         messages.success(request, _("名额分配表已导入：%(s)s。") % {"s": result.summary_zh})
                         return redirect("enrollment:quota_manage", pk)
                     errors = result.error_lines()
-        except services.ActionRefused as exc:
+        except (services.ActionRefused, LockBusy) as exc:
             _refused(request, exc)
     return render(
         request,

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -54,6 +54,7 @@ from portal.importing import (
     read_table,
     text,
 )
+from portal.locking import LockBusy, lock_key
 from portal.models import (
     EMPLOYER_KINDS,
     Position,
@@ -66,9 +67,7 @@ from portal.models import (
 )
 
 PREVIEW_LIMIT = 200
-_LOCK_KEY = 0x726F73746572  # pg_advisory_xact_lock key: one roster import at a time
-_LOCK_TIMEOUT_S = 30
-_LOCK_NOT_AVAILABLE = "55P03"
+ROSTER_LOCK_KEY = 0x726F73746572  # portal.locking.lock_key: one roster import at a time
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
@@ -485,12 +484,9 @@ def roster_apply(
     result = ImportResult(dry_run=dry_run)
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql" and not dry_run:
+            if not dry_run:
                 # Imports run one at a time, so a number added by another import meanwhile is seen as existing.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{_LOCK_TIMEOUT_S}s"])
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-                    cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+                lock_key(ROSTER_LOCK_KEY)
             plan = _plan(table, parsed.targets)
             if table.errors:
                 table.sort_errors()
@@ -504,10 +500,8 @@ def roster_apply(
             result.written = True
     except IntegrityError:
         raise ImportFileError(_("导入时花名册被其他操作同时修改了，未写入任何数据，请重新导入")) from None
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) != _LOCK_NOT_AVAILABLE:
-            raise
-        raise ImportFileError(_("另一个花名册导入正在进行，未写入任何数据，请稍后重试")) from None
+    except LockBusy as exc:
+        raise LockBusy(_("另一个花名册导入正在进行，未写入任何数据，请稍后重试。")) from exc
     return result
 
 

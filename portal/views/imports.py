@@ -23,6 +23,7 @@ from portal import roster_import as roster
 from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import RosterUploadForm
+from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Unit
 from portal.roster_export import roster_export_response
 from portal.scoping import scope_for
@@ -140,7 +141,7 @@ def roster_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
     entry, path, unit = _pending(request, token)
     try:
         result = roster.roster_import(path, unit=unit, actor=request.user, dry_run=False)
-    except importing.ImportFileError as exc:
+    except (importing.ImportFileError, LockBusy) as exc:
         messages.error(request, str(exc))
         return redirect("portal:roster_import_preview", token=token)
     if not result.ok:

@@ -7,6 +7,7 @@ from django.db import connection
 
 from courses import services
 from courses.models import Course, CourseSelection, SelectionStatus, WaitlistEntry
+from portal.locking import LockBusy
 from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
 from tests.factories.portal import SchoolFactory, TeacherFactory
 
@@ -61,7 +62,7 @@ def test_course_select_parallel_never_oversells():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_course_select_lock_timeout_asks_to_retry(monkeypatch):
+def test_course_select_lock_timeout_asks_to_retry(settings):
     from django.db import transaction
 
     school = SchoolFactory()
@@ -79,9 +80,9 @@ def test_course_select_lock_timeout_asks_to_retry(monkeypatch):
     holder = threading.Thread(target=hold_the_row)
     holder.start()
     locked.wait(timeout=10)
-    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 200)
+    settings.DB_LOCK_TIMEOUT_MS = 200
     try:
-        with pytest.raises(services.SelectionError) as exc:
+        with pytest.raises(LockBusy) as exc:
             services.course_select(
                 teacher, Course.objects.select_related("period__city").get(pk=course.pk), shanghai(2022, 3, 20, 9)
             )
@@ -89,7 +90,7 @@ def test_course_select_lock_timeout_asks_to_retry(monkeypatch):
         release.set()
         holder.join()
 
-    assert str(exc.value) == "选课的人太多，请稍后重试"
+    assert str(exc.value) == "当前办理的人较多，请稍后重试。"
     assert CourseSelection.objects.count() == 0
 
 

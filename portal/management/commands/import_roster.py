@@ -7,6 +7,7 @@ Exit 0 with "created N, updated M, unchanged K"; exit 1 with every error line
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.importing import ImportFileError
+from portal.locking import LockBusy
 from portal.models import Unit
 from portal.roster_import import roster_import
 
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"没有代码为 {unit} 的单位") from None
         try:
             result = roster_import(path, unit=target, dry_run=dry_run)
-        except ImportFileError as exc:
+        except (ImportFileError, LockBusy) as exc:
             raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"无法读取文件 {path}：{exc.strerror or exc}") from None

@@ -1,0 +1,30 @@
+"""Middleware of the portal's own."""
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from portal.locking import LockBusy, is_busy
+
+RETRY_AFTER_SECONDS = 5
+
+
+class LockBusyMiddleware:
+    """A lock that could not be had in time is "please retry" (503), never a server error.
+
+    Views that lock catch ``LockBusy`` themselves and answer in place; this is the net under a
+    view that does not (and under SQLite's busy file in the demo).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not (isinstance(exception, LockBusy) or is_busy(exception)):
+            return None
+        message = str(exception) if isinstance(exception, LockBusy) else str(LockBusy())
+        response = TemplateResponse(request, "busy.html", {"message": message}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response.render()
