@@ -27,12 +27,16 @@ demo: install
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 $(PY) manage.py serve_demo
 
-## make test: lint, then the whole suite on a throwaway PostgreSQL and Redis started here.
+## make test: lint, import contracts, types, then the whole suite on a throwaway PostgreSQL and Redis
+## started here, and once more on SQLite (the demo's database) for everything that needs no server.
 test: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	.ci/services start
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
 	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not celery" $(PYTEST_ARGS)
 
 services:
 	.ci/services start
@@ -42,6 +46,8 @@ bench: install services
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=static/vendor

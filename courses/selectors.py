@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from courses.models import (
     Course,
     CourseSelection,
     CourseStatus,
+    Provider,
     SelectionPhase,
     SelectionStatus,
     TrainingPeriod,
@@ -26,7 +28,7 @@ from courses.models import (
 from credits.models import Category
 from credits.rule_engine import Evaluation, Totals, evaluate
 from credits.selectors import totals_for_teachers
-from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind
+from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind, User
 from portal.scoping import Scope, scope_for
 
 ZERO = Decimal(0)
@@ -42,7 +44,7 @@ def _city_codes(scope: Scope) -> set[str]:
     return codes
 
 
-def periods_visible_to(user) -> QuerySet[TrainingPeriod]:
+def periods_visible_to(user: User) -> QuerySet[TrainingPeriod]:
     """Periods of the cities the user belongs to (as teacher or admin); providers see every period."""
     scope = scope_for(user)
     qs = TrainingPeriod.objects.select_related("city", "rule_set")
@@ -51,7 +53,7 @@ def periods_visible_to(user) -> QuerySet[TrainingPeriod]:
     return qs.filter(city__code__in=_city_codes(scope))
 
 
-def period_current(periods: Iterable[TrainingPeriod], now) -> TrainingPeriod | None:
+def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> TrainingPeriod | None:
     """The period to show by default: one whose selection is open, else the next to open, else the latest."""
     periods = list(periods)
     if not periods:
@@ -77,7 +79,7 @@ def catalogue_courses(period: TrainingPeriod) -> QuerySet[Course]:
     )
 
 
-def courses_managed_by(user) -> QuerySet[Course]:
+def courses_managed_by(user: User) -> QuerySet[Course]:
     """City admins: every course of their cities' periods; provider staff: their providers' courses."""
     scope = scope_for(user)
     q = Q(pk__in=[])
@@ -89,9 +91,7 @@ def courses_managed_by(user) -> QuerySet[Course]:
     return Course.objects.filter(q).select_related("provider", "period", "kind")
 
 
-def providers_managed_by(user):
-    from courses.models import Provider
-
+def providers_managed_by(user: User) -> QuerySet[Provider]:
     scope = scope_for(user)
     if scope.paths.get(Role.CITY_ADMIN):
         return Provider.objects.filter(is_active=True)
@@ -173,7 +173,7 @@ def plans_for_teachers(teacher_ids: Iterable[int], period: TrainingPeriod) -> di
     ids = list(teacher_ids)
     earned = totals_for_teachers(ids, period.year)
     planned = planned_totals_for_teachers(ids, period)
-    tree = period.rule_set.tree if period.rule_set_id else None
+    tree = period.rule_set.tree if period.rule_set is not None else None
     plans = {}
     for tid in ids:
         combined = earned[tid] + planned[tid]
@@ -209,7 +209,7 @@ def teacher_plan(
             topics.get(e.course_id, ()),
         )
     earned = totals_for_teachers([teacher.pk], period.year)[teacher.pk]
-    tree = period.rule_set.tree if period.rule_set_id else None
+    tree = period.rule_set.tree if period.rule_set is not None else None
     return Plan(
         period=period,
         earned=earned,
@@ -348,8 +348,11 @@ class PlanSQL:
     def __init__(self, period: TrainingPeriod, scope: Scope):
         from credits.selectors import CompiledRule
 
+        if period.rule_set is None:
+            raise ValueError("plans are judged against the period's rule set, and this period has none")
         self.period = period
-        self.rule = CompiledRule(period.rule_set.tree)
+        self.tree = period.rule_set.tree
+        self.rule = CompiledRule(self.tree)
         paths = scope.admin_paths() or ("/nowhere/",)
         reach = " OR ".join(["u.path LIKE %s ESCAPE '\\'"] * len(paths))
         self._reach = f"t.status = %s AND ({reach}) AND u.path LIKE %s ESCAPE '\\'"
@@ -397,7 +400,7 @@ class PlanSQL:
 
     def short_in_sql(self, category: str) -> tuple[str, list]:
         """SQL condition on ``s``: short of the category's own minimum (false if the rule has none)."""
-        hours = _category_minimum(self.period.rule_set.tree, category)
+        hours = _category_minimum(self.tree, category)
         if hours is None or category not in Category.values:
             return "1 = 0", []
         # A float compares as a number on SQLite too (a Decimal parameter would arrive as text).
@@ -406,7 +409,7 @@ class PlanSQL:
     def totals(self, row: dict) -> Totals:
         from credits.rule_engine import totals_from_columns
 
-        return totals_from_columns({c: row.get(c.alias) for c in self.rule.columns})
+        return totals_from_columns({c: row.get(c.alias) or Decimal(0) for c in self.rule.columns})
 
 
 def _category_minimum(tree: dict, category: str) -> Decimal | None:
@@ -470,7 +473,8 @@ class NudgeRows:
     ):
         self.plans = PlanSQL(period, scope)
         sql, params = self.plans.rows_sql()
-        where, extra = ["p.met = 0"], []
+        where: list[str] = ["p.met = 0"]
+        extra: list[object] = []
         if unit_id:
             where.append("p.unit_id = %s")
             extra.append(unit_id)
@@ -493,7 +497,7 @@ class NudgeRows:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: slice) -> list[NudgeRow]:
         if not isinstance(index, slice):
             raise TypeError("NudgeRows supports slices only")
         start, stop = index.start or 0, index.stop
@@ -501,7 +505,7 @@ class NudgeRows:
         rows = _fetch(f"{self.sql} ORDER BY p.path, p.name, p.teacher_id{limit} OFFSET {int(start)}", self.params)
         return self._with_teachers(rows)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[NudgeRow]:
         """Every row (for the export): three queries per thousand teachers, never one per row."""
         ids = [r["teacher_id"] for r in _fetch(f"{self.sql} ORDER BY p.path, p.name, p.teacher_id", self.params)]
         for chunk in _chunks(ids, 1000):
@@ -516,6 +520,6 @@ class NudgeRows:
         return [NudgeRow(teachers[i], plans[i]) for i in ids]
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -27,7 +27,7 @@ from courses.models import (
     ledger_reference,
 )
 from portal.locking import lock_row, lock_rows
-from portal.models import Teacher, TeacherStatus
+from portal.models import Teacher, TeacherStatus, User
 from portal.notifications import notify
 
 
@@ -49,6 +49,8 @@ class SelectionResult:
     def message(self) -> str:
         if self.selection:
             return _("已选课程《%(title)s》") % {"title": self.selection.course.title}
+        if self.waitlist_entry is None:
+            raise ValueError("a selection result holds a selection or a waiting-list place")
         return _("课程《%(title)s》名额已满，您已进入候补名单第 %(n)d 位；有空位时将自动为您选上并通知您") % {
             "title": self.waitlist_entry.course.title,
             "n": self.position,
@@ -339,7 +341,7 @@ def waitlist_release_closed(now: datetime) -> int:
 # --- completion -----------------------------------------------------------------------------------
 
 
-def selection_complete(selection: CourseSelection, actor, now: datetime) -> bool:
+def selection_complete(selection: CourseSelection, actor: User, now: datetime) -> bool:
     """Mark a selected course completed and record its hours in the teacher's ledger, once.
 
     Only staff of the course's provider or an admin of the period's city may do it.

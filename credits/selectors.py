@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -18,7 +19,7 @@ from credits.rule_engine import Column, Evaluation, Totals, columns_needed, eval
 from portal.models import TeacherStatus, Unit
 
 
-def _add_rows(result: dict[int, Totals], rows) -> None:
+def _add_rows(result: dict[int, Totals], rows: Iterable[tuple[int, str, str | None, str | None, Any]]) -> None:
     for teacher_id, category, kind, topic_codes, hours in rows:
         topics = [c for c in (topic_codes or "").split(",") if c]
         result.setdefault(teacher_id, Totals()).add(Decimal(hours), category, kind, topics)
@@ -66,13 +67,12 @@ def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Tota
     return result
 
 
-def _json_hours(value) -> dict[str, Decimal]:
+def _json_hours(value: str | bytes | dict | None) -> dict[str, Decimal]:
     """A jsonb {key: hours} as Decimals (the driver may hand over the text or the decoded object)."""
     if value is None:
         return {}
-    if isinstance(value, str | bytes):
-        value = json.loads(value, parse_float=Decimal, parse_int=Decimal)
-    return {key: Decimal(str(hours)) for key, hours in value.items() if hours}
+    decoded = json.loads(value, parse_float=Decimal, parse_int=Decimal) if isinstance(value, str | bytes) else value
+    return {key: Decimal(str(hours)) for key, hours in decoded.items() if hours}
 
 
 # Kinds are kept by id (a code may be renamed); Totals speak codes.
@@ -174,6 +174,7 @@ class CompiledRule:
             if column.dimension == "total":
                 sums.append(f"SUM(e.hours) AS {column.alias}")
                 continue
+            value: str | int
             if column.dimension == "category":
                 test, value = "e.category = %s", column.code
             elif column.dimension == "kind":
@@ -357,7 +358,7 @@ def totals_from_entries(entries: Iterable[CreditEntry]) -> Totals:
     """Totals of already fetched entries (kind preloaded), without another query."""
     totals = Totals()
     for e in entries:
-        totals.add(e.hours, e.category, e.kind.code if e.kind_id else None, e.topics)
+        totals.add(e.hours, e.category, e.kind.code if e.kind is not None else None, e.topics)
     return totals
 
 
@@ -410,7 +411,9 @@ def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple
                     key = tuple(values)
                     if met:
                         sentence = ""
-                    elif (sentence := sentences.get(key)) is None:
+                    elif key in sentences:
+                        sentence = sentences[key]
+                    else:
                         sums = dict(zip(columns, (Decimal(str(v)) for v in values), strict=True))
                         sentence = sentences[key] = evaluate(tree, totals_from_columns(sums)).sentence
                         if len(sentences) > 100_000:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from credits.models import Category, CreditEntry, CreditKind, Source
 from portal.locking import lock_rows
-from portal.models import Teacher
+from portal.models import Teacher, User
 
 
 def _kind_for(kind: CreditKind | str | None) -> CreditKind | None:
@@ -37,7 +37,7 @@ def credit_entry_record(
     reference: str,
     kind: CreditKind | str | None = None,
     topics: Iterable[str] = (),
-    actor=None,
+    actor: User | None = None,
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> CreditEntry | None:
@@ -84,7 +84,7 @@ def credit_entry_record(
     return entry
 
 
-def credit_entry_reverse(entry: CreditEntry, actor, reason: str, now: dt.datetime | None = None) -> CreditEntry:
+def credit_entry_reverse(entry: CreditEntry, actor: User, reason: str, now: dt.datetime | None = None) -> CreditEntry:
     """Write the negative twin of ``entry`` (once) and return it.
 
     Only a district or city admin over the teacher's unit may reverse (PermissionDenied).
@@ -127,7 +127,7 @@ def credit_entry_reverse(entry: CreditEntry, actor, reason: str, now: dt.datetim
 
 def credit_adjustment_record(
     *,
-    actor,
+    actor: User,
     teacher: Teacher,
     year: int,
     category: str,

@@ -17,13 +17,26 @@ def next_level(levels: Sequence[ProgrammeLevel], level_id: int) -> ProgrammeLeve
     raise ValueError(f"level {level_id} is not in this chain")
 
 
-def quota_level(levels: Sequence[ProgrammeLevel]) -> ProgrammeLevel | None:
-    """The level whose approval uses a seat: the first at district or city rank (the last if none is)."""
+def quota_level(levels: Sequence[ProgrammeLevel]) -> ProgrammeLevel:
+    """The level whose approval uses a seat: the first at district or city rank (the last if none is).
+
+    Raises ValueError for a programme without levels (it has no chain yet).
+    """
     ordered = sorted(levels, key=lambda lv: lv.order)
+    if not ordered:
+        raise ValueError("a programme without levels has no quota level")
     for lv in ordered:
         if LEVEL_KIND_RANK[UnitKind(lv.unit_kind)] >= LEVEL_KIND_RANK[UnitKind.DISTRICT]:
             return lv
-    return ordered[-1] if ordered else None
+    return ordered[-1]
+
+
+def beyond_quota(levels: Sequence[ProgrammeLevel]) -> list[int]:
+    """Ids of the levels after the quota level: an application waiting there holds a seat already."""
+    if not levels:
+        return []
+    qlevel = quota_level(levels)
+    return [lv.pk for lv in levels if lv.order > qlevel.order]
 
 
 def approver_role(level: ProgrammeLevel, district_kind: str) -> Role:

@@ -152,7 +152,7 @@ FINAL_STATES = (
 )
 
 
-class ApplicationQuerySet(models.QuerySet):
+class ApplicationQuerySet(models.QuerySet["Application"]):
     def pending(self, now: dt.datetime):
         """Waiting for a decision that can still be taken (deadline not passed)."""
         return self.filter(state__in=PENDING_STATES, deadline__gte=now)

@@ -1,11 +1,12 @@
 """Reads for special programmes. Every queryset starts from portal.scoping."""
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 
-from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind
+from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind, User
 from portal.scoping import Scope, scope_for, teachers_visible_to
 
 from . import chain
@@ -13,6 +14,7 @@ from .models import (
     LEVEL_ROLE,
     PENDING_STATES,
     Application,
+    ApplicationQuerySet,
     ApplicationState,
     AuditEntry,
     Programme,
@@ -28,17 +30,17 @@ def _city_codes(scope: Scope) -> set[str]:
     return codes
 
 
-def programmes_visible_to(user) -> QuerySet[Programme]:
+def programmes_visible_to(user: User) -> QuerySet[Programme]:
     """Programmes of the cities the user works in (as admin or teacher)."""
     scope = scope_for(user)
     return Programme.objects.filter(period__city__code__in=_city_codes(scope)).select_related("period", "period__city")
 
 
-def programmes_open_for(user, now: dt.datetime) -> QuerySet[Programme]:
+def programmes_open_for(user: User, now: dt.datetime) -> QuerySet[Programme]:
     return programmes_visible_to(user).filter(registration_opens_at__lte=now, registration_closes_at__gte=now)
 
 
-def applications_visible_to(user) -> QuerySet[Application]:
+def applications_visible_to(user: User) -> QuerySet[Application]:
     """Admins: applications from schools in their reach. A teacher: her own. Others: none."""
     scope = scope_for(user)
     q = scope.unit_q("school") if scope.is_admin else Q(pk__in=[])
@@ -67,12 +69,12 @@ def actionable_q(scope: Scope) -> Q:
     return q
 
 
-def review_queue(user, now: dt.datetime) -> QuerySet[Application]:
+def review_queue(user: User, now: dt.datetime) -> QuerySet[Application]:
     """What the user can decide now: pending at a level of hers, deadline not passed."""
     return Application.objects.filter(actionable_q(scope_for(user))).pending(now)
 
 
-def may_act(user, application: Application, now: dt.datetime) -> bool:
+def may_act(user: User, application: Application, now: dt.datetime) -> bool:
     """Whether ``user`` may approve or reject ``application`` now (for showing buttons; services re-check)."""
     if application.effective_state(now) not in PENDING_STATES:
         return False
@@ -80,7 +82,7 @@ def may_act(user, application: Application, now: dt.datetime) -> bool:
     return scope_for(user).reaches(application.school, roles=(role,))
 
 
-def list_rows(qs: QuerySet[Application], now: dt.datetime) -> QuerySet[Application]:
+def list_rows(qs: ApplicationQuerySet, now: dt.datetime) -> QuerySet[Application]:
     """The joins a list page needs, so its query count does not grow with the rows."""
     return qs.with_effective_state(now).select_related(
         "teacher", "teacher__stage", "school", "district", "level", "programme"
@@ -100,11 +102,11 @@ class QuotaFill:
         return self.seats - self.used
 
 
-def quota_fill(programme: Programme, now: dt.datetime, district_ids=None) -> list[QuotaFill]:
+def quota_fill(programme: Programme, now: dt.datetime, district_ids: Iterable[int] | None = None) -> list[QuotaFill]:
     """Per district of the quota table: seats, seats used (approved at the quota level or beyond), waiting."""
     levels = list(programme.levels.all())
-    qlevel = chain.quota_level(levels)
-    beyond = [lv.pk for lv in levels if qlevel and lv.order > qlevel.order]
+    qlevel = chain.quota_level(levels) if levels else None
+    beyond = chain.beyond_quota(levels)
     quotas = Quota.objects.filter(programme=programme).select_related("district")
     if district_ids is not None:
         quotas = quotas.filter(district_id__in=district_ids)
@@ -141,7 +143,7 @@ class QueueSummary:
     deadline: dt.datetime
 
 
-def queue_summary(user, now: dt.datetime) -> list[QueueSummary]:
+def queue_summary(user: User, now: dt.datetime) -> list[QueueSummary]:
     """Per programme and level: how many the user can decide now and the earliest deadline (one query)."""
     rows = (
         review_queue(user, now)
@@ -220,7 +222,7 @@ def application_timeline(application: Application) -> QuerySet[AuditEntry]:
     return application.audit_entries.select_related("level").order_by("created_at", "id")
 
 
-def audit_visible_to(user, programme: Programme) -> QuerySet[AuditEntry]:
+def audit_visible_to(user: User, programme: Programme) -> QuerySet[AuditEntry]:
     """The city sees the whole log; district and school admins the entries of their applications."""
     scope = scope_for(user)
     qs = AuditEntry.objects.filter(programme=programme).select_related("application__teacher", "level", "district")
@@ -229,7 +231,7 @@ def audit_visible_to(user, programme: Programme) -> QuerySet[AuditEntry]:
     return qs.filter(scope.unit_q("application__school"))
 
 
-def district_roster(user, programme: Programme, now: dt.datetime) -> QuerySet[Teacher]:
+def district_roster(user: User, programme: Programme, now: dt.datetime) -> QuerySet[Teacher]:
     """Every teacher the user sees, with her application to ``programme`` (if any) annotated."""
     apps = Application.objects.filter(programme=programme, teacher=OuterRef("pk"))
     return (
@@ -246,7 +248,9 @@ def district_roster(user, programme: Programme, now: dt.datetime) -> QuerySet[Te
     )
 
 
-def roster_state_label(state: str | None, deadline, level_kind: str | None, now: dt.datetime) -> str:
+def roster_state_label(
+    state: str | None, deadline: dt.datetime | None, level_kind: str | None, now: dt.datetime
+) -> str:
     if not state:
         return ""
     app = Application(state=state, deadline=deadline or now)
@@ -256,7 +260,9 @@ def roster_state_label(state: str | None, deadline, level_kind: str | None, now:
     return str(effective.label)
 
 
-def export_rows(user, programme: Programme, *, finalized_only: bool, district: Unit | None) -> QuerySet[Application]:
+def export_rows(
+    user: User, programme: Programme, *, finalized_only: bool, district: Unit | None
+) -> QuerySet[Application]:
     """The rows of a list on paper: the district's approved (past its level) or the city's final list."""
     qs = applications_visible_to(user).filter(programme=programme)
     if district is not None:
@@ -264,9 +270,7 @@ def export_rows(user, programme: Programme, *, finalized_only: bool, district: U
     if finalized_only:
         qs = qs.filter(state=ApplicationState.FINALIZED)
     else:
-        levels = list(programme.levels.all())
-        qlevel = chain.quota_level(levels)
-        beyond = [lv.pk for lv in levels if qlevel and lv.order > qlevel.order]
+        beyond = chain.beyond_quota(list(programme.levels.all()))
         qs = qs.filter(Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond))
     return qs.select_related("teacher", "teacher__stage", "school", "district").order_by(
         "district__path", "school__path", "teacher__name", "pk"

@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from portal.importing import Column, ImportResult, read_table
 from portal.locking import lock_row, lock_rows
 from portal.models import Role, Teacher, Unit, UnitKind, User
 from portal.notifications import Notice, notify, notify_each
@@ -58,7 +60,9 @@ def _url(application_id: int) -> str:
     return reverse("enrollment:application_detail", args=[application_id])
 
 
-def _audit(*, programme_id: int, actor: User | None, role: str, action: str, now: dt.datetime, **fields) -> AuditEntry:
+def _audit(
+    *, programme_id: int, actor: User | None, role: str, action: str, now: dt.datetime, **fields: Any
+) -> AuditEntry:
     return AuditEntry(
         programme_id=programme_id,
         actor=actor,
@@ -364,8 +368,7 @@ def _check_quota(programme_id: int, rows: list[dict], levels_of_programme: list[
     The lock is taken on the quota rows (sorted by id) or, for a programme without a
     quota table, on the programme row; the count is taken after the lock.
     """
-    qlevel = chain.quota_level(levels_of_programme)
-    beyond = [lv.pk for lv in levels_of_programme if lv.order > qlevel.order]
+    beyond = chain.beyond_quota(levels_of_programme)
     used_q = Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond)
     wanted: dict[int, int] = defaultdict(int)
     for row in rows:
@@ -465,7 +468,15 @@ def _decide(
     return result
 
 
-def _advance(group, level, nxt, chain_levels, now, actor, comment) -> None:
+def _advance(
+    group: list[dict[str, Any]],
+    level: ProgrammeLevel,
+    nxt: ProgrammeLevel | None,
+    chain_levels: list[ProgrammeLevel],
+    now: dt.datetime,
+    actor: User,
+    comment: str,
+) -> None:
     """Move ``group`` from ``level`` to ``nxt`` (or finalize): one UPDATE per distinct next deadline."""
     ids = [r["pk"] for r in group]
     base = Application.objects.filter(pk__in=ids, state__in=PENDING_STATES, level_id=level.pk)
@@ -477,13 +488,12 @@ def _advance(group, level, nxt, chain_levels, now, actor, comment) -> None:
         deadlines: dict[dt.datetime, list[int]] = defaultdict(list)
         extended: dict[int, dt.datetime] = {}
         if nxt.pk == chain.quota_level(chain_levels).pk:
-            extended = dict(
-                Quota.objects.filter(
-                    programme_id=level.programme_id,
-                    district_id__in={r["district_id"] for r in group},
-                    reopened_until__gt=nxt.deadline,
-                ).values_list("district_id", "reopened_until")
-            )
+            reopened = Quota.objects.filter(
+                programme_id=level.programme_id,
+                district_id__in={r["district_id"] for r in group},
+                reopened_until__gt=nxt.deadline,
+            ).values_list("district_id", "reopened_until")
+            extended = {district_id: until for district_id, until in reopened if until is not None}
         for r in group:
             deadlines[extended.get(r["district_id"], nxt.deadline)].append(r["pk"])
         for deadline, pks in deadlines.items():
@@ -656,7 +666,7 @@ def _expire_claim_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[
         teacher=Teacher._meta.db_table,
         programme=Programme._meta.db_table,
     )
-    params = {
+    params: dict[str, Any] = {
         "now": now,
         "batch": batch,
         "after": after,
@@ -691,7 +701,7 @@ def _expire_claim_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_E
     Application.objects.filter(pk__in=[r["pk"] for r in rows], state__in=PENDING_STATES, deadline__lt=now).update(
         state=ApplicationState.EXPIRED, decided_at=now
     )
-    audit_batches: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
+    audit_batches: dict[tuple[int, int, str], list[Any]] = defaultdict(list)
     for r in rows:
         audit_batches[(r["programme_id"], r["level_id"], r["state"])].append(r)
     for (programme_id, level_id, state), batch_rows in sorted(audit_batches.items()):
@@ -715,9 +725,7 @@ def _expire_claim_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_E
 
 
 def _used_seats(programme: Programme, district_ids: Iterable[int]) -> dict[int, int]:
-    levels = _levels(programme.pk)
-    qlevel = chain.quota_level(levels)
-    beyond = [lv.pk for lv in levels if qlevel and lv.order > qlevel.order]
+    beyond = chain.beyond_quota(_levels(programme.pk))
     used_q = Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond)
     return dict(
         Application.objects.filter(used_q, programme=programme, district_id__in=list(district_ids))
@@ -906,7 +914,7 @@ def export_audit(
 # --- quota table import (名额分配表) ----------------------------------------------------------------------------------
 
 
-def _parse_seats(value) -> int:
+def _parse_seats(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and value.strip().isdigit():
@@ -916,9 +924,7 @@ def _parse_seats(value) -> int:
     return value
 
 
-def _quota_columns():
-    from portal.importing import Column
-
+def _quota_columns() -> list[Column]:
     return [
         Column("district", "区", aliases=("区（县）", "区县", "区名", "县（市、区）", "单位", "区域")),
         Column("seats", "名额", aliases=("名额数", "分配名额", "人数"), parse=_parse_seats),
@@ -928,7 +934,9 @@ def _quota_columns():
 TOTAL_ROW_NAMES = ("合计", "总计", "小计")
 
 
-def quota_table_import(*, actor: User, programme: Programme, file, now: dt.datetime, dry_run: bool = False):
+def quota_table_import(
+    *, actor: User, programme: Programme, file: Any, now: dt.datetime, dry_run: bool = False
+) -> ImportResult:
     """Import the city's 名额分配表 (xlsx: 区, 名额), all or nothing.
 
     Districts are matched by name or code within the programme's city; a 合计 row is
@@ -936,8 +944,6 @@ def quota_table_import(*, actor: User, programme: Programme, file, now: dt.datet
     then. Side effects (when clean): quota rows created/updated in bulk under lock,
     one QUOTA_IMPORT audit entry listing the changes.
     """
-    from portal.importing import ImportResult, read_table
-
     _require_city_admin(actor, programme)
     table = read_table(file, _quota_columns())
     city = programme.period.city
@@ -1011,7 +1017,7 @@ def programme_deadlines_sync(programme: Programme) -> int:
     Side effect: one UPDATE per level (plus one per reopened district); returns rows changed.
     """
     levels = _levels(programme.pk)
-    qlevel = chain.quota_level(levels)
+    qlevel = chain.quota_level(levels) if levels else None
     reopened = list(
         Quota.objects.filter(programme=programme, reopened_until__isnull=False).values_list(
             "district_id", "reopened_until"
@@ -1021,7 +1027,7 @@ def programme_deadlines_sync(programme: Programme) -> int:
     for level in levels:
         waiting = Application.objects.filter(programme=programme, level=level, state__in=PENDING_STATES)
         if qlevel and level.pk == qlevel.pk:
-            later = [(d, until) for d, until in reopened if until > level.deadline]
+            later = [(d, until) for d, until in reopened if until is not None and until > level.deadline]
             waiting_default = waiting.exclude(district_id__in=[d for d, _u in later])
             changed += waiting_default.exclude(deadline=level.deadline).update(deadline=level.deadline)
             for district_id, until in later:

@@ -7,6 +7,7 @@ task module that imports it: each app's ``tasks.py`` sits above its domain modul
 
 import datetime as dt
 import os
+from importlib import import_module
 
 from celery import Celery
 from django.db import transaction
@@ -20,9 +21,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def task_named(name: str):
+    """The task called ``name`` ("<app>.tasks.<function>"), importing its module on first use.
+
+    Outside a worker nothing imports the task modules by itself (autodiscovery runs when a worker
+    starts). A KeyError names a task that does not exist.
+    """
+    if name not in app.tasks:
+        import_module(name.rpartition(".")[0])
+    return app.tasks[name]
+
+
 def enqueue(task_name: str, *args, **kwargs) -> None:
-    """Send the task named ``task_name`` now (a KeyError names a task that does not exist)."""
-    app.tasks[task_name].apply_async(args=args, kwargs=kwargs)
+    """Send the task named ``task_name`` now."""
+    task_named(task_name).apply_async(args=args, kwargs=kwargs)
 
 
 def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:

@@ -20,7 +20,8 @@ def _task_modules() -> list[str]:
     return [f"{config.name}.tasks" for config in apps.get_app_configs() if find_spec(f"{config.name}.tasks")]
 
 
-def tasks_importable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def _import_task_modules() -> list[checks.CheckMessage]:
+    """Import every app's task module (registering its tasks); an error for each that fails."""
     errors: list[checks.CheckMessage] = []
     for module in _task_modules():
         try:
@@ -37,14 +38,17 @@ def tasks_importable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return errors
 
 
+def tasks_importable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return _import_task_modules()
+
+
 def _registered_tasks() -> set[str] | None:
     """The Celery app's task names; None while a task module cannot be imported (portal.E001 says which)."""
     from portal.celery import app
 
-    try:
-        return set(app.tasks.keys())
-    except Exception:
+    if _import_task_modules():
         return None
+    return set(app.tasks.keys())
 
 
 def jobs_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

@@ -21,6 +21,7 @@ from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
 M = TypeVar("M", bound=Model)
+Row = TypeVar("Row")  # a model instance, or a dict or tuple of a values() queryset
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for lock_timeout and NOWAIT
 SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
@@ -58,7 +59,7 @@ def _prepare() -> None:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.DB_LOCK_TIMEOUT_MS}ms"])
 
 
-def lock_rows(queryset: QuerySet[M], *, of: tuple[str, ...] = ("self",)) -> list[M]:
+def lock_rows(queryset: QuerySet[Any, Row], *, of: tuple[str, ...] = ("self",)) -> list[Row]:
     """The rows of ``queryset``, locked (FOR UPDATE OF ``of``) in primary-key order until the transaction ends.
 
     Only the rows of the queryset's own table are locked unless ``of`` names joined ones.
@@ -69,7 +70,7 @@ def lock_rows(queryset: QuerySet[M], *, of: tuple[str, ...] = ("self",)) -> list
         return list(queryset.select_for_update(of=of).order_by("pk"))
 
 
-def lock_row(queryset: QuerySet[M], pk: Any) -> M:
+def lock_row(queryset: QuerySet[M, M], pk: Any) -> M:
     """One row of ``queryset``, locked; DoesNotExist when there is none. Raises LockBusy as ``lock_rows``."""
     rows = lock_rows(queryset.filter(pk=pk))
     if not rows:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from portal import idcard
-from portal.models import EMPLOYER_KINDS, Teacher, TeacherMove, TeacherStatus, Unit, UnitKind
+from portal.models import EMPLOYER_KINDS, Teacher, TeacherMove, TeacherStatus, Unit, UnitKind, User
 from portal.scoping import scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
 
 
@@ -24,12 +24,12 @@ def teacher_search_q(value: str, prefix: str = "") -> Q:
     return Q(**{f"{prefix}name__contains": value})
 
 
-def roster_for(user) -> QuerySet[Teacher]:
+def roster_for(user: User) -> QuerySet[Teacher]:
     """The teachers an admin keeps (her subtree), with what the list shows joined in."""
     return teachers_managed_by(user).select_related("unit", "stage")
 
 
-def teacher_for_view(user, pk: int) -> QuerySet[Teacher]:
+def teacher_for_view(user: User, pk: int) -> QuerySet[Teacher]:
     return teachers_visible_to(user).select_related("unit", "stage", "user").filter(pk=pk)
 
 
@@ -37,7 +37,7 @@ def teacher_moves(teacher: Teacher) -> QuerySet[TeacherMove]:
     return teacher.moves.select_related("from_unit", "to_unit", "recorded_by")
 
 
-def employer_units_for(user) -> QuerySet[Unit]:
+def employer_units_for(user: User) -> QuerySet[Unit]:
     """Schools and other employers in the user's reach (choices for filters and transfers)."""
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
 
@@ -63,7 +63,7 @@ def teacher_user_batches(city: Unit, size: int = 2000) -> Iterator[list[tuple[in
         yield batch
 
 
-def roster_problems(user) -> dict[str, int]:
+def roster_problems(user: User) -> dict[str, int]:
     """Counts of what a school admin should fix now, one aggregate query over her reach."""
     active = Q(status=TeacherStatus.ACTIVE)
     return teachers_managed_by(user).aggregate(
@@ -91,7 +91,7 @@ class TreeNode:
         )
 
 
-def unit_tree_for(user) -> list[TreeNode]:
+def unit_tree_for(user: User) -> list[TreeNode]:
     """The user's units as a tree with teacher counts; one aggregate query.
 
     Counts of a district (or city) include everything below it.
@@ -115,16 +115,16 @@ def unit_tree_for(user) -> list[TreeNode]:
             roots.append(node)
         else:
             parent.children.append(node)
-    for node in reversed(units):
-        n = nodes[node.path]
-        parent = nodes.get(node.path[: node.path.rstrip("/").rfind("/") + 1])
+    for unit in reversed(units):
+        n = nodes[unit.path]
+        parent = nodes.get(unit.path[: unit.path.rstrip("/").rfind("/") + 1])
         if parent is not None:
             parent.active += n.active
             parent.total += n.total
     return roots
 
 
-def organisation_counts(user) -> dict[str, int]:
+def organisation_counts(user: User) -> dict[str, int]:
     """Districts, schools and active teachers in the user's reach (two queries)."""
     scope = scope_for(user)
     units = (

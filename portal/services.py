@@ -8,10 +8,12 @@ functions re-check what only they can know (e.g. the destination unit's reach).
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from portal import idcard
@@ -31,7 +33,7 @@ from portal.scoping import scope_for
 TEACHER_EDITABLE_FIELDS = ("name", "id_number", "stage", "subject", "mobile", "position")
 
 
-def teacher_update(teacher: Teacher, *, actor: User, **changes) -> Teacher:
+def teacher_update(teacher: Teacher, *, actor: User, **changes: Any) -> Teacher:
     """Change a teacher's record (only ``TEACHER_EDITABLE_FIELDS``).
 
     Side effects: gender and birth date are re-derived from the ID number; when
@@ -76,7 +78,7 @@ def _check_destination(actor: User, destination: Unit, *, from_units: Iterable[i
         raise ValidationError({"destination": _("调入单位与原单位相同")})
 
 
-def teachers_retire(teachers, *, date: dt.date, actor: User) -> int:
+def teachers_retire(teachers: QuerySet[Teacher], *, date: dt.date, actor: User) -> int:
     """Mark the active teachers of ``teachers`` (a queryset already scoped to the actor) retired.
 
     Side effects: one UPDATE of the teachers' status and date, one bulk INSERT
@@ -86,7 +88,9 @@ def teachers_retire(teachers, *, date: dt.date, actor: User) -> int:
     return _set_status(teachers, status=TeacherStatus.RETIRED, date=date, actor=actor, destination=None)
 
 
-def teachers_transfer(teachers, *, date: dt.date, actor: User, destination: Unit | None = None) -> int:
+def teachers_transfer(
+    teachers: QuerySet[Teacher], *, date: dt.date, actor: User, destination: Unit | None = None
+) -> int:
     """Transfer the active teachers of ``teachers``.
 
     Inside the city (``destination`` given, and in the actor's reach): the
@@ -99,7 +103,9 @@ def teachers_transfer(teachers, *, date: dt.date, actor: User, destination: Unit
     return _set_status(teachers, status=TeacherStatus.ACTIVE, date=date, actor=actor, destination=destination)
 
 
-def _set_status(teachers, *, status: str, date: dt.date, actor: User, destination: Unit | None) -> int:
+def _set_status(
+    teachers: QuerySet[Teacher], *, status: str, date: dt.date, actor: User, destination: Unit | None
+) -> int:
     with transaction.atomic():
         rows = list(
             teachers.filter(status=TeacherStatus.ACTIVE).select_for_update().order_by("pk").values_list("pk", "unit_id")
