@@ -186,6 +186,8 @@ def load(ctx) -> None:
             _guangzhou_courses(rng, period, providers)
     for period in current:
         _demo_selections(ctx, period)
+    for provider in providers:
+        provider.cities.set(set(provider.courses.values_list("period__city_id", flat=True)))
 
 
 def _rule_set(city, year: int) -> RuleSet | None:

@@ -14,10 +14,17 @@ from credits.rule_engine import fmt_hours
 
 
 class Provider(models.Model):
-    """A training provider (施教机构)."""
+    """A training provider (施教机构), serving the cities that list it (set by each city's admin)."""
 
     code = models.CharField(_("机构代码"), max_length=32, unique=True)
     name = models.CharField(_("机构名称"), max_length=100)
+    cities = models.ManyToManyField(
+        "portal.Unit",
+        verbose_name=_("服务城市"),
+        blank=True,
+        related_name="providers",
+        limit_choices_to={"kind": "city"},
+    )
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     contact_email = models.EmailField(_("联系邮箱"), blank=True)

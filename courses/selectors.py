@@ -92,10 +92,13 @@ def courses_managed_by(user: User) -> QuerySet[Course]:
 
 
 def providers_managed_by(user: User) -> QuerySet[Provider]:
+    """City admins: the active providers serving their cities; provider staff: their own providers."""
     scope = scope_for(user)
-    if scope.paths.get(Role.CITY_ADMIN):
-        return Provider.objects.filter(is_active=True)
-    return Provider.objects.filter(pk__in=scope.provider_ids)
+    q = Q(pk__in=scope.provider_ids)
+    cities = [u.pk for u in scope.units.get(Role.CITY_ADMIN, ())]
+    if cities:
+        q |= Q(is_active=True, cities__in=cities)
+    return Provider.objects.filter(q).distinct()
 
 
 # --- a teacher's plan -----------------------------------------------------------------------------

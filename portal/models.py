@@ -139,6 +139,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     mobile = models.CharField(_("手机号码"), max_length=11, blank=True, validators=[validate_mobile])
     is_active = models.BooleanField(_("有效"), default=True)
     is_staff = models.BooleanField(_("可进入后台"), default=False)
+    is_operator = models.BooleanField(
+        _("平台运营"),
+        default=False,
+        help_text=_("省级中心或运维方：建立城市及其首位市级管理员，维护全平台的设置；不因此看到任何城市的个人信息"),
+    )
     date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
 
     objects = UserManager()
@@ -166,6 +171,7 @@ class Role(models.TextChoices):
     DISTRICT_ADMIN = "district_admin", _("区级管理员")
     CITY_ADMIN = "city_admin", _("市级管理员")
     PROVIDER = "provider", _("施教机构")
+    OPERATOR = "operator", _("平台运营")
 
 
 ADMIN_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)

@@ -24,12 +24,15 @@ class Scope:
     units: dict[str, tuple[Unit, ...]] = field(default_factory=dict)
     teacher: Teacher | None = None
     memberships: dict[str, tuple[int, ...]] = field(default_factory=dict)  # role -> organisation ids
+    is_operator: bool = False  # platform-wide settings only; no city's people through this role
 
     @property
     def roles(self) -> list[Role]:
         found = [Role.TEACHER] if self.teacher else []
         found += [role for role in ADMIN_ROLES if self.paths.get(role)]
         found += [role for role in Role if self.memberships.get(role)]
+        if self.is_operator:
+            found.append(Role.OPERATOR)
         return found
 
     @property
@@ -85,6 +88,7 @@ def scope_for(user) -> Scope:
         units={role: tuple(v) for role, v in units.items()},
         teacher=teacher,
         memberships={m.role: m.ids_of(user.pk) for m in MEMBERSHIPS},
+        is_operator=user.is_operator,
     )
     user._portal_scope = scope
     return scope

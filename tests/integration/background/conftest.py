@@ -18,7 +18,8 @@ import redis
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[3]
-BROKER_URL = os.environ.get("BACKGROUND_TEST_REDIS_URL", "redis://127.0.0.1:63799/5")
+# Database 5 of the suite's Redis (REDIS_URL names database 0 of it), apart from the portal's own.
+BROKER_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:63799/0").rsplit("/", 1)[0] + "/5"
 VISIBILITY_TIMEOUT = 3  # seconds: a task of a SIGKILLed worker comes back this soon
 
 
