@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from portal.importing import Column, ImportResult, read_table
 from portal.locking import lock_row, lock_rows
 from portal.models import Role, Teacher, Unit, UnitKind, User
-from portal.notifications import Notice, notify, notify_each
+from portal.notifications import notify
 from portal.scoping import scope_for
 
 from . import chain
@@ -582,7 +582,7 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     update (SKIP LOCKED on PostgreSQL), so a rerun or a second worker changes nothing,
     and a worker killed mid-batch leaves that batch untouched. Side effects: EXPIRE audit
     entries (one per expired application) and one notice per teacher through
-    ``portal.notifications.notify_each`` (deduplicated per application), in the batch's
+    ``portal.notifications.notify`` (deduplicated per application), in the batch's
     transaction; e-mail after each commit for the teachers who opted in.
     """
     claim = _expire_claim_postgresql if connection.vendor == "postgresql" else _expire_claim_orm
@@ -590,9 +590,9 @@ def application_expire_overdue(now: dt.datetime, batch: int = 2000) -> int:
     after = 0  # batches walk up the ids instead of rescanning the rows already expired
     while True:
         with transaction.atomic():
-            rows, claimed, last_id = claim(now, batch, after)
-            _expired_notify(rows)
-        total += len(rows)
+            expired, claimed, last_id = claim(now, batch, after)
+            _expired_notify(expired)
+        total += claimed
         if claimed == batch:
             after = last_id
         elif after:
@@ -606,30 +606,27 @@ EXPIRED_KIND = "enrollment.expired"
 
 @dataclass(frozen=True)
 class _Expired:
+    """The applications of one programme level that a batch expired: their teachers' logins."""
+
     programme_id: int
     level_id: int
-    user_id: int | None
     programme_title: str
+    user_ids: list[int]
 
 
-def _expired_notify(rows: list[_Expired]) -> None:
-    # One application per teacher and programme: the key makes it once per application.
+def _expired_notify(groups: list[_Expired]) -> None:
+    """One notice per teacher through ``notify``, one call per programme level (the same message)."""
     url = reverse("enrollment:my_applications")
-    body = _("审核截止前未处理，申请已失效。")
-    notify_each(
-        EXPIRED_KIND,
-        [
-            Notice(
-                r.user_id,
-                _("报名已逾期：%(t)s") % {"t": r.programme_title},
-                body,
-                url,
-                dedup_key=f"{EXPIRED_KIND}.{r.programme_id}.{r.level_id}",
-            )
-            for r in rows
-            if r.user_id
-        ],
-    )
+    for group in groups:
+        # One application per teacher and programme: the key makes it once per application.
+        notify(
+            group.user_ids,
+            EXPIRED_KIND,
+            _("报名已逾期：%(t)s") % {"t": group.programme_title},
+            _("审核截止前未处理，申请已失效。"),
+            url,
+            dedup_key=f"{EXPIRED_KIND}.{group.programme_id}.{group.level_id}",
+        )
 
 
 # PostgreSQL: the locked SELECT, the conditional UPDATE and the audit INSERT are data-modifying
@@ -651,15 +648,16 @@ WITH picked AS MATERIALIZED (
         e.level_id, p.state, %(expired)s, '', '{{}}'::jsonb, %(now)s
     FROM expired e JOIN picked p ON p.id = e.id
 )
-SELECT e.programme_id, e.level_id, t.user_id, pr.title,
+SELECT e.programme_id, e.level_id, pr.title, array_remove(array_agg(t.user_id ORDER BY t.user_id), NULL),
     (SELECT COUNT(*) FROM picked), (SELECT MAX(id) FROM picked)
 FROM expired e JOIN {teacher} t ON t.id = e.teacher_id JOIN {programme} pr ON pr.id = e.programme_id
+GROUP BY e.programme_id, e.level_id, pr.title
 """
 
 
 def _expire_claim_postgresql(now: dt.datetime, batch: int, after: int) -> tuple[list[_Expired], int, int]:
     """Claim, expire and audit up to ``batch`` overdue applications with ids above ``after``, in one
-    statement; returns (the expired rows, how many were claimed, the highest claimed id)."""
+    statement; returns (the expired, by programme level; how many were claimed; the highest claimed id)."""
     sql = _EXPIRE_CLAIM_SQL.format(
         application=Application._meta.db_table,
         audit=AuditEntry._meta.db_table,
@@ -717,7 +715,11 @@ def _expire_claim_orm(now: dt.datetime, batch: int, after: int) -> tuple[list[_E
             comment="",
             now=now,
         )
-    expired = [_Expired(r["programme_id"], r["level_id"], r["teacher__user_id"], r["programme__title"]) for r in rows]
+    users: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    for r in rows:
+        if r["teacher__user_id"]:
+            users[(r["programme_id"], r["level_id"], r["programme__title"])].append(r["teacher__user_id"])
+    expired = [_Expired(*key, user_ids) for key, user_ids in sorted(users.items())]
     return expired, len(rows), rows[-1]["pk"]
 
 

@@ -8,8 +8,7 @@ sent, so a rerun or a second worker never sends one twice.
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -49,44 +48,29 @@ def _email_candidates(qs: QuerySet[Notification]) -> QuerySet[Notification]:
     return qs.filter(emailed_at__isnull=True, user__is_active=True).exclude(user__email="").filter(email_wanted_q())
 
 
-@dataclass(frozen=True)
-class Notice:
-    """One message for one user; ``dedup_key`` makes it once per user and key, however often sent."""
-
-    user_id: int
-    title: str
-    body: str = ""
-    url: str = ""
-    dedup_key: str | None = None
-
-
 def notify(
     user_ids: Iterable[int], kind: str, title: str, body: str = "", url: str = "", dedup_key: str | None = None
-) -> None:
-    """The same message to each of ``user_ids``, written in the caller's transaction (see ``notify_each``)."""
-    # Lazy translations are resolved now, in the caller's language.
-    title, body, url = str(title), str(body), str(url)
-    notify_each(kind, [Notice(uid, title, body, url, dedup_key) for uid in sorted(set(user_ids))])
-
-
-def notify_each(kind: str, notices: Sequence[Notice]) -> list[int]:
-    """One in-app notification per notice, written in the caller's transaction; the new rows' ids.
+) -> list[int]:
+    """The same message to each of ``user_ids``, written in the caller's transaction; the new rows' ids.
 
     The message stands or falls with the change it reports: a rolled-back change
-    leaves no message, a committed one never lacks it. A notice whose user already
-    has its ``dedup_key`` is skipped. Set-based: a sweep notifies thousands of
-    teachers at once in a few multi-row INSERT statements, not one per row.
+    leaves no message, a committed one never lacks it. With ``dedup_key`` a user
+    gets the message at most once for that key, however often this is called.
+    Set-based: a sweep notifies thousands of teachers in one INSERT, never one per row.
 
     Side effects: Notification rows now; after commit, an e-mail task queued for
     the new rows whose users opted in to ``kind`` by e-mail and have an address.
     """
-    new_ids = _insert(kind, notices)
+    ids = sorted(set(user_ids))
+    if not ids:
+        return []
+    # Lazy translations are resolved now, in the caller's language.
+    new_ids = _insert(ids, kind, str(title), str(body), str(url), dedup_key)
     if new_ids:
-        user_ids = sorted({n.user_id for n in notices})
 
         def queue_email():
-            if not NotificationPreference.objects.filter(user_id__in=user_ids, kind=kind, email=True).exists():
-                return  # nobody wants this kind by e-mail: the common case costs one indexed query
+            if not NotificationPreference.objects.filter(kind=kind, email=True).exists():
+                return  # nobody wants this kind by e-mail: the common case costs one small query
             _email_queue_now(new_ids)
 
         transaction.on_commit(queue_email)
@@ -104,33 +88,37 @@ def _email_queue_now(notification_ids: list[int]) -> None:
             log.exception("could not queue e-mail for notifications %s", email_ids[:10])
 
 
-_INSERT_BATCH = 1000  # rows per statement: 7 parameters each, within SQLite's 32,766
+_SQLITE_BATCH = 4000  # users per statement on SQLite: one parameter each, within its 32,766
 
 
-def _insert(kind: str, notices: Sequence[Notice]) -> list[int]:
-    """INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id, the same SQL on PostgreSQL and SQLite.
+def _insert(ids: list[int], kind: str, title: str, body: str, url: str, dedup_key: str | None) -> list[int]:
+    """INSERT one row per user … ON CONFLICT DO NOTHING RETURNING id: a repeated key inserts nothing.
 
-    The conflict is the partial unique index on (user, dedup_key): a repeated key inserts nothing.
+    The conflict is the partial unique index on (user, dedup_key). PostgreSQL takes the users as
+    one array (unnest); SQLite, the demo's database, as a VALUES list of them.
     """
-    if not notices:
-        return []
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = Notification._meta.db_table
-    ids: list[int] = []
+    columns = f"INSERT INTO {table} (user_id, kind, title, body, url, created_at, dedup_key)"
+    message = [kind, title, body, url, connection.ops.adapt_datetimefield_value(timezone.now()), dedup_key]
+    new_ids: list[int] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(notices), _INSERT_BATCH):
-            chunk = notices[start : start + _INSERT_BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list = []
-            for n in chunk:
-                params += [n.user_id, kind, str(n.title), str(n.body), str(n.url), now, n.dedup_key]
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {table} (user_id, kind, title, body, url, created_at, dedup_key)"  # noqa: S608
-                f" VALUES {values} ON CONFLICT DO NOTHING RETURNING id",
-                params,
+                f"{columns} SELECT u, %s, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS u"  # noqa: S608 - table name
+                " ON CONFLICT DO NOTHING RETURNING id",
+                [*message, ids],
             )
-            ids += [row[0] for row in cursor.fetchall()]
-    return ids
+            return [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(ids), _SQLITE_BATCH):
+            chunk = ids[start : start + _SQLITE_BATCH]
+            users = ", ".join(["(%s)"] * len(chunk))
+            cursor.execute(
+                f"WITH u(id) AS (VALUES {users}) {columns} SELECT u.id, %s, %s, %s, %s, %s, %s FROM u"  # noqa: S608
+                " WHERE true ON CONFLICT DO NOTHING RETURNING id",
+                [*chunk, *message],
+            )
+            new_ids += [row[0] for row in cursor.fetchall()]
+    return new_ids
 
 
 def notifications_email_send(notification_ids: Iterable[int], now=None) -> int:
