@@ -14,19 +14,11 @@ registers, from its ``AppConfig.ready()``, through the functions below:
 ``portal.checks`` verifies at start-up that every registered job names a task that exists.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from portal.models import Role
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
-
-    from portal.models import User
-    from portal.scoping import Scope
+from portal.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,7 @@ class HomeCard:
     order: int = 100
 
 
-CardProvider = Callable[["HttpRequest", "Scope", Any], list[HomeCard]]  # (request, scope, now) -> cards
+CardProvider = Callable[..., list[HomeCard]]  # (request, portal.scoping.Scope, now) -> cards
 
 
 @dataclass(frozen=True)
