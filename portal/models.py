@@ -412,3 +412,26 @@ class ExportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in EXPORT_ACTIVE_STATES
+
+
+class PersonalDataAccess(models.Model):
+    """A page or file that showed whole 身份证号: who, when, for what, how many numbers.
+
+    Written by ``portal.privacy.personal_data_access_record`` wherever a job needs the whole
+    numbers (a provider's participant form, the city's final list); never changed afterwards.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), null=True, on_delete=models.SET_NULL, related_name="+")
+    user_name = models.CharField(_("姓名"), max_length=50)
+    purpose = models.CharField(_("用途"), max_length=60)
+    detail = models.CharField(_("内容"), max_length=200, blank=True)
+    count = models.PositiveIntegerField(_("身份证号个数"))
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("身份证号完整查看记录")
+        verbose_name_plural = _("身份证号完整查看记录")
+
+    def __str__(self) -> str:
+        return f"{self.user_name} · {self.purpose} · {self.count}"

@@ -149,6 +149,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Uploaded documents (agreements, evidence): no URL serves this folder, only views that check who asks.
+PRIVATE_ROOT = VAR_DIR / "private"
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Imports read whole uploads; anything bigger is refused before it is parsed.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
