@@ -65,7 +65,11 @@ def jobs_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 def beat_rows_have_tasks(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
     if not databases:
         return []
+    from django.db import connection
     from django_celery_beat.models import PeriodicTask
+
+    if PeriodicTask._meta.db_table not in connection.introspection.table_names():
+        return []  # ``migrate`` checks before it creates the tables
 
     known = _registered_tasks()
     if known is None:
