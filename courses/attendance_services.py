@@ -48,7 +48,9 @@ class MarkResult:
     late: bool = False
 
 
-def _audit(actor: User, action: str, subject: str, subject_id: int, unit_id: int | None, now: dt.datetime, **kw: Any):
+def _audit(
+    actor: User, action: str, subject: str, subject_id: int, unit_id: int | None, now: dt.datetime, **kw: Any
+) -> HoursAuditEntry:
     comment = kw.pop("comment", "")
     return HoursAuditEntry(
         subject=subject,

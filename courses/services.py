@@ -8,6 +8,7 @@ lock timeout so a crowd gets "请稍后重试" (LockBusy) instead of a hung requ
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -369,7 +370,7 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
             if selection.status == SelectionStatus.DROPPED:
                 raise SelectionError(_("该选课已退选，不能登记完成"))
             return False
-        withheld = hours_withheld([selection]).get(selection.pk, 0)
+        withheld = hours_withheld([selection]).get(selection.pk, Decimal(0))
         if withheld >= course.hours:
             selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor
             return True

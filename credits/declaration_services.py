@@ -210,11 +210,11 @@ def declaration_duplicates(candidates: Sequence[Candidate], states: Iterable[str
         starts_on__lte=max(c.ends_on for c in candidates),
         ends_on__gte=min(c.starts_on for c in candidates),
     ).values("pk", "teacher_id", "title", "organiser", "starts_on", "ends_on")
-    by_teacher: dict[int, list[dict]] = {}
-    for row in others:
-        by_teacher.setdefault(row["teacher_id"], []).append(row)
+    by_teacher: dict[int, list[dict[str, Any]]] = {}
+    for found_row in others:
+        by_teacher.setdefault(found_row["teacher_id"], []).append(dict(found_row))
     for i, c in enumerate(candidates):
-        for row in by_teacher.get(c.teacher_id, ()):
+        for row in by_teacher.get(c.teacher_id, []):
             if row["pk"] == c.declaration_id or normalized(row["organiser"]) != normalized(c.organiser):
                 continue
             if row["starts_on"] <= c.ends_on and row["ends_on"] >= c.starts_on:
@@ -367,15 +367,15 @@ def _actionable(actor: User, ids: Iterable[int], now: dt.datetime) -> tuple[list
     actionable, skipped = [], []
     today = timezone.localdate(now)
     for row in rows:
-        s = settings.get((row["school__path"].split("/")[1], row["year"]))
+        found = settings.get((row["school__path"].split("/")[1], row["year"]))
         if not any(row["school__path"].startswith(p) for p in reach):
             row["why"] = _("不在您的认定范围")
         elif row["state"] != DeclarationState.SUBMITTED:
             row["why"] = _("已处理")
-        elif s is None or today > s.certify_until:
+        elif found is None or today > found.certify_until:
             row["why"] = _("%(year)d 年度学时认定已截止") % {"year": row["year"]}
-            if s is not None:
-                row["why"] += _("（%(day)s）") % {"day": _day(s.certify_until)}
+            if found is not None:
+                row["why"] += _("（%(day)s）") % {"day": _day(found.certify_until)}
         else:
             actionable.append(row)
             continue
