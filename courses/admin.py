@@ -4,6 +4,7 @@ from courses.models import (
     Course,
     CourseSelection,
     CourseSession,
+    NoShowPolicy,
     Provider,
     ProviderStaff,
     TrainingPeriod,
@@ -106,3 +107,10 @@ class WaitlistEntryAdmin(CourseSelectionAdmin):
     unit_lookup = "course__period__city"
     list_display = ["teacher", "course", "status", "created_at", "closed_at", "note"]
     list_filter = ["status"]
+
+
+@admin.register(NoShowPolicy)
+class NoShowPolicyAdmin(CityScopedAdmin):
+    """What follows a no-show (无故未参训) in the city: withheld hours, a programme-registration ban, statistics."""
+
+    list_display = ["city", "withhold_session_hours", "programme_ban_months", "count_in_statistics"]

@@ -28,6 +28,7 @@ from portal.importing import Column, ImportResult, choice, read_table, text
 from portal.locking import lock_rows
 from portal.models import Teacher
 
+from .attendance_selectors import hours_withheld
 from .models import Course, CourseSelection, SelectionStatus, ledger_reference
 
 
@@ -143,6 +144,9 @@ def provider_results_import(
         else:
             passed.append((selection, teacher, course, rec["hours"]))
     table.sort_errors()
+    # Hours of sessions missed without leave are not granted where the city says so.
+    withheld = hours_withheld(p[0] for p in passed)
+    passed = [(e, t, c, max(h - withheld.get(e.pk, 0), Decimal(0))) for e, t, c, h in passed]
     result.errors = table.errors
     result.created = len(passed)
     result.unchanged = result.failed + result.already
@@ -182,7 +186,7 @@ def _record(passed, year: int, actor, now: dt.datetime) -> None:
                     reason=_("%(code)s %(title)s 考核合格") % {"code": course.code, "title": course.title},
                 )
                 for selection, teacher, course, hours in passed
-                if selection.pk in claimed
+                if selection.pk in claimed and hours > 0
             ],
             batch_size=2000,
         )

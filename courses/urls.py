@@ -1,6 +1,6 @@
 from django.urls import path
 
-from courses import views
+from courses import attendance_views, views
 
 app_name = "courses"
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
     path("progress/nudge/remind/", views.nudge_remind, name="nudge_remind"),
     path("results/import/", views.results_import, name="results_import"),
     path("results/template.xlsx", views.results_template, name="results_template"),
+    # Attendance, leave and no-shows.
+    path("attendance/", attendance_views.attendance_sessions, name="attendance_sessions"),
+    path("attendance/mine/", attendance_views.my_sessions, name="my_sessions"),
+    path("attendance/leaves/", attendance_views.leave_list, name="leave_list"),
+    path("attendance/leaves/<int:pk>/decide/", attendance_views.leave_decide, name="leave_decide"),
+    path("attendance/no-shows/", attendance_views.no_shows, name="no_shows"),
+    path("attendance/<str:kind>/<int:pk>/", attendance_views.attendance_sheet, name="attendance_sheet"),
+    path("attendance/<str:kind>/<int:pk>/leave/", attendance_views.leave_request, name="leave_request"),
 ]

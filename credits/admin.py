@@ -15,7 +15,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet, Topic
+from credits.models import (
+    Category,
+    Certificate,
+    ComplianceSnapshot,
+    CreditEntry,
+    CreditKind,
+    DeclarationSettings,
+    RuleSet,
+    Topic,
+)
 from credits.rule_engine import evaluate, parse_tree
 from credits.selectors import teacher_totals, totals_for_teachers
 from portal import idcard
@@ -181,3 +190,33 @@ class ComplianceSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("unit", "year", "date", "teachers", "compliant")
     list_filter = ("year", "date")
     list_select_related = ("unit",)
+
+
+class DeclarationSettingsForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("可申报的科目类别"), choices=Category.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = DeclarationSettings
+        fields = [
+            "city",
+            "year",
+            "categories",
+            "hours_per_day",
+            "minutes_per_hour",
+            "declare_until",
+            "certify_until",
+            "remind_days_before",
+        ]
+
+
+@admin.register(DeclarationSettings)
+class DeclarationSettingsAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """A city's rules for declared hours per year: declarable categories, the conversion rule, deadlines."""
+
+    unit_lookup = "city"
+    scope_roles = (Role.CITY_ADMIN,)
+    form = DeclarationSettingsForm
+    list_display = ["city", "year", "hours_per_day", "minutes_per_hour", "declare_until", "certify_until"]
+    list_filter = ["city", "year"]

@@ -11,7 +11,7 @@ import rules
 from portal.rules import city_staff
 
 rules.add_perm("credits", city_staff)
-for model in ("ruleset", "topic", "creditkind"):
+for model in ("ruleset", "topic", "creditkind", "declarationsettings"):
     for action in ("view", "add", "change"):
         rules.add_perm(f"credits.{action}_{model}", city_staff)
 for model in ("creditentry", "certificate", "compliancesnapshot"):

@@ -17,7 +17,7 @@ from portal.models import UnitKind
 
 from . import services
 from .forms import ProgrammeAdminForm
-from .models import LEVEL_KIND_RANK, Application, AuditEntry, Programme, ProgrammeLevel, Quota
+from .models import LEVEL_KIND_RANK, Application, AuditEntry, Programme, ProgrammeLevel, ProgrammeSession, Quota
 
 
 class LevelFormSet(BaseInlineFormSet):
@@ -59,6 +59,13 @@ class QuotaInline(ScopedAdminMixin, admin.TabularInline):
     readonly_fields = ["reopened_until"]
 
 
+class ProgrammeSessionInline(admin.TabularInline):
+    """The programme's meetings, whose attendance the city takes in the portal."""
+
+    model = ProgrammeSession
+    extra = 0
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     unit_lookup = "period__city"
@@ -68,7 +75,7 @@ class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["period__city", "period"]
     search_fields = ["title"]
     filter_horizontal = ["eligible_stages"]
-    inlines = [ProgrammeLevelInline, QuotaInline]
+    inlines = [ProgrammeLevelInline, QuotaInline, ProgrammeSessionInline]
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Quota:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from courses.attendance_selectors import programme_ban
 from portal.importing import Column, ImportResult, read_table
 from portal.locking import lock_row, lock_rows
 from portal.models import Role, Teacher, Unit, UnitKind, User
@@ -218,6 +219,9 @@ def application_submit(*, actor: User, programme: Programme, now: dt.datetime, n
     problem = application_eligibility_problem(teacher, programme)
     if problem:
         raise ActionRefused(problem)
+    ban = programme_ban(teacher, now)
+    if ban is not None:
+        raise ActionRefused(ban.message)
     levels = _levels(programme.pk)
     if not levels:
         raise ActionRefused(_("该项目尚未设置审核流程，请联系市级管理员。"))

@@ -357,12 +357,21 @@ def test_city_staff_sets_up_a_programme_in_the_admin(client, tree):
             "quotas-MAX_NUM_FORMS": "1000",
             "quotas-0-district": tree.district1.pk,
             "quotas-0-seats": "30",
+            "sessions-TOTAL_FORMS": "1",
+            "sessions-INITIAL_FORMS": "0",
+            "sessions-MIN_NUM_FORMS": "0",
+            "sessions-MAX_NUM_FORMS": "1000",
+            "sessions-0-date": "2022-04-25",
+            "sessions-0-starts_at": "09:00",
+            "sessions-0-ends_at": "16:30",
+            "sessions-0-place": "教师发展中心报告厅",
         },
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     created = period.programmes.get(title="茂名义务教育全员轮训")
     assert list(created.levels.values_list("unit_kind", flat=True)) == ["school", "district"]
+    assert list(created.sessions.values_list("place", flat=True)) == ["教师发展中心报告厅"]
     assert AuditEntry.objects.get(action=AuditAction.QUOTA_SET).data == {"from": None, "to": 30, "via": "admin"}
 
 
