@@ -419,9 +419,13 @@ class PersonalDataAccess(models.Model):
 
     Written by ``portal.privacy.personal_data_access_record`` wherever a job needs the whole
     numbers (a provider's participant form, the city's final list); never changed afterwards.
+    ``unit`` is whose people they were (a city, a school): its admins see the record.
     """
 
     user = models.ForeignKey(User, verbose_name=_("用户"), null=True, on_delete=models.SET_NULL, related_name="+")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     user_name = models.CharField(_("姓名"), max_length=50)
     purpose = models.CharField(_("用途"), max_length=60)
     detail = models.CharField(_("内容"), max_length=200, blank=True)

@@ -185,17 +185,3 @@ def _may_set_password_of(actor: User, user: User) -> bool:
         if not scope.reaches(assignment.unit):
             return False
     return not any(scope_for(user).memberships.values())
-
-
-def city_create(unit: Unit, *, actor: User) -> Unit:
-    """Save a new city (a root of the tree) and make its creator its city admin.
-
-    Side effects: INSERT of the unit and of a RoleAssignment, so the creator can
-    go on to add the city's districts and schools and name its admins.
-    """
-    if unit.kind != UnitKind.CITY or unit.parent_id is not None:
-        raise ValueError("a city is a root unit of kind city")
-    with transaction.atomic():
-        unit.save()
-        RoleAssignment.objects.create(user=actor, role=Role.CITY_ADMIN, unit=unit)
-    return unit

@@ -30,7 +30,7 @@ def test_admin_course_of_other_city_is_not_found(client, tree, staff_erin):
 
     response = client.get(reverse("admin:courses_course_change", args=[other.pk]))
 
-    assert response.status_code == 302  # the admin redirects a missing object to the index with a message
+    assert response.status_code == 404
 
 
 def test_admin_course_selections_are_read_only(client, tree, staff_erin):
