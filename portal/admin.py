@@ -43,6 +43,7 @@ from django_celery_beat.models import (
 )
 
 from portal import idcard
+from portal.forms import IdNumberCorrection
 from portal.models import (
     ADMIN_ROLES,
     ExportJob,
@@ -354,12 +355,15 @@ class RoleAssignmentInline(ScopedInline, admin.TabularInline):
         return super().get_queryset(request).select_related("unit")
 
 
-class IdNumberFormMixin:
+class IdNumberFormMixin(IdNumberCorrection):
+    """A stored record's number is shown masked and corrected by typing it whole (portal.forms)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hide_id_number()
+
     def clean_id_number(self) -> str:
-        try:
-            return idcard.check(self.cleaned_data["id_number"]).number
-        except idcard.IdNumberError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        return self.corrected_id_number()
 
 
 class PortalUserCreationForm(IdNumberFormMixin, AdminUserCreationForm):
@@ -371,6 +375,12 @@ class PortalUserCreationForm(IdNumberFormMixin, AdminUserCreationForm):
 class PortalUserChangeForm(IdNumberFormMixin, UserChangeForm):
     class Meta:
         model = User
+        fields = "__all__"
+
+
+class TeacherAdminForm(IdNumberFormMixin, forms.ModelForm):
+    class Meta:
+        model = Teacher
         fields = "__all__"
 
 
@@ -458,6 +468,7 @@ class RoleAssignmentAdmin(ScopedModelAdmin):
 @admin.register(Teacher)
 class TeacherAdmin(ScopedModelAdmin):
     reach = InUnits("unit")
+    form = TeacherAdminForm
     list_display = ["name", "masked_id_number", "gender", "birth_date", "unit", "stage", "subject", "status"]
     list_filter = ["status", "stage", "position", "gender"]
     search_fields = ["name", "=id_number", "unit__name", "unit__code"]

@@ -31,6 +31,12 @@ class PortalConfig(AppConfig):
                 roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
                 order=11,
             ),
+            NavItem(
+                label=_("名册冲突"),
+                url_name="portal:roster_conflicts",
+                roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+                order=12,
+            ),
             NavItem(label=_("我的档案"), url_name="portal:my_record", roles=(Role.TEACHER,), order=12),
             NavItem(label=_("我的导出"), url_name="inbox:exports", roles=ADMIN_ROLES, order=90),
         )

@@ -6,6 +6,7 @@ app_name = "portal"
 urlpatterns = [
     path("roster/", roster.roster, name="roster"),
     path("roster/bulk/", roster.roster_bulk, name="roster_bulk"),
+    path("roster/conflicts/", roster.roster_conflicts, name="roster_conflicts"),
     path("roster/export.xlsx", imports.roster_export, name="roster_export"),
     path("roster/template.xlsx", imports.roster_template, name="roster_template"),
     path("roster/import/", imports.roster_import, name="roster_import"),

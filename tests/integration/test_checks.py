@@ -51,3 +51,36 @@ def test_a_schedule_row_naming_a_task_that_does_not_exist_fails_the_database_che
 @pytest.mark.django_db
 def test_every_registered_job_has_its_schedule_row():
     assert set(PeriodicTask.objects.values_list("name", "task")) == {(job.name, job.task) for job in JOBS.values()}
+
+
+def test_a_model_admin_without_a_reach_fails_the_check(monkeypatch):
+    from django.contrib import admin
+
+    from courses.models import CourseSession
+
+    class CourseSessionAdmin(admin.ModelAdmin):
+        pass
+
+    monkeypatch.setitem(admin.site._registry, CourseSession, CourseSessionAdmin(CourseSession, admin.site))
+
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check")
+
+    assert "portal.E004" in str(exc.value)
+    assert "admin of courses.CourseSession" in str(exc.value)
+
+
+def test_an_inline_without_scoping_fails_the_check(monkeypatch):
+    from django.contrib import admin
+
+    from courses.models import Course, CourseSession
+
+    class PlainInline(admin.TabularInline):
+        model = CourseSession
+
+    monkeypatch.setattr(type(admin.site._registry[Course]), "inlines", [PlainInline])
+
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check")
+
+    assert "PlainInline (admin of courses.Course) declares no reach" in str(exc.value)
