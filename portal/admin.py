@@ -28,7 +28,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
@@ -184,9 +184,13 @@ def _scoped_filter(model: type[Model], item):
     name, cls = (item, None) if isinstance(item, str) else (item if isinstance(item, tuple) else (None, item))
     if name is None:
         return item  # a SimpleListFilter: it filters the (already scoped) changelist itself
-    if cls is not None and (not issubclass(cls, admin.RelatedFieldListFilter) or issubclass(
-        cls, admin.RelatedOnlyFieldListFilter  # offers only values of visible rows: safe as it is
-    )):
+    if cls is not None and (
+        not issubclass(cls, admin.RelatedFieldListFilter)
+        or issubclass(
+            cls,
+            admin.RelatedOnlyFieldListFilter,  # offers only values of visible rows: safe as it is
+        )
+    ):
         return item
     if get_fields_from_path(model, name)[-1].is_relation:
         return (name, ScopedRelatedFieldListFilter)
@@ -211,7 +215,9 @@ class ScopedAdminMixin:
         return qs.filter(q)
 
     def get_field_queryset(self, db, db_field, request):
-        return choices_for(request, db_field.remote_field.model, self.admin_site, super().get_field_queryset(db, db_field, request))
+        return choices_for(
+            request, db_field.remote_field.model, self.admin_site, super().get_field_queryset(db, db_field, request)
+        )
 
     def has_view_permission(self, request, obj=None):
         return self.reach.permits(request.user) and super().has_view_permission(request, obj)
@@ -378,10 +384,29 @@ class PortalUserChangeForm(IdNumberFormMixin, UserChangeForm):
         fields = "__all__"
 
 
+class PasswordSetForOtherForm(AdminPasswordChangeForm):
+    """A password an admin sets is the user's to replace at her next login."""
+
+    def save(self, commit=True):
+        self.user.must_change_password = True
+        return super().save(commit)
+
+
 class TeacherAdminForm(IdNumberFormMixin, forms.ModelForm):
     class Meta:
         model = Teacher
-        fields = "__all__"
+        fields = [
+            "name",
+            "id_number",
+            "unit",
+            "stage",
+            "subject",
+            "position",
+            "mobile",
+            "status",
+            "status_date",
+            "user",
+        ]
 
 
 @dataclass(frozen=True)
@@ -420,6 +445,7 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
     reach = PeopleInReach()
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
+    change_password_form = PasswordSetForOtherForm
     inlines = [RoleAssignmentInline]
     list_display = ["name", "masked_id_number", "email", "mobile", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser", "role_assignments__role"]
@@ -431,7 +457,17 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
         (_("个人信息"), {"fields": ["name", "email", "mobile"]}),
         (
             _("权限"),
-            {"fields": ["is_active", "is_staff", "is_operator", "is_superuser", "groups", "user_permissions"]},
+            {
+                "fields": [
+                    "is_active",
+                    "must_change_password",
+                    "is_staff",
+                    "is_operator",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                ]
+            },
         ),
         (_("时间"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -446,6 +482,11 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).distinct()
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.has_usable_password():
+            obj.must_change_password = True  # the admin chose it: the user picks her own at first login
+        super().save_model(request, obj, form, change)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -562,10 +603,19 @@ class _ScheduleAdmin:
 
 THIRD_PARTY: list[tuple[type[Model], type]] = [
     (PeriodicTask, type("PeriodicTaskAdmin", (ScopedModelAdmin, beat_admin.PeriodicTaskAdmin), {"reach": Platform()})),
-    (ClockedSchedule, type("ClockedScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.ClockedScheduleAdmin), {})),
-    (CrontabSchedule, type("CrontabScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.CrontabScheduleAdmin), {})),
+    (
+        ClockedSchedule,
+        type("ClockedScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.ClockedScheduleAdmin), {}),
+    ),
+    (
+        CrontabSchedule,
+        type("CrontabScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.CrontabScheduleAdmin), {}),
+    ),
     (SolarSchedule, type("SolarScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.SolarScheduleAdmin), {})),
-    (IntervalSchedule, type("IntervalScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.IntervalScheduleAdmin), {})),
+    (
+        IntervalSchedule,
+        type("IntervalScheduleAdmin", (_ScheduleAdmin, ScopedModelAdmin, beat_admin.IntervalScheduleAdmin), {}),
+    ),
     (Group, type("GroupAdmin", (ScopedModelAdmin, DjangoGroupAdmin), {"reach": Platform(superusers_only=True)})),
 ]
 
@@ -589,7 +639,10 @@ class _LoginRecordAdmin:
         return self._masked(super().get_readonly_fields(request, obj))
 
     def get_fieldsets(self, request, obj=None):
-        return [(title, {**opts, "fields": self._masked(opts["fields"])}) for title, opts in super().get_fieldsets(request, obj)]
+        return [
+            (title, {**opts, "fields": self._masked(opts["fields"])})
+            for title, opts in super().get_fieldsets(request, obj)
+        ]
 
 
 THIRD_PARTY += [

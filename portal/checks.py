@@ -86,7 +86,10 @@ def admins_have_reach(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
     errors: list[checks.CheckMessage] = []
     for model, model_admin in admin.site._registry.items():
-        classes = [(type(model_admin), ScopedModelAdmin), *((inline, ScopedAdminMixin) for inline in model_admin.inlines)]
+        classes = [
+            (type(model_admin), ScopedModelAdmin),
+            *((inline, ScopedAdminMixin) for inline in model_admin.inlines),
+        ]
         for cls, base in classes:
             if not issubclass(cls, base) or not isinstance(getattr(cls, "reach", None), Reach):
                 errors.append(

@@ -19,4 +19,5 @@ urlpatterns = [
     path("teachers/<int:pk>/reactivate/", roster.teacher_reactivate, name="teacher_reactivate"),
     path("me/", roster.my_record, name="my_record"),
     path("units/", units.unit_tree, name="unit_tree"),
+    path("personal-data/", roster.personal_data_log, name="personal_data_log"),
 ]

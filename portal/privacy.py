@@ -5,14 +5,9 @@ Pages and exports show ``id_number_for(number, whole=False)``; where a job needs
 uploads its final list), the view or export that shows them records it here, naming the unit
 whose people they were, so that unit's admins can see who looked (``personal_data_accesses_visible_to``).
 
-Neither numbers nor query strings reach the logs: ``LogFilter`` masks anything shaped like an ID
-number and drops the query string of request lines (Django's and runserver's); gunicorn's access
-log leaves the query out by its format (``gunicorn.conf.py``). Every response of the portal's own
-views carries ``Cache-Control: no-store`` (``portal.security_middleware``).
+Neither numbers nor query strings reach the logs (``portal.logs``). Every response of the portal's
+own views carries ``Cache-Control: no-store`` (``portal.security_middleware``).
 """
-
-import logging
-import re
 
 from django.db.models import QuerySet
 
@@ -53,26 +48,3 @@ def personal_data_accesses_visible_to(user: User) -> QuerySet[PersonalDataAccess
     """The records about the people of the units the user administers (district and city admins)."""
     scope = scope_for(user)
     return PersonalDataAccess.objects.filter(scope.unit_q("unit", roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)))
-
-
-# --------------------------------------------------------------------------- logs
-
-_ID_SHAPED = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_QUERY_IN_REQUEST_LINE = re.compile(r'("?[A-Z]+ [^ ?"]*)\?[^ "]*')
-
-
-def scrub(text: str) -> str:
-    """``text`` with ID numbers masked and the query strings of request lines dropped."""
-    text = _QUERY_IN_REQUEST_LINE.sub(r"\1", text)
-    return _ID_SHAPED.sub(r"\1********\2", text)
-
-
-class LogFilter(logging.Filter):
-    """Applied to every log handler (settings.LOGGING; gunicorn.conf.py): see ``scrub``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True

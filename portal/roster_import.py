@@ -283,7 +283,11 @@ class ConflictWording:
         if self.in_reach(path):
             return _("已在 %(unit)s 的花名册中，调动请使用“调动”功能") % {"unit": name}
         district = self.district
-        who = _("区级管理员") if district.kind == UnitKind.DISTRICT and self.unit.kind in EMPLOYER_KINDS else _("市级管理员")
+        who = (
+            _("区级管理员")
+            if district.kind == UnitKind.DISTRICT and self.unit.kind in EMPLOYER_KINDS
+            else _("市级管理员")
+        )
         if district.kind == UnitKind.DISTRICT:
             near = path.startswith(district.path)
         else:  # city-direct: only another city-direct unit

@@ -17,6 +17,7 @@ from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm
 from portal.models import ADMIN_ROLES, Role, RosterConflictSource, UnitKind
+from portal.privacy import personal_data_accesses_visible_to
 from portal.roster_import import ConflictWording
 from portal.scoping import get_visible_or_404, scope_for
 
@@ -200,5 +201,15 @@ def roster_conflicts(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.roster_conflicts_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     reach = scope_for(request.user).admin_paths()
     for conflict in page:
-        conflict.where = conflict.teacher.unit.name if any(conflict.teacher.unit.path.startswith(p) for p in reach) else ""
+        conflict.where = (
+            conflict.teacher.unit.name if any(conflict.teacher.unit.path.startswith(p) for p in reach) else ""
+        )
     return render(request, "portal/roster_conflicts.html", {"page": page})
+
+
+@role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+def personal_data_log(request: HttpRequest) -> HttpResponse:
+    """Who was shown whole ID numbers of the admin's people, when, for what, how many."""
+    records = personal_data_accesses_visible_to(request.user).select_related("unit")
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/personal_data_log.html", {"page": page})

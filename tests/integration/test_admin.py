@@ -52,8 +52,9 @@ def test_operator_adds_a_city_and_its_admin_who_sets_up_district_school_and_admi
         },
     )
     city_admin = User.objects.get(id_number=city_admin_number)
-    city_admin.is_staff = True
-    city_admin.save(update_fields=["is_staff"])
+    assert city_admin.must_change_password  # the operator chose it
+    city_admin.is_staff, city_admin.must_change_password = True, False  # ... and she has replaced it
+    city_admin.save(update_fields=["is_staff", "must_change_password"])
     client.force_login(city_admin)
     client.post(
         add_unit,

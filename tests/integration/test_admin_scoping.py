@@ -44,7 +44,7 @@ from courses.models import (
     WaitlistEntry,
 )
 from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet, Topic
-from enrollment.models import Application, AuditAction, AuditEntry, Programme, ProgrammeLevel, Quota
+from enrollment.models import Application, AuditAction, AuditEntry, Programme, ProgrammeLevel
 from portal.models import (
     ExportJob,
     Notification,
@@ -264,7 +264,9 @@ class Walk:
             for name, field in form.fields.items():
                 if not isinstance(field, ModelChoiceField) or field.widget.is_hidden:
                     continue  # a hidden key (an inline row's own id) offers nothing
-                self.meets(f"choice {where} {label}.{name}", field.queryset.model, field.queryset.values_list("pk", flat=True))
+                self.meets(
+                    f"choice {where} {label}.{name}", field.queryset.model, field.queryset.values_list("pk", flat=True)
+                )
                 if isinstance(field.widget, AutocompleteMixin):
                     self.autocomplete(where, field)
 
@@ -390,7 +392,5 @@ def test_operator_sees_what_belongs_to_no_city(worlds):
         for model in PLATFORM_MODELS - {Group}
     }
 
-    assert {model: worlds["platform"][model] - pks for model, pks in shown.items()} == {
-        model: set() for model in shown
-    }
+    assert {model: worlds["platform"][model] - pks for model, pks in shown.items()} == {model: set() for model in shown}
     assert client.get(_url(Group, "changelist")).status_code == 403  # permissions: superusers only

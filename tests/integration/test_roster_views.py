@@ -244,7 +244,9 @@ def test_teacher_edit_id_number_of_a_school_in_the_same_district_names_it(client
     response = _edit_id(client, tree.teacher_a.teacher, tree.teacher_b.teacher.id_number)
 
     number = idcard.mask(tree.teacher_b.teacher.id_number)
-    assert response.context["form"].errors["id_number"] == [f"身份证号 {number} 已在B校的花名册中：请联系区级管理员办理调动"]
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {number} 已在B校的花名册中：请联系区级管理员办理调动"
+    ]
 
 
 def test_teacher_edit_by_district_admin_names_a_school_of_her_district_and_keeps_nothing(client, tree):
@@ -253,7 +255,9 @@ def test_teacher_edit_by_district_admin_names_a_school_of_her_district_and_keeps
     response = _edit_id(client, tree.teacher_a.teacher, tree.teacher_b.teacher.id_number)
 
     number = idcard.mask(tree.teacher_b.teacher.id_number)
-    assert response.context["form"].errors["id_number"] == [f"身份证号 {number} 已在 B校 的花名册中，调动请使用“调动”功能"]
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {number} 已在 B校 的花名册中，调动请使用“调动”功能"
+    ]
     assert RosterConflict.objects.count() == 0
 
 
