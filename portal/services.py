@@ -189,7 +189,13 @@ def _may_set_password_of(actor: User, user: User) -> bool:
 
 
 def roster_conflicts_record(
-    teacher_ids: Iterable[int], *, unit: Unit, district: Unit, actor: User | None, source: str, now=None
+    teacher_ids: Iterable[int],
+    *,
+    unit: Unit,
+    district: Unit,
+    actor: User | None,
+    source: str,
+    now: dt.datetime | None = None,
 ) -> int:
     """Keep, for ``district``, that ``unit`` tried to add teachers already on another unit's roster.
 
