@@ -66,8 +66,11 @@ def jobs_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 def beat_rows_have_tasks(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
     if not databases:
         return []
+    from django.db import connection
     from django_celery_beat.models import PeriodicTask
 
+    if PeriodicTask._meta.db_table not in connection.introspection.table_names():
+        return []  # a fresh database, before its first migrate
     known = _registered_tasks()
     if known is None:
         return []

@@ -210,3 +210,15 @@ def test_city_and_district_admins_do_not_see_the_job_schedules(client, tree, who
     client.force_login(user)
 
     assert client.get(reverse("admin:django_celery_beat_periodictask_changelist")).status_code == 403
+
+
+def test_operator_with_a_city_role_sees_that_citys_people_only(client, operator, tree):
+    other_city = Unit.objects.create(code="OC", name="外市", kind=UnitKind.CITY)
+    RoleAssignment.objects.create(user=operator, role=Role.CITY_ADMIN, unit=tree.city)
+    client.force_login(operator)
+
+    teachers = client.get(reverse("admin:portal_teacher_changelist")).context["cl"].queryset
+    units = client.get(reverse("admin:portal_unit_changelist")).context["cl"].queryset
+
+    assert set(teachers) == {tree.teacher_a.teacher, tree.teacher_b.teacher, tree.teacher_c.teacher}
+    assert set(units) == set(Unit.objects.filter(path__startswith=tree.city.path)) | {other_city}
