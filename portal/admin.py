@@ -181,20 +181,19 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
 
 
 def _scoped_filter(model: type[Model], item):
-    name, cls = (item, None) if isinstance(item, str) else (item if isinstance(item, tuple) else (None, item))
-    if name is None:
-        return item  # a SimpleListFilter: it filters the (already scoped) changelist itself
+    """A list filter on a relation, as the scoped one; any other filters the (scoped) rows themselves."""
+    if isinstance(item, str):
+        name, cls = item, None
+    elif isinstance(item, tuple):
+        name, cls = item
+    else:
+        return item  # a SimpleListFilter
     if cls is not None and (
         not issubclass(cls, admin.RelatedFieldListFilter)
-        or issubclass(
-            cls,
-            admin.RelatedOnlyFieldListFilter,  # offers only values of visible rows: safe as it is
-        )
+        or issubclass(cls, admin.RelatedOnlyFieldListFilter)  # offers only values of visible rows: safe
     ):
         return item
-    if get_fields_from_path(model, name)[-1].is_relation:
-        return (name, ScopedRelatedFieldListFilter)
-    return item
+    return (name, ScopedRelatedFieldListFilter) if get_fields_from_path(model, name)[-1].is_relation else item
 
 
 class ScopedAdminMixin:
