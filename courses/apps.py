@@ -8,6 +8,14 @@ def _provider_ids_of(user_id: int) -> tuple[int, ...]:
     return tuple(ProviderStaff.objects.filter(user_id=user_id).values_list("provider_id", flat=True))
 
 
+def _provider_staff_reached(scope):
+    """The staff of the providers serving a city admin's cities (she manages them in the admin)."""
+    from courses.models import ProviderStaff
+    from portal.models import Role
+
+    return ProviderStaff.objects.filter(scope.unit_q("provider__cities", roles=(Role.CITY_ADMIN,))).values("user_id")
+
+
 def _provider_staff():
     from courses.models import ProviderStaff
 
@@ -40,7 +48,14 @@ class CoursesConfig(AppConfig):
         from .reminders import KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
         from .sessions import course_session_kind, register_session_kind
 
-        register_membership(Membership(Role.PROVIDER, ids_of=_provider_ids_of, holders=_provider_staff))
+        register_membership(
+            Membership(
+                Role.PROVIDER,
+                ids_of=_provider_ids_of,
+                holders=_provider_staff,
+                users_reached=_provider_staff_reached,
+            )
+        )
         register_nav(
             NavItem(_("课程超市"), "courses:catalogue", (Role.TEACHER,), order=20),
             NavItem(_("课程管理"), "courses:manage_list", (Role.CITY_ADMIN, Role.PROVIDER), order=40),

@@ -121,6 +121,8 @@ class TrainingPeriod(models.Model):
             errors["late_closes_at"] = _("补选截止时间必须晚于开始时间")
         if self.training_starts_on and self.training_ends_on and self.training_ends_on < self.training_starts_on:
             errors["training_ends_on"] = _("培训结束日期不能早于开始日期")
+        if self.rule_set_id and self.city_id and self.rule_set.city_id != self.city_id:
+            errors["rule_set"] = _("学时规则必须是本周期所在城市的规则")
         if errors:
             raise ValidationError(errors)
 

@@ -343,7 +343,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
             (
                 [
                     e.teacher.name,
-                    e.teacher.id_number,
+                    e.teacher.masked_id_number,
                     e.teacher.unit.name,
                     e.get_status_display(),
                     timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M"),
@@ -507,7 +507,7 @@ def nudge(request: HttpRequest) -> HttpResponse:
             (
                 [
                     r.teacher.name,
-                    r.teacher.id_number,
+                    r.teacher.masked_id_number,
                     r.teacher.unit.name,
                     *[float(line.total) for line in r.plan.categories],
                     r.plan.evaluation.sentence if r.plan.evaluation else "",

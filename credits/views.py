@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,12 +19,14 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from credits import selectors, services
 from credits.certificates import certificate_issue, certificate_pdf, certificate_verify, normalize_code
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
 from credits.rule_engine import evaluate, fmt_hours
+from portal.account import client_ip_key
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
@@ -181,10 +184,21 @@ def certificate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def verify(request: HttpRequest, code: str | None = None) -> HttpResponse:
-    """Public (no login): is this certificate genuine and unchanged? Shows only what it shows."""
+    """Public (no login): is this certificate genuine and unchanged? Shows only what it shows.
+
+    Each lookup counts against the client's address (VERIFY_RATE_LIMIT, in the cache): nobody
+    walks the codes to collect names.
+    """
     form = VerifyForm(request.GET or None, initial={"code": code})
     if code is None and form.is_valid():
         return redirect("credits:verify_code", code=normalize_code(form.cleaned_data["code"]) or "0")
+    if code and is_ratelimited(
+        request, group="credits.verify", key=client_ip_key, rate=settings.VERIFY_RATE_LIMIT, increment=True
+    ):
+        message = _("核验过于频繁，请稍后再试。")
+        response = render(request, "busy.html", {"message": message}, status=429)
+        response["Retry-After"] = "60"
+        return response
     result = certificate_verify(code) if code else None
     return render(request, "credits/verify.html", {"form": form, "code": code, "result": result})
 

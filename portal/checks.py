@@ -3,7 +3,8 @@
 ``manage.py check`` (and every ``runserver``, ``migrate`` and test run) imports each app's
 ``tasks`` module, so a task whose domain function was renamed or removed is an error
 naming the module; every registered job must name a task that exists; and (with
-``--database default``) every enabled beat row must name a task that exists.
+``--database default``) every enabled beat row must name a task that exists. Every registered
+ModelAdmin declares whose rows it shows (portal.admin).
 """
 
 import traceback
@@ -81,7 +82,33 @@ def beat_rows_have_tasks(app_configs=None, databases=None, **kwargs) -> list[che
     ]
 
 
+def admins_have_reach(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every registered ModelAdmin and its inlines go through portal.admin's scoping (a declared reach)."""
+    from django.contrib import admin
+
+    from portal.admin import Reach, ScopedAdminMixin, ScopedModelAdmin
+
+    errors: list[checks.CheckMessage] = []
+    for model, model_admin in admin.site._registry.items():
+        classes = [
+            (type(model_admin), ScopedModelAdmin),
+            *((inline, ScopedAdminMixin) for inline in model_admin.inlines),
+        ]
+        for cls, base in classes:
+            if not issubclass(cls, base) or not isinstance(getattr(cls, "reach", None), Reach):
+                errors.append(
+                    checks.Error(
+                        f"{cls.__module__}.{cls.__qualname__} (admin of {model._meta.label}) declares no reach",
+                        hint="Derive it from portal.admin.ScopedModelAdmin (inlines: ScopedInline) and set "
+                        "reach = InUnits(...), Platform() or Own(): whose rows each user may see.",
+                        id="portal.E004",
+                    )
+                )
+    return errors
+
+
 def register() -> None:
+    checks.register(admins_have_reach, checks.Tags.admin)
     checks.register(tasks_importable)
     checks.register(jobs_have_tasks)
     checks.register(beat_rows_have_tasks, checks.Tags.database)

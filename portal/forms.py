@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
 from portal.models import Teacher
+from portal.roster_import import ConflictWording
 from portal.validators import check_mobile
 
 
@@ -22,18 +23,54 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format=format or "%Y-%m-%d")  # what <input type=date> understands
 
 
-class TeacherForm(forms.ModelForm):
-    """Name, ID number and teaching facts; gender and birth date follow from the ID number."""
+class IdNumberCorrection:
+    """For a ModelForm of a stored record: its 身份证号 is never written into the page.
+
+    The field starts empty, its help shows the number masked; left empty it keeps the number,
+    filled in it corrects it (``corrected_id_number`` checks and normalizes what was typed).
+    """
+
+    def hide_id_number(self) -> None:
+        if self.instance.pk is None:
+            return
+        field = self.fields["id_number"]
+        field.required = False
+        field.max_length = None  # typed with spaces is fine; checked after normalizing
+        field.validators = []
+        field.label = _("身份证号（更正时填写）")
+        field.help_text = _("当前为 %(masked)s。不需更正请留空；更正时填写完整的 18 位号码，性别和出生日期随之更新") % {
+            "masked": idcard.mask(self.instance.id_number)
+        }
+        field.widget.attrs["autocomplete"] = "off"
+        self.initial["id_number"] = ""
+
+    def corrected_id_number(self) -> str:
+        raw = self.cleaned_data.get("id_number") or ""
+        if not raw.strip() and self.instance.pk is not None:
+            return self.instance.id_number
+        try:
+            return idcard.check(raw).number
+        except idcard.IdNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class TeacherForm(IdNumberCorrection, forms.ModelForm):
+    """Name, ID number and teaching facts; gender and birth date follow from the ID number.
+
+    The stored number is never written into the page (``IdNumberCorrection``). A number already
+    on another unit's roster is answered with what the editor may see (``ConflictWording``); the
+    refused teacher is in ``conflict`` for the view to record.
+    """
 
     class Meta:
         model = Teacher
         fields = ["name", "id_number", "stage", "subject", "mobile", "position"]
-        help_texts = {"id_number": _("18 位；性别和出生日期由身份证号自动得出")}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["id_number"].max_length = None  # typed with spaces is fine; checked after normalizing
-        self.fields["id_number"].validators = []
+        self.actor = actor
+        self.conflict: Teacher | None = None
+        self.hide_id_number()
         self.fields["mobile"].validators = []
         self.fields["mobile"].max_length = None
         self.helper = FormHelper()
@@ -55,15 +92,17 @@ class TeacherForm(forms.ModelForm):
         return name
 
     def clean_id_number(self) -> str:
-        try:
-            number = idcard.check(self.cleaned_data["id_number"]).number
-        except idcard.IdNumberError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        number = self.corrected_id_number()
+        if number == self.instance.id_number:
+            return number
         other = Teacher.objects.filter(id_number=number).exclude(pk=self.instance.pk).select_related("unit").first()
         if other is not None:
+            wording = ConflictWording(self.instance.unit, self.actor)
+            if not wording.in_reach(other.unit.path):
+                self.conflict = other
             raise forms.ValidationError(
-                _("身份证号 %(number)s 已登记在“%(unit)s”；教师调动请由调出单位办理调动")
-                % {"number": idcard.mask(number), "unit": other.unit.name}
+                _("身份证号 %(number)s %(why)s")
+                % {"number": idcard.mask(number), "why": wording.message(other.unit.path, other.unit.name)}
             )
         return number
 
@@ -74,7 +113,7 @@ class TeacherForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
     def validate_unique(self):
-        # clean_id_number already answers uniqueness with a message naming the unit.
+        # clean_id_number already answers uniqueness, saying only what the editor may see.
         pass
 
 

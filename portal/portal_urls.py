@@ -6,6 +6,7 @@ app_name = "portal"
 urlpatterns = [
     path("roster/", roster.roster, name="roster"),
     path("roster/bulk/", roster.roster_bulk, name="roster_bulk"),
+    path("roster/conflicts/", roster.roster_conflicts, name="roster_conflicts"),
     path("roster/export.xlsx", imports.roster_export, name="roster_export"),
     path("roster/template.xlsx", imports.roster_template, name="roster_template"),
     path("roster/import/", imports.roster_import, name="roster_import"),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("teachers/<int:pk>/reactivate/", roster.teacher_reactivate, name="teacher_reactivate"),
     path("me/", roster.my_record, name="my_record"),
     path("units/", units.unit_tree, name="unit_tree"),
+    path("personal-data/", roster.personal_data_log, name="personal_data_log"),
 ]

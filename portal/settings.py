@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.security_middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.security_middleware.AdminSessionMiddleware",
+    "portal.security_middleware.PasswordChangeRequiredMiddleware",
     "portal.middleware.LockBusyMiddleware",
 ]
 
@@ -118,10 +121,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock an ID number after repeated failures from the same address.
+# django-axes: lock an ID number after repeated failures, from wherever they come; and an address
+# after LOGIN_IP_FAILURE_LIMIT failures across ID numbers (portal.account.LoginAttemptHandler).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)  # a school's shared address types badly too
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_HANDLER = "portal.account.LoginAttemptHandler"
+AXES_CLIENT_IP_CALLABLE = "portal.account.client_ip"
+# axes.W006 asks for "ip_address" among the lockout parameters; it would share the ID number's small
+# limit (and a success from a school's address would clear every failure of that address): the
+# per-address limit is LoginAttemptHandler's instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Addresses (or networks) of the reverse proxies whose X-Forwarded-For is believed; nobody else's is.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Login attempts and records hold ID numbers and addresses: deleted after this many days (a job).
+LOGIN_RECORDS_KEEP_DAYS = env_int("LOGIN_RECORDS_KEEP_DAYS", 30)
+# A staff (Django admin) session ends this many hours after its login: a working day.
+ADMIN_SESSION_HOURS = env_int("ADMIN_SESSION_HOURS", 9)
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -160,6 +177,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Export files (they hold personal data) are deleted this many days after they were written (a job).
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
+# The public certificate check, per client address (django-ratelimit's "count/period").
+VERIFY_RATE_LIMIT = env_str("VERIFY_RATE_LIMIT", "20/m")
+
 # Celery: Redis when REDIS_URL is set, otherwise a broker on the filesystem
 # that needs no server (the demo).
 REDIS_URL = env_str("REDIS_URL")
@@ -180,6 +202,12 @@ else:
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+# The cache (rate limits): Redis beside the broker when there is one, this process's memory in the demo.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "jijiao"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -201,11 +229,24 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# No ID number and no query string reaches a log (portal.logs.LogFilter; gunicorn.conf.py for gunicorn).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"privacy": {"()": "portal.logs.LogFilter"}},
+    "formatters": {
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["privacy"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["privacy"], "formatter": "server"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own loggers pass through the filtered handlers, not Django's default ones.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},  # runserver (the demo)
+    },
 }
 
 PORTAL_NAME = _("继教通")

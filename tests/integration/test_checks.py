@@ -68,3 +68,36 @@ def test_a_fresh_database_migrates_with_the_database_checks_on(tmp_path):
     )
 
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_model_admin_without_a_reach_fails_the_check(monkeypatch):
+    from django.contrib import admin
+
+    from courses.models import CourseSession
+
+    class CourseSessionAdmin(admin.ModelAdmin):
+        pass
+
+    monkeypatch.setitem(admin.site._registry, CourseSession, CourseSessionAdmin(CourseSession, admin.site))
+
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check")
+
+    assert "portal.E004" in str(exc.value)
+    assert "admin of courses.CourseSession" in str(exc.value)
+
+
+def test_an_inline_without_scoping_fails_the_check(monkeypatch):
+    from django.contrib import admin
+
+    from courses.models import Course, CourseSession
+
+    class PlainInline(admin.TabularInline):
+        model = CourseSession
+
+    monkeypatch.setattr(type(admin.site._registry[Course]), "inlines", [PlainInline])
+
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check")
+
+    assert "PlainInline (admin of courses.Course) declares no reach" in str(exc.value)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from enrollment import services
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry, Quota
-from portal.models import Role, User
+from portal.models import PersonalDataAccess, Role, User
 from tests.factories.enrollment import at, bulk_applications, programme_with_chain
 from tests.factories.portal import TeacherFactory, admin_user
 
@@ -214,6 +214,20 @@ def test_city_final_list_has_the_office_layout_and_whole_id_numbers(client, tree
     )
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert (entry.actor, entry.data) == (tree.erin, {"rows": 1, "masked": False})
+    assert list(PersonalDataAccess.objects.values_list("user", "unit", "count")) == [(tree.erin.pk, tree.city.pk, 1)]
+
+
+def test_city_approved_list_and_roster_mask_id_numbers(client, tree, programme):
+    application = _finalized(tree, programme)
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-30 11:00"), tick=False):
+        approved = _sheet(client.get(reverse("enrollment:programme_export", args=[programme.pk])))
+        roster = _sheet(client.get(reverse("enrollment:roster", args=[programme.pk]), {"format": "xlsx"}))
+
+    masked = application.teacher.masked_id_number
+    assert (approved[2][5], roster[2][4]) == (masked, masked)
+    assert PersonalDataAccess.objects.count() == 0
 
 
 def test_district_approved_list_masks_id_numbers(client, tree, programme):
