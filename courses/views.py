@@ -27,6 +27,7 @@ from courses.results_import import provider_results_import
 from credits.models import Category
 from credits.rule_engine import fmt_hours
 from portal import idcard
+from portal.converters import parse_ids
 from portal.decorators import role_required
 from portal.exporting import xlsx_download
 from portal.importing import ImportFileError
@@ -321,7 +322,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("teacher__unit__path", "teacher__name")
     )
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"))
         done = 0
         now = timezone.now()
         for selection in selections.filter(pk__in=ids, status=SelectionStatus.SELECTED).select_related(
@@ -538,7 +539,7 @@ def nudge_remind(request: HttpRequest) -> HttpResponse:
     period, _periods = _period(request, now)
     if period is None:
         raise Http404
-    ids = {int(i) for i in request.POST.getlist("ids") if i.isdigit()}
+    ids = set(parse_ids(request.POST.getlist("ids")))
     if not ids:
         messages.error(request, _("请先勾选要提醒的教师"))
         return redirect(_next_url(request, reverse("courses:nudge")))

@@ -24,6 +24,7 @@ from credits.certificates import certificate_issue, certificate_pdf, certificate
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
 from credits.rule_engine import evaluate, fmt_hours
+from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
@@ -34,11 +35,8 @@ ADJUST_ROLES = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 
 def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
     """The ?year= asked for, else the latest year with a rule that has begun, else this year."""
-    try:
-        asked = int(request.GET.get("year", ""))
-    except ValueError:
-        asked = None
-    if asked and 2000 <= asked <= 2100:
+    asked = parse_year(request.GET.get("year"))
+    if asked:
         return asked
     started = [y for y in years if y <= today.year]
     return max(started) if started else (max(years) if years else today.year)
@@ -51,8 +49,8 @@ def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
 def mine(request: HttpRequest) -> HttpResponse:
     teacher = scope_for(request.user).teacher
     url = reverse("credits:teacher", args=[teacher.pk])
-    if request.GET.get("year"):
-        url += f"?year={request.GET['year']}"
+    if year := parse_year(request.GET.get("year")):
+        url += f"?year={year}"
     return redirect(url)
 
 
@@ -203,9 +201,7 @@ def _home_unit(request: HttpRequest) -> Unit:
 def _dashboard_unit(request: HttpRequest) -> Unit:
     raw = request.GET.get("unit")
     if raw:
-        if not raw.isdigit():
-            raise Http404
-        return get_visible_or_404(units_visible_to(request.user), pk=int(raw))
+        return get_visible_or_404(units_visible_to(request.user), pk=parse_id(raw))
     return _home_unit(request)
 
 

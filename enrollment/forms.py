@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.converters import parse_id
 from portal.models import Position, Unit, UnitKind
 
 from .models import Programme
@@ -62,7 +63,7 @@ class BulkDecisionForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the service only acts on those the user may decide.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: parse_id(value) is not None
 
 
 def _districts(programme: Programme):

@@ -11,7 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.converters import parse_id
 from portal.decorators import role_required
+from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
 from portal.scoping import get_visible_or_404, scope_for
@@ -196,8 +198,8 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _review_programme(request: HttpRequest, programmes) -> Programme | None:
     wanted = request.GET.get("programme") or request.POST.get("programme")
-    if wanted and wanted.isdigit():
-        return get_visible_or_404(programmes, pk=int(wanted))
+    if wanted:
+        return get_visible_or_404(programmes, pk=parse_id(wanted))
     return programmes.first()
 
 
@@ -336,13 +338,17 @@ def quota_manage(request: HttpRequest, pk: int) -> HttpResponse:
             elif which == "import":
                 form = forms["import"] = QuotaImportForm(request.POST, request.FILES, prefix="import")
                 if form.is_valid():
-                    result = services.quota_table_import(
-                        actor=request.user, programme=programme, file=form.cleaned_data["file"], now=now
-                    )
-                    if result.ok:
-                        messages.success(request, _("名额分配表已导入：%(s)s。") % {"s": result.summary_zh})
-                        return redirect("enrollment:quota_manage", pk)
-                    errors = result.error_lines()
+                    try:
+                        result = services.quota_table_import(
+                            actor=request.user, programme=programme, file=form.cleaned_data["file"], now=now
+                        )
+                    except ImportFileError as exc:
+                        form.add_error("file", str(exc))
+                    else:
+                        if result.ok:
+                            messages.success(request, _("名额分配表已导入：%(s)s。") % {"s": result.summary_zh})
+                            return redirect("enrollment:quota_manage", pk)
+                        errors = result.error_lines()
         except (services.ActionRefused, LockBusy) as exc:
             _refused(request, exc)
     return render(
@@ -406,11 +412,12 @@ def programme_export(request: HttpRequest, pk: int) -> HttpResponse:
     return exports.list_response(request, programme, district=district, final=final, now=timezone.now())
 
 
-def _district_or_404(request: HttpRequest, pk: str) -> Unit:
-    if not pk.isdigit():
+def _district_or_404(request: HttpRequest, raw: str) -> Unit:
+    pk = parse_id(raw)
+    if pk is None:
         raise Http404
     scope = scope_for(request.user)
-    unit = Unit.objects.filter(pk=int(pk), kind__in=("district", "city")).first()
+    unit = Unit.objects.filter(pk=pk, kind__in=("district", "city")).first()
     if unit is None or not scope.reaches(unit):
         raise Http404
     return unit

@@ -7,7 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("组织与人员")
 
     def ready(self) -> None:
-        from portal import checks, home_cards, schedules
+        from portal import checks, converters, home_cards, schedules
         from portal.models import ADMIN_ROLES, Role
         from portal.notifications import EMAIL_PENDING_TASK
         from portal.registry import (
@@ -22,6 +22,7 @@ class PortalConfig(AppConfig):
         from portal.roster_export import roster_export_spec
 
         checks.register()
+        converters.register()  # <id:pk> in every app's URLs
         schedules.connect()
         register_nav(
             NavItem(label=_("教师名册"), url_name="portal:roster", roles=ADMIN_ROLES, order=10),
