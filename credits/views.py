@@ -161,14 +161,17 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- certificates
 
 
+@require_POST
 @login_required
 def certificate(request: HttpRequest, pk: int) -> HttpResponse:
-    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF."""
+    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF.
+
+    POST, since issuing writes a row the first time; the same content gives the same certificate.
+    """
     teacher = _visible_teacher(request, pk)
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        raise Http404 from None
+    year = parse_year(request.POST.get("year"))
+    if year is None:
+        raise Http404
     cert = certificate_issue(teacher, year, actor=request.user)
     url = request.build_absolute_uri(reverse("credits:verify_code", args=[cert.code]))
     response = HttpResponse(certificate_pdf(cert, url), content_type="application/pdf")

@@ -15,6 +15,25 @@ from portal.models import Teacher
 from portal.validators import check_mobile
 
 
+class SpreadsheetField(forms.FileField):
+    """The upload of every import: refused here only when over IMPORT_MAX_BYTES; whether it is a
+    usable .xlsx (an empty file included) is for portal.importing.read_table to say, in its words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_empty_file", True)
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload and upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
+                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
+            )
+        return upload
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -139,7 +158,7 @@ class TeacherPasswordForm(forms.Form):
 
 
 class RosterUploadForm(forms.Form):
-    file = forms.FileField(label=_("名册文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    file = SpreadsheetField(label=_("名册文件（.xlsx）"))
     unit = forms.ModelChoiceField(
         queryset=None, label=_("导入到"), help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册")
     )
@@ -153,13 +172,3 @@ class RosterUploadForm(forms.Form):
             self.fields["unit"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.add_input(Submit("preview", _("上传并预览")))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
-                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
-            )
-        # Whether it really is an .xlsx is for the importer to say (it reads the content, not the name).
-        return upload

@@ -99,6 +99,10 @@ MAX_COLUMNS = 200  # used columns of a sheet (a stray cell far to the right is r
 MAX_CELLS = 2_500_000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # counted while inflating; a 300,000-row roster unzips to 144 MB
 MAX_ERRORS = 1_000  # messages kept for one file
+# What reading one upload (of at most IMPORT_MAX_BYTES) may add to a process's resident memory, in MB:
+# the README's stated budget, checked by tests/integration/test_hostile_uploads.py (every hostile kind)
+# and measured at the limits by bench/hostile_uploads.py.
+READER_BUDGET_MB = 600
 _PIECE = 1 << 20  # inflated bytes handled at a time
 
 _OPTIONAL_HEADER_NOTE = re.compile(r"\*|\([^)]*\)|:$")
