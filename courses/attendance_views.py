@@ -19,6 +19,7 @@ from courses import attendance_selectors as selectors
 from courses import attendance_services as services
 from courses.models import Attendance, AttendanceStatus, LeaveRequest, LeaveState
 from courses.sessions import SESSION_KINDS, SessionKindSpec, sessions_of
+from portal.converters import parse_id
 from portal.decorators import role_required
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
@@ -85,9 +86,9 @@ def attendance_sheet(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                     return redirect("courses:attendance_sheet", kind, pk)
             else:
                 marks = {
-                    int(key.removeprefix("status_")): value
+                    parse_id(key.removeprefix("status_")): value
                     for key, value in request.POST.items()
-                    if key.startswith("status_") and key.removeprefix("status_").isdigit() and value
+                    if key.startswith("status_") and parse_id(key.removeprefix("status_")) and value
                 }
                 result = services.attendance_mark(
                     actor=request.user, kind=kind, session=session, marks=marks, now=now, late_reason=late_reason

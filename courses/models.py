@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from credits.models import Category
 from credits.rule_engine import fmt_hours
+from portal.text import NameField
 
 
 class Provider(models.Model):
     """A training provider (施教机构), serving the cities that list it (set by each city's admin)."""
 
     code = models.CharField(_("机构代码"), max_length=32, unique=True)
-    name = models.CharField(_("机构名称"), max_length=100)
+    name = NameField(_("机构名称"), max_length=100)
     cities = models.ManyToManyField(
         "portal.Unit",
         verbose_name=_("服务城市"),
@@ -25,7 +26,7 @@ class Provider(models.Model):
         related_name="providers",
         limit_choices_to={"kind": "city"},
     )
-    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_name = NameField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     contact_email = models.EmailField(_("联系邮箱"), blank=True)
     is_active = models.BooleanField(_("有效"), default=True)
@@ -78,7 +79,7 @@ class TrainingPeriod(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("年度"))
     code = models.CharField(_("期次代码"), max_length=20, unique=True)
-    name = models.CharField(_("名称"), max_length=100)
+    name = NameField(_("名称"), max_length=100)
     rule_set = models.ForeignKey(
         "credits.RuleSet",
         verbose_name=_("学时规则"),
@@ -189,7 +190,7 @@ class Course(models.Model):
         TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="courses"
     )
     code = models.CharField(_("课程代码"), max_length=32)
-    title = models.CharField(_("课程名称"), max_length=200)
+    title = NameField(_("课程名称"), max_length=200)
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
     kind = models.ForeignKey(
         "credits.CreditKind",

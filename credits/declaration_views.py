@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,6 +37,7 @@ from credits.models import (
     SchoolTrainingCap,
     Source,
 )
+from portal.converters import next_url, parse_id, parse_ids, parse_year
 from portal.decorators import role_required
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
@@ -49,16 +49,8 @@ PAGE_SIZE = 50
 REFUSALS = (services.DeclarationRefused, LockBusy)
 
 
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
 def _year(request: HttpRequest, today: dt.date) -> int:
-    raw = request.GET.get("year", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today.year
+    return parse_year(request.GET.get("year")) or today.year
 
 
 def _querystring(request: HttpRequest) -> str:
@@ -211,7 +203,7 @@ def declaration_decide(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.declarations_visible_to(request.user).select_related("school", "teacher"), pk=pk
     )
     form = DeclarationDecisionForm(request.POST)
-    back = _back(request, reverse("credits:declaration_detail", args=[pk]))
+    back = next_url(request, reverse("credits:declaration_detail", args=[pk]))
     if not form.is_valid():
         _form_errors(request, form)
         return redirect(back)
@@ -244,15 +236,15 @@ def declaration_review(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:50]
     state = request.GET.get("state", DeclarationState.SUBMITTED)
     category = request.GET.get("category", "")
-    year = request.GET.get("year", "")
+    year = parse_year(request.GET.get("year"))
     if q:
         rows = rows.filter(Q(teacher__name__icontains=q) | Q(title__icontains=q) | Q(organiser__icontains=q))
     if state in DeclarationState.values:
         rows = rows.filter(state=state)
     if category in Category.values:
         rows = rows.filter(category=category)
-    if year.isdigit():
-        rows = rows.filter(year=int(year))
+    if year:
+        rows = rows.filter(year=year)
     rows = rows.select_related("teacher", "topic").order_by("submitted_at", "id")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -275,8 +267,8 @@ def declaration_review(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(Role.SCHOOL_ADMIN)
 def declaration_review_bulk(request: HttpRequest) -> HttpResponse:
-    back = _back(request, reverse("credits:declaration_review"))
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    back = next_url(request, reverse("credits:declaration_review"))
+    ids = parse_ids(request.POST.getlist("ids"))
     form = DeclarationBulkForm(request.POST)
     if not ids:
         messages.error(request, _("请先勾选申报。"))
@@ -340,8 +332,7 @@ def declaration_overview(request: HttpRequest) -> HttpResponse:
 @role_required(Role.DISTRICT_ADMIN)
 def spot_check_draw(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    raw = request.POST.get("year", "")
-    year = int(raw) if raw.isdigit() else timezone.localdate(now).year
+    year = parse_year(request.POST.get("year")) or timezone.localdate(now).year
     back = f"{reverse('credits:declaration_overview')}?year={year}"
     form = SpotCheckForm(request.POST)
     district = _home_unit(request, Role.DISTRICT_ADMIN)
@@ -373,9 +364,9 @@ def school_training(request: HttpRequest) -> HttpResponse:
         .select_related("school", "topic")
         .order_by("-date", "-id")
     )
-    school_id = request.GET.get("school", "")
-    if school_id.isdigit():
-        activities = activities.filter(school_id=int(school_id))
+    school_id = parse_id(request.GET.get("school"))
+    if school_id:
+        activities = activities.filter(school_id=school_id)
     page = Paginator(activities, PAGE_SIZE).get_page(request.GET.get("page"))
     districts = scope.units.get(Role.DISTRICT_ADMIN, ())
     caps = list(SchoolTrainingCap.objects.filter(district__in=districts, year=year).select_related("district"))
@@ -402,7 +393,7 @@ def school_training(request: HttpRequest) -> HttpResponse:
 def school_activity_new(request: HttpRequest) -> HttpResponse:
     school = _home_unit(request, Role.SCHOOL_ADMIN)
     today = timezone.localdate()
-    year = int(request.POST["date"][:4]) if request.POST.get("date", "")[:4].isdigit() else today.year
+    year = parse_year(request.POST.get("date", "")[:4]) or today.year
     allowed = training.school_training_categories(school, year)
     form = SchoolActivityForm(
         request.POST or None,
@@ -414,7 +405,7 @@ def school_activity_new(request: HttpRequest) -> HttpResponse:
         .order_by("name", "id")
         .only("pk", "name", "subject")
     )
-    chosen = {int(i) for i in request.POST.getlist("teachers") if i.isdigit()}
+    chosen = set(parse_ids(request.POST.getlist("teachers")))
     row_errors: list = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from credits.declaration_services import EVIDENCE_KINDS
 from credits.models import Category, CreditKind, Source, Topic
+from portal.forms import ModelMultipleIdsField
 from portal.uploads import DocumentField
 
 
@@ -14,7 +15,7 @@ class AdjustmentForm(forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
     category = forms.ChoiceField(label=_("科目类别"), choices=Category.choices)
     kind = forms.ModelChoiceField(label=_("学时类型"), queryset=CreditKind.objects.all(), required=False)
-    topics = forms.ModelMultipleChoiceField(
+    topics = ModelMultipleIdsField(
         label=_("专题"), queryset=Topic.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     hours = forms.DecimalField(

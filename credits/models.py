@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.text import NameField
 from portal.uploads import private_storage, private_upload_to
 
 
@@ -24,7 +25,7 @@ class Topic(models.Model):
     """A special topic (专题) such as 师德师风 or 双减: data, so a city can add its own."""
 
     code = models.SlugField(_("代码"), max_length=40, unique=True)
-    name = models.CharField(_("名称"), max_length=60, unique=True)
+    name = NameField(_("名称"), max_length=60, unique=True)
 
     class Meta:
         ordering = ["id"]
@@ -40,7 +41,7 @@ class CreditKind(models.Model):
     (Maoming: ordinary remote courses vs. rotation online training)."""
 
     code = models.SlugField(_("代码"), max_length=40, unique=True)
-    name = models.CharField(_("名称"), max_length=60)
+    name = NameField(_("名称"), max_length=60)
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
 
     class Meta:
@@ -61,7 +62,7 @@ class RuleSet(models.Model):
 
     city = models.ForeignKey("portal.Unit", verbose_name=_("城市"), on_delete=models.PROTECT, related_name="rule_sets")
     year = models.PositiveSmallIntegerField(_("年度"))
-    name = models.CharField(_("名称"), max_length=100)
+    name = NameField(_("名称"), max_length=100)
     tree = models.JSONField(_("规则"))
     description = models.TextField(_("说明"), blank=True)
 

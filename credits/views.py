@@ -27,6 +27,7 @@ from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
 from credits.rule_engine import evaluate, fmt_hours
 from portal.account import client_ip_key
+from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
@@ -37,11 +38,8 @@ ADJUST_ROLES = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 
 def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
     """The ?year= asked for, else the latest year with a rule that has begun, else this year."""
-    try:
-        asked = int(request.GET.get("year", ""))
-    except ValueError:
-        asked = None
-    if asked and 2000 <= asked <= 2100:
+    asked = parse_year(request.GET.get("year"))
+    if asked:
         return asked
     started = [y for y in years if y <= today.year]
     return max(started) if started else (max(years) if years else today.year)
@@ -54,8 +52,8 @@ def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
 def mine(request: HttpRequest) -> HttpResponse:
     teacher = scope_for(request.user).teacher
     url = reverse("credits:teacher", args=[teacher.pk])
-    if request.GET.get("year"):
-        url += f"?year={request.GET['year']}"
+    if year := parse_year(request.GET.get("year")):
+        url += f"?year={year}"
     return redirect(url)
 
 
@@ -166,14 +164,17 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- certificates
 
 
+@require_POST
 @login_required
 def certificate(request: HttpRequest, pk: int) -> HttpResponse:
-    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF."""
+    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF.
+
+    POST, since issuing writes a row the first time; the same content gives the same certificate.
+    """
     teacher = _visible_teacher(request, pk)
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        raise Http404 from None
+    year = parse_year(request.POST.get("year"))
+    if year is None:
+        raise Http404
     cert = certificate_issue(teacher, year, actor=request.user)
     url = request.build_absolute_uri(reverse("credits:verify_code", args=[cert.code]))
     response = HttpResponse(certificate_pdf(cert, url), content_type="application/pdf")
@@ -217,9 +218,7 @@ def _home_unit(request: HttpRequest) -> Unit:
 def _dashboard_unit(request: HttpRequest) -> Unit:
     raw = request.GET.get("unit")
     if raw:
-        if not raw.isdigit():
-            raise Http404
-        return get_visible_or_404(units_visible_to(request.user), pk=int(raw))
+        return get_visible_or_404(units_visible_to(request.user), pk=parse_id(raw))
     return _home_unit(request)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Position, Role, UnitKind
+from portal.text import NameField
 
 LEVEL_KINDS = (UnitKind.SCHOOL, UnitKind.DISTRICT, UnitKind.CITY)
 LEVEL_KIND_RANK = {UnitKind.SCHOOL: 1, UnitKind.DISTRICT: 2, UnitKind.CITY: 3}
@@ -32,7 +33,7 @@ class Programme(models.Model):
     period = models.ForeignKey(
         "courses.TrainingPeriod", verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="programmes"
     )
-    title = models.CharField(_("项目名称"), max_length=120)
+    title = NameField(_("项目名称"), max_length=120)
     description = models.TextField(_("项目简介"), blank=True)
     eligible_stages = models.ManyToManyField(
         "portal.Stage",

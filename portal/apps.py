@@ -9,7 +9,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from portal import checks, demo_accounts, home_cards, schedules
+        from portal import checks, converters, demo_accounts, home_cards, schedules
         from portal.account import session_login_remember
         from portal.models import ADMIN_ROLES, Role
         from portal.notifications import EMAIL_PENDING_TASK
@@ -26,6 +26,7 @@ class PortalConfig(AppConfig):
         from portal.roster_export import roster_export_spec
 
         checks.register()
+        converters.register()  # <id:pk> in every app's URLs
         schedules.connect()
         register_nav(
             NavItem(label=_("教师名册"), url_name="portal:roster", roles=ADMIN_ROLES, order=10),

@@ -63,6 +63,26 @@ def jobs_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     ]
 
 
+def routes_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Every CELERY_TASK_ROUTES entry names a task that exists and a queue that a worker takes."""
+    from django.conf import settings
+
+    known = _registered_tasks()
+    if known is None:
+        return []
+    errors = []
+    for task, route in settings.CELERY_TASK_ROUTES.items():
+        if task not in known:
+            errors.append(
+                checks.Error(f"CELERY_TASK_ROUTES names the task {task}, which does not exist", id="portal.E005")
+            )
+        if route.get("queue") not in settings.TASK_QUEUES:
+            errors.append(
+                checks.Error(f"{task} is routed to {route.get('queue')}, not in TASK_QUEUES", id="portal.E006")
+            )
+    return errors
+
+
 def beat_rows_have_tasks(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
     if not databases:
         return []
@@ -111,4 +131,5 @@ def register() -> None:
     checks.register(admins_have_reach, checks.Tags.admin)
     checks.register(tasks_importable)
     checks.register(jobs_have_tasks)
+    checks.register(routes_have_tasks)
     checks.register(beat_rows_have_tasks, checks.Tags.database)

@@ -11,9 +11,42 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
+from portal.converters import parse_id
 from portal.models import Teacher
 from portal.roster_import import ConflictWording
 from portal.validators import check_mobile
+
+
+class ModelMultipleIdsField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows by integer id: an id no 64-bit key can be is an invalid choice, not
+    an overflow in SQLite's ``IN (...)`` (Django bounds the single-id lookups, not ``__in``)."""
+
+    def _check_values(self, value):
+        for pk in value if self.to_field_name is None else ():
+            if parse_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class SpreadsheetField(forms.FileField):
+    """The upload of every import: refused here only when over IMPORT_MAX_BYTES; whether it is a
+    usable .xlsx (an empty file included) is for portal.importing.read_table to say, in its words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_empty_file", True)
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload and upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
+                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
+            )
+        return upload
 
 
 class DateInput(forms.DateInput):
@@ -125,7 +158,7 @@ class BulkActionForm(forms.Form):
     ACTIONS = [(RETIRE, _("标记为退休")), (TRANSFER, _("标记为调出"))]
 
     action = forms.ChoiceField(label=_("批量操作"), choices=ACTIONS)
-    ids = forms.ModelMultipleChoiceField(
+    ids = ModelMultipleIdsField(
         queryset=Teacher.objects.none(), label=_("教师"), error_messages={"required": _("请先勾选教师")}
     )
     date = forms.DateField(label=_("日期"), widget=DateInput, initial=timezone.localdate)
@@ -178,7 +211,7 @@ class TeacherPasswordForm(forms.Form):
 
 
 class RosterUploadForm(forms.Form):
-    file = forms.FileField(label=_("名册文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    file = SpreadsheetField(label=_("名册文件（.xlsx）"))
     unit = forms.ModelChoiceField(
         queryset=None, label=_("导入到"), help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册")
     )
@@ -192,13 +225,3 @@ class RosterUploadForm(forms.Form):
             self.fields["unit"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.add_input(Submit("preview", _("上传并预览")))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
-                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
-            )
-        # Whether it really is an .xlsx is for the importer to say (it reads the content, not the name).
-        return upload

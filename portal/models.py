@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
+from portal.text import NameField
 from portal.validators import validate_id_number, validate_mobile
 
 
@@ -63,7 +64,7 @@ class Unit(models.Model):
     """
 
     code = models.CharField(_("单位代码"), max_length=32, unique=True, validators=[unit_code_validator])
-    name = models.CharField(_("名称"), max_length=100)
+    name = NameField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=10, choices=UnitKind.choices)
     parent = models.ForeignKey(
         "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -134,7 +135,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Everybody logs in with the ID number (身份证号) and a password."""
 
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
-    name = models.CharField(_("姓名"), max_length=50)
+    name = NameField(_("姓名"), max_length=50)
     email = models.EmailField(_("电子邮箱"), blank=True)
     mobile = models.CharField(_("手机号码"), max_length=11, blank=True, validators=[validate_mobile])
     is_active = models.BooleanField(_("有效"), default=True)
@@ -242,7 +243,7 @@ class Gender(models.TextChoices):
 class Teacher(models.Model):
     """A teacher on a unit's roster. Gender and birth date come from the ID number."""
 
-    name = models.CharField(_("姓名"), max_length=50)
+    name = NameField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, editable=False)
     birth_date = models.DateField(_("出生日期"), editable=False)

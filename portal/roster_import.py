@@ -74,8 +74,10 @@ from portal.models import (
 )
 from portal.scoping import scope_for
 from portal.services import roster_conflicts_record
+from portal.text import clean_name
 
 PREVIEW_LIMIT = 200
+ROSTER_MAX_ROWS = 300_000  # a city's whole roster in one file (Guangzhou has some 200,000 teachers)
 ROSTER_LOCK_KEY = 0x726F73746572  # portal.locking.lock_key: one roster import at a time
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -90,6 +92,10 @@ def roster_needs_school_code(unit: Unit) -> bool:
 
 def _parse_name(value: Any) -> str:
     value = value if value.__class__ is str else str(value)
+    if not value.isprintable() or not value.isascii():
+        value = clean_name(value)  # controls and bidi overrides out
+        if not value:
+            raise ValueError(_("不能为空，也不能只有空格或不可见字符"))
     if " " in value or "\t" in value:
         value = _CJK_SPACE.sub("", value)
         value = re.sub(r"\s+", " ", value)
@@ -519,7 +525,7 @@ class RosterFile:
 def roster_parse(file: Any, *, unit: Unit) -> RosterFile:
     """Read and check a roster file: cells, duplicates, school codes. Raises ImportFileError."""
     stages = list(Stage.objects.all())
-    table = read_table(file, roster_columns(unit, stages))
+    table = read_table(file, roster_columns(unit, stages), max_rows=ROSTER_MAX_ROWS)
     table.check_unique("id_number", _("与第 %(row)d 行重复，同一人只能出现一次"))
     targets = _resolve_schools(table, unit)
     return RosterFile(unit, table, targets, {s.pk: s.name for s in stages})

@@ -8,6 +8,7 @@ REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (see docker-compose.yml).
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.security_middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,14 +218,38 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600  # the longest task; below the visibility timeout
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# One queue per kind of work, routed by task name, so that a city-wide export or a slow mail
+# server never holds up a deadline sweep. Production runs one worker per group (.ci/process,
+# docker-compose.yml); the demo's one worker takes every queue. A task not named here goes to
+# "default", which the deadline worker also takes; `manage.py check` fails on a route to a task
+# that does not exist.
+TASK_QUEUES = ("sweeps", "email", "exports", "default")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    # Deadlines and reminders: short, and due at a time.
+    "enrollment.tasks.applications_expire_overdue": {"queue": "sweeps"},
+    "enrollment.tasks.approval_reminders": {"queue": "sweeps"},
+    "courses.tasks.waitlists_release_closed": {"queue": "sweeps"},
+    "courses.tasks.selection_reminders": {"queue": "sweeps"},
+    "courses.tasks.roster_reminders": {"queue": "sweeps"},
+    "credits.tasks.hours_reminders": {"queue": "sweeps"},
+    # E-mail copies of notices: waits on the mail server.
+    "portal.tasks.notifications_email": {"queue": "email"},
+    "portal.tasks.notifications_email_pending": {"queue": "email"},
+    # Long and memory-hungry: background exports and the nightly compliance snapshot.
+    "portal.tasks.export_run": {"queue": "exports"},
+    "credits.tasks.compliance_snapshot_nightly": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")  # for the file-based backend (make prod-smoke)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "jijiao@localhost")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -248,5 +275,41 @@ LOGGING = {
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},  # runserver (the demo)
     },
 }
+
+# Headers on every response. No inline script or style anywhere (templates load static/js and
+# static/css only; htmx's own indicator style is switched off in base.html and lives in portal.css;
+# ECharts draws on a canvas and its tooltips are rich text, not HTML). Bootstrap's form controls
+# draw their arrows and ticks from data: SVGs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+} | {"fullscreen": ["self"]}
 
 PORTAL_NAME = _("继教通")

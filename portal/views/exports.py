@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.converters import parse_year
 from portal.export_runner import export_job_downloadable, export_job_start, export_jobs_of, export_kinds_for
 from portal.models import TeacherStatus
 from portal.registry import EXPORT_KINDS
@@ -43,8 +44,8 @@ def export_start(request, kind: str):
     params = {}
     if request.POST.get("status") in TeacherStatus.values:
         params["status"] = request.POST["status"]
-    if request.POST.get("year", "").isdigit() and 2000 <= int(request.POST["year"]) <= 2100:
-        params["year"] = int(request.POST["year"])
+    if year := parse_year(request.POST.get("year")):
+        params["year"] = year
     if request.POST.get("only_short") == "1":
         params["only_short"] = True
     job = export_job_start(request.user, kind, params)  # PermissionDenied (403) for a role that may not

@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import selectors, services
+from portal.converters import next_url
 from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm
@@ -68,10 +68,7 @@ def roster(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMIN_ROLES)
 def roster_bulk(request: HttpRequest) -> HttpResponse:
     """Retire or transfer the ticked teachers: one UPDATE and one history insert, however many."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = ""
-    back = back or reverse("portal:roster")
+    back = next_url(request, reverse("portal:roster"))
     form = _bulk_form(request, request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
