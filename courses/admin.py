@@ -4,6 +4,9 @@ from courses.models import (
     Course,
     CourseSelection,
     CourseSession,
+    FeePayer,
+    OfferRule,
+    OfferStageLevel,
     Provider,
     ProviderStaff,
     TrainingPeriod,
@@ -42,6 +45,13 @@ class ProviderAdmin(admin.ModelAdmin):
     inlines = [ProviderStaffInline]
 
 
+class FeePayerInline(admin.TabularInline):
+    """Who pays each category's fees (shown on the schools' statements); none means the employer."""
+
+    model = FeePayer
+    extra = 0
+
+
 @admin.register(TrainingPeriod)
 class TrainingPeriodAdmin(CityScopedAdmin):
     list_display = [
@@ -58,6 +68,7 @@ class TrainingPeriodAdmin(CityScopedAdmin):
     ]
     list_filter = ["city", "year"]
     search_fields = ["code", "name"]
+    inlines = [FeePayerInline]
 
 
 class CourseSessionInline(admin.TabularInline):
@@ -106,3 +117,21 @@ class WaitlistEntryAdmin(CourseSelectionAdmin):
     unit_lookup = "course__period__city"
     list_display = ["teacher", "course", "status", "created_at", "closed_at", "note"]
     list_filter = ["status"]
+
+
+class OfferStageLevelInline(admin.TabularInline):
+    model = OfferStageLevel
+    extra = 0
+
+
+@admin.register(OfferRule)
+class OfferRuleAdmin(CityScopedAdmin):
+    """The period's rules for providers' offers and the stage → approving level mapping (data, per city)."""
+
+    unit_lookup = "period__city"
+
+    list_display = ["period", "kind", "min_hours", "plan_years", "default_level"]
+    list_filter = ["period"]
+    filter_horizontal = ["required_topics", "allowed_topics"]
+    inlines = [OfferStageLevelInline]
+    list_select_related = ["period", "kind"]

@@ -33,8 +33,8 @@ class CoursesConfig(AppConfig):
             register_notification_kind,
         )
 
-        from . import demo, home_cards
-        from .reminders import KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
+        from . import demo, demo_maoming, home_cards, services
+        from .reminders import KIND_AGREEMENT_REMINDER, KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
 
         register_membership(Membership(Role.PROVIDER, ids_of=_provider_ids_of, holders=_provider_staff))
         register_nav(
@@ -43,8 +43,24 @@ class CoursesConfig(AppConfig):
             NavItem(_("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
             NavItem(_("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
             NavItem(_("选课提醒"), "courses:nudge", ADMIN_ROLES, order=47),
+            NavItem(_("课程方案"), "courses:offer_list", (Role.PROVIDER,), order=41),
+            NavItem(_("合作学校"), "courses:provider_schools", (Role.PROVIDER,), order=42),
+            NavItem(_("培训费用"), "courses:statements", (*ADMIN_ROLES, Role.PROVIDER), order=48),
         )
         register_cards(home_cards.selection_cards)
+        register_cards(home_cards.partnership_cards)
+        for code, label, order in (
+            (services.KIND_OFFER_SUBMITTED, _("待立项的课程方案"), 53),
+            (services.KIND_OFFER_DECIDED, _("课程方案立项结果"), 54),
+            (services.KIND_AGREEMENT_CHOSEN, _("学校选择了本机构"), 55),
+            (services.KIND_AGREEMENT_UPLOADED, _("待备案的学校协议"), 56),
+            (services.KIND_AGREEMENT_DECIDED, _("协议备案结果"), 57),
+            (KIND_AGREEMENT_REMINDER, _("协议备案提醒"), 58),
+            (services.KIND_PARTICIPANTS_SENT, _("学校发送的学员信息采集表"), 59),
+            (services.KIND_LATE_REGISTRATION, _("逾期登记学时许可"), 60),
+            (services.KIND_OUTCOMES_UPLOADED, _("优秀研修成果汇编"), 61),
+        ):
+            register_notification_kind(code, label, order)
         register_notification_kind(KIND_SELECTION_REMINDER, _("选课截止提醒"), 20)
         register_notification_kind(KIND_ROSTER_REMINDER, _("名册核对提醒"), 40)
         register_notification_kind("course_waitlist_promoted", _("候补转正（已为您选上课程）"), 50)
@@ -75,4 +91,15 @@ class CoursesConfig(AppConfig):
                 description=_("每天8:00：培训周期开始选课前两周内，提醒名册信息不完整的学校管理员。每校每期一次。"),
             )
         )
+        register_job(
+            Job(
+                name="协议备案提醒",
+                task="courses.tasks.agreement_reminders",
+                crontab=("30", "8"),
+                description=_(
+                    "每天8:30：协议备案截止前7天和截止后，提醒尚未备案的学校；截止后通知区县未备案学校数。每校每次一次。"
+                ),
+            )
+        )
         register_demo(demo.load, order=20)
+        register_demo(demo_maoming.load, order=25)
