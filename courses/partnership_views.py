@@ -8,6 +8,8 @@ outsiders get 404), call one service, render.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -61,8 +63,25 @@ REFUSALS = (services.PartnershipError, LockBusy)
 # --- helpers --------------------------------------------------------------------------------------
 
 
+class NoPeriod(Exception):
+    """The user's cities have no period this page is about (Guangzhou has none with school providers)."""
+
+
+def period_page(view):
+    """A page about a period: where there is none yet, it says so instead of failing."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NoPeriod:
+            return render(request, "courses/no_period.html")
+
+    return wrapped
+
+
 def _pick(request: HttpRequest, periods: list[TrainingPeriod]) -> TrainingPeriod:
-    """The period of ?period= among ``periods`` (404 otherwise), else the current one; 404 when there is none."""
+    """The period of ?period= among ``periods`` (404 otherwise), else the current one; NoPeriod when there is none."""
     wanted = request.GET.get("period") or request.POST.get("period")
     if wanted:
         for period in periods:
@@ -71,7 +90,7 @@ def _pick(request: HttpRequest, periods: list[TrainingPeriod]) -> TrainingPeriod
         raise Http404
     period = selectors.period_current(periods, timezone.now())
     if period is None:
-        raise Http404
+        raise NoPeriod
     return period
 
 
@@ -116,6 +135,7 @@ def _school_page(request: HttpRequest, school: Unit, period: TrainingPeriod) -> 
 
 
 @role_required(Role.SCHOOL_ADMIN)
+@period_page
 def school_provider(request: HttpRequest) -> HttpResponse:
     """The school's provider for the period, its agreement's state and versions, participants and passes."""
     school = _my_school(request)
@@ -369,6 +389,7 @@ STATE_FILTERS = {
 
 
 @role_required(*FILERS)
+@period_page
 def agreements_overview(request: HttpRequest) -> HttpResponse:
     period, periods = _partnership_period(request)
     rows = selectors.schools_overview(period, scope_for(request.user))
@@ -452,6 +473,7 @@ def _state_choices():
 
 
 @role_required(Role.PROVIDER)
+@period_page
 def provider_schools(request: HttpRequest) -> HttpResponse:
     period, periods = _partnership_period(request)
     agreements = list(
@@ -496,6 +518,7 @@ class _MustTrainList:
 
 
 @role_required(*ADMINS)
+@period_page
 def must_train(request: HttpRequest) -> HttpResponse:
     """培训对象: a school's teachers whose ledger does not meet the period's rule (list and export);
     for the county and the city, how many per school."""
@@ -549,6 +572,7 @@ def _must_train_unit(request: HttpRequest) -> Unit | None:
 
 
 @role_required(*ADMINS, Role.PROVIDER)
+@period_page
 def statements(request: HttpRequest) -> HttpResponse:
     """Fee statements per school and provider in reach; for the city, totals per provider and per county.
 
@@ -754,6 +778,7 @@ def offer_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.CITY_ADMIN)
+@period_page
 def late_registrations(request: HttpRequest) -> HttpResponse:
     """A city admin opens late registration of hours for a provider, with a reason (kept, shown here)."""
     periods = [
@@ -790,6 +815,7 @@ def late_registrations(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.PROVIDER, Role.CITY_ADMIN)
+@period_page
 def outcomes(request: HttpRequest) -> HttpResponse:
     """Providers upload their year's 优秀研修成果 compilation; the city lists and downloads them."""
     scope = scope_for(request.user)

@@ -77,6 +77,8 @@ def maoming(tree, **period_fields) -> SimpleNamespace:
     modules, 小学/初中 by the county, 高中 by the city) and two providers serving the city, with staff."""
     preloaded()
     topics(*ROTATION_MODULES)
+    for code, name, order in (("primary", "小学", 20), ("junior", "初中", 30), ("senior", "高中", 40)):
+        Stage.objects.get_or_create(code=code, defaults={"name": name, "order": order})
     kinds = {k.code: k for k in CreditKind.objects.all()}
     stages = {s.code: s for s in Stage.objects.all()}
     rule_set = RuleSetFactory(city=tree.city, year=2024, tree=MAOMING_TREE)

@@ -392,7 +392,11 @@ def test_the_provider_creates_an_offer_on_the_page(m, client):
     assert missing_year.context["form"].errors["plan_year"] == ["请填写三年规划的第几年（1–3）"]
     offer = CourseOffer.objects.get()
     assert created.status_code == 302
-    assert (offer.period, offer.plan_year, list(offer.stages.values_list("code", flat=True))) == (m.period, 1, ["primary"])
+    assert (offer.period, offer.plan_year, list(offer.stages.values_list("code", flat=True))) == (
+        m.period,
+        1,
+        ["primary"],
+    )
 
 
 def test_another_provider_cannot_file_an_offer_for_mine(m, client):

@@ -163,3 +163,14 @@ def test_agreements_overview_query_count_is_flat(m, client, django_assert_max_nu
         response = client.get(reverse("courses:agreements_overview"), {"period": m.period.pk})
 
     assert len(response.context["page"]) == 2 + extra
+
+
+def test_a_provider_without_such_periods_gets_a_page_saying_so(tree, client):
+    from tests.factories.courses import ProviderFactory
+    from tests.factories.partnership import staff_of
+
+    client.force_login(staff_of(ProviderFactory()))
+
+    response = client.get(reverse("courses:provider_schools"))
+
+    assert (response.status_code, response.templates[0].name) == (200, "courses/no_period.html")
