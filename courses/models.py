@@ -743,7 +743,7 @@ class AgreementVersion(models.Model):
             (AgreementState.RETURNED.value, AgreementState.RETURNED.label),
         ],
     )
-    reason = models.TextField(_("退回原因"), blank=True)
+    reason = models.TextField(_("意见"), blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

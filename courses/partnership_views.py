@@ -353,7 +353,7 @@ def agreement_decide(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     try:
         if request.POST.get("action") == "file":
-            services.agreement_file(agreement, request.user, now)
+            services.agreement_file(agreement, request.user, now, form.cleaned_data.get("reason", ""))
             messages.success(request, _("已备案：%(school)s") % {"school": agreement.school.name})
         else:
             services.agreement_return(agreement, request.user, form.cleaned_data.get("reason", ""), now)
@@ -764,7 +764,7 @@ def offer_decide(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     try:
         if request.POST.get("action") == "approve":
-            services.offer_approve(offer, request.user, now)
+            services.offer_approve(offer, request.user, now, form.cleaned_data.get("reason", ""))
             messages.success(request, _("已立项：%(title)s") % {"title": offer.title})
         else:
             services.offer_return(offer, request.user, form.cleaned_data.get("reason", ""), now)

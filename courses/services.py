@@ -670,13 +670,13 @@ def offer_may_decide(offer: CourseOffer, actor: User) -> bool:
     return scope_for(actor).reaches(approver, roles=(_level_role(approver),))
 
 
-def offer_approve(offer: CourseOffer, actor: User, now: datetime) -> CourseOffer:
+def offer_approve(offer: CourseOffer, actor: User, now: datetime, comment: str = "") -> CourseOffer:
     """Approve (立项) a submitted offer: its courses are published and become selectable and creditable.
 
-    Side effects: the version's decision, the offer approved, its courses published, a notice to the
-    provider's staff; one transaction under the offer's row lock.
+    Side effects: the version's decision (with the optional comment), the offer approved, its courses
+    published, a notice to the provider's staff; one transaction under the offer's row lock.
     """
-    return _offer_decide(offer, actor, OfferStatus.APPROVED, "", now)
+    return _offer_decide(offer, actor, OfferStatus.APPROVED, (comment or "").strip(), now)
 
 
 def offer_return(offer: CourseOffer, actor: User, reason: str, now: datetime) -> CourseOffer:
@@ -869,12 +869,13 @@ def agreement_may_file(agreement: Agreement, actor: User) -> bool:
     return scope_for(actor).reaches(unit, roles=(_level_role(unit),))
 
 
-def agreement_file(agreement: Agreement, actor: User, now: datetime) -> Agreement:
+def agreement_file(agreement: Agreement, actor: User, now: datetime, comment: str = "") -> Agreement:
     """The county-level center (the city for 局直属 schools) files (备案) the latest uploaded version.
 
-    Side effects: the version's decision, the agreement filed, a notice to the school's admins.
+    Side effects: the version's decision (with the optional comment), the agreement filed, a notice to
+    the school's admins.
     """
-    return _agreement_decide(agreement, actor, AgreementState.FILED, "", now)
+    return _agreement_decide(agreement, actor, AgreementState.FILED, (comment or "").strip(), now)
 
 
 def agreement_return(agreement: Agreement, actor: User, reason: str, now: datetime) -> Agreement:

@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 ('uploaded_by_name', models.CharField(max_length=50, verbose_name='上传人')),
                 ('uploaded_at', models.DateTimeField(verbose_name='上传时间')),
                 ('decision', models.CharField(blank=True, choices=[('filed', '已备案'), ('returned', '已退回')], max_length=10, verbose_name='备案结果')),
-                ('reason', models.TextField(blank=True, verbose_name='退回原因')),
+                ('reason', models.TextField(blank=True, verbose_name='意见')),
                 ('decided_by_name', models.CharField(blank=True, max_length=50, verbose_name='备案人')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='备案时间')),
                 ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='courses.agreement')),
