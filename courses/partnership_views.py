@@ -127,7 +127,7 @@ def _visible_agreement(request: HttpRequest, pk: int) -> Agreement:
     return get_visible_or_404(selectors.agreements_visible_to(request.user), pk=pk)
 
 
-def _school_page(request: HttpRequest, school: Unit, period: TrainingPeriod) -> str:
+def _school_page(school: Unit, period: TrainingPeriod) -> str:
     return f"{reverse('courses:school_provider')}?period={period.pk}&school={school.pk}"
 
 
@@ -207,7 +207,7 @@ def agreement_choose(request: HttpRequest) -> HttpResponse:
             )
     else:
         messages.error(request, _("请选择施教机构"))
-    return redirect(_school_page(request, school, period))
+    return redirect(_school_page(school, period))
 
 
 @require_POST
@@ -228,13 +228,11 @@ def agreement_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 now=timezone.now(),
             )
-        except services.PartnershipError as exc:
-            form.add_error(None, str(exc))
-        except LockBusy as exc:
+        except REFUSALS as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("协议书已上传，等待%(unit)s备案") % {"unit": agreement.filing_unit.name})
-            return redirect(_school_page(request, school, period))
+            return redirect(_school_page(school, period))
     periods = selectors.partnership_periods_visible_to(request.user)
     context = _school_context(school, period, periods, upload_form=form, upload_for=agreement.pk)
     return render(request, "courses/school_provider.html", context, status=422)
@@ -250,7 +248,7 @@ def agreement_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         _refused(request, exc)
     else:
         messages.success(request, _("已撤销对“%(provider)s”的选择") % {"provider": agreement.provider.name})
-    return redirect(_school_page(request, agreement.school, agreement.period))
+    return redirect(_school_page(agreement.school, agreement.period))
 
 
 @require_POST
@@ -267,7 +265,7 @@ def participants_send(request: HttpRequest, pk: int) -> HttpResponse:
             _("已向%(provider)s发送学员信息采集表（%(n)d 人）")
             % {"provider": agreement.provider.name, "n": sent.count},
         )
-    return redirect(_school_page(request, agreement.school, agreement.period))
+    return redirect(_school_page(agreement.school, agreement.period))
 
 
 @login_required
