@@ -206,16 +206,9 @@ class TrainingPeriod(models.Model):
 
         A course of that category must then carry one of them, or its hours count toward none of the rule's lines.
         """
-        from credits.models import CreditKind
-        from credits.rule_engine import columns_needed
+        from credits.selectors import kinds_counted
 
-        if self.rule_set is None:
-            return []
-        codes = [c.code for c in columns_needed(self.rule_set.tree) if c.dimension == "kind"]
-        if not codes:
-            return []
-        by_code = {k.code: k for k in CreditKind.objects.filter(code__in=codes, category=category)}
-        return [by_code[code] for code in codes if code in by_code]
+        return kinds_counted(self.rule_set.tree if self.rule_set else None).get(category, [])
 
 
 class CourseMode(models.TextChoices):

@@ -35,6 +35,7 @@ from credits.models import (
     CLAIMING_STATES,
     Category,
     CreditEntry,
+    CreditKind,
     Declaration,
     DeclarationEvidence,
     DeclarationSettings,
@@ -46,6 +47,7 @@ from credits.models import (
     declaration_reference,
 )
 from credits.rule_engine import fmt_hours
+from credits.selectors import kinds_counted_for_unit
 from credits.services import credit_entry_reversal_insert
 from portal.locking import lock_rows
 from portal.models import Role, RoleAssignment, Teacher, Unit, User
@@ -76,6 +78,7 @@ class DeclarationInput:
     full_days: int = 0
     minutes: int = 0
     topic: Topic | None = None
+    kind: CreditKind | None = None
 
 
 @dataclass
@@ -173,6 +176,31 @@ def declaration_hours_check(settings: DeclarationSettings, data: DeclarationInpu
             }
         )
     return most
+
+
+def credit_kind_problem(counted: Sequence[CreditKind], year: int, category: str, kind: CreditKind | None) -> str:
+    """Why ``kind`` will not do for hours of ``category`` in ``year`` ("" when it will), given the kinds the
+    city's rule set counts in that category (``kinds_counted_for_unit(...)[category]``, [] when it counts none).
+
+    Where the rule counts kinds, hours without one would count toward none of its lines.
+    """
+    if counted and kind not in counted:
+        return _(
+            "本市 %(year)d 年度学时规则按学时类型计算%(cat)s，请选择学时类型（%(kinds)s），否则学时不计入任何一项要求。"
+        ) % {"year": year, "cat": Category(category).label, "kinds": "、".join(k.name for k in counted)}
+    if not counted and kind is not None:
+        return _("本市 %(year)d 年度学时规则不按学时类型计算%(cat)s，请不要选择学时类型。") % {
+            "year": year,
+            "cat": Category(category).label,
+        }
+    return ""
+
+
+def credit_kind_check(unit: Unit, year: int, category: str, kind: CreditKind | None) -> None:
+    """DeclarationRefused when ``kind`` will not do under the rule set of the unit's city (credit_kind_problem)."""
+    problem = credit_kind_problem(kinds_counted_for_unit(unit, year).get(category, []), year, category, kind)
+    if problem:
+        raise DeclarationRefused(problem)
 
 
 def _check_declarable(settings: DeclarationSettings | None, data: DeclarationInput, now: dt.datetime) -> None:
@@ -276,7 +304,8 @@ def declaration_submit(
     """The logged-in teacher declares hours, or (``declaration`` returned to her) corrects and submits again.
 
     Checks the city's settings for the year of the end date (deadline, declarable categories,
-    conversion rule), duplicates, and that evidence is attached (PDF, JPEG or PNG by content).
+    conversion rule), the credit kind its rule set asks for in the category (credit_kind_check),
+    duplicates, and that evidence is attached (PDF, JPEG or PNG by content).
     Side effects: the declaration (created, or updated from returned), its evidence files in
     private storage, a DECLARE audit entry, a notice to the school's admins.
     """
@@ -287,6 +316,7 @@ def declaration_submit(
         raise DeclarationRefused(_("您的教师档案状态为“%(s)s”，不能申报学时。") % {"s": teacher.get_status_display()})
     settings = declaration_settings_for(teacher.unit, data.ends_on.year)
     _check_declarable(settings, data, now)
+    credit_kind_check(teacher.unit, data.ends_on.year, data.category, data.kind)
     if declaration is not None and declaration.state != DeclarationState.RETURNED:
         raise DeclarationRefused(_("只有被退回的申报可以修改后重新提交。"))
     duplicate = declaration_duplicates([_candidate(teacher, data, declaration.pk if declaration else None)])
@@ -307,6 +337,7 @@ def declaration_submit(
         ends_on=data.ends_on,
         category=data.category,
         topic=data.topic,
+        kind=data.kind,
         full_days=data.full_days,
         minutes=data.minutes,
         hours=data.hours,
@@ -354,6 +385,7 @@ _ROW_FIELDS = (
     "starts_on",
     "ends_on",
     "category",
+    "kind_id",
     "hours",
     "topic__code",
 )
@@ -438,6 +470,7 @@ def _certify(actor: User, ids: Iterable[int], now: dt.datetime, strict: bool) ->
                     teacher_id=r["teacher_id"],
                     year=r["year"],
                     category=r["category"],
+                    kind_id=r["kind_id"],
                     topic_codes=CreditEntry.join_topics([r["topic__code"]]),
                     hours=r["hours"],
                     source=Source.DECLARATION,

@@ -37,6 +37,7 @@ from credits.models import (
     SchoolTrainingCap,
     Source,
 )
+from credits.selectors import kinds_counted_for_unit
 from portal.converters import next_url, parse_id, parse_ids, parse_year
 from portal.decorators import role_required
 from portal.importing import ImportFileError
@@ -99,11 +100,15 @@ def _declaration_form_page(request: HttpRequest, declaration: Declaration | None
         initial = {f: getattr(declaration, f) for f in ("title", "organiser", "starts_on", "ends_on", "category")}
         initial.update(
             topic=declaration.topic,
+            kind=declaration.kind,
             full_days=declaration.full_days,
             minutes=declaration.minutes,
             hours=declaration.hours,
         )
-    form = DeclarationForm(request.POST or None, request.FILES or None, categories=choices, initial=initial)
+    kinds_by_year = {year: kinds_counted_for_unit(teacher.unit, year) for year in by_year}
+    form = DeclarationForm(
+        request.POST or None, request.FILES or None, categories=choices, kinds_by_year=kinds_by_year, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -116,6 +121,7 @@ def _declaration_form_page(request: HttpRequest, declaration: Declaration | None
                     ends_on=data["ends_on"],
                     category=data["category"],
                     topic=data["topic"],
+                    kind=data.get("kind"),
                     full_days=data["full_days"],
                     minutes=data["minutes"],
                     hours=data["hours"],
@@ -163,7 +169,9 @@ def declaration_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def declaration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     declaration = get_visible_or_404(
-        selectors.declarations_visible_to(request.user).select_related("teacher", "school", "topic", "decided_by"),
+        selectors.declarations_visible_to(request.user).select_related(
+            "teacher", "school", "topic", "kind", "decided_by"
+        ),
         pk=pk,
     )
     scope = scope_for(request.user)
@@ -245,7 +253,7 @@ def declaration_review(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(category=category)
     if year:
         rows = rows.filter(year=year)
-    rows = rows.select_related("teacher", "topic").order_by("submitted_at", "id")
+    rows = rows.select_related("teacher", "topic", "kind").order_by("submitted_at", "id")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -399,6 +407,7 @@ def school_activity_new(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         categories=[(c.value, c.label) for c in Category if c.value in allowed],
+        kinds_by_year={year: kinds_counted_for_unit(school, year)},
     )
     roster = list(
         Teacher.objects.filter(unit=school, status=TeacherStatus.ACTIVE)
@@ -429,6 +438,7 @@ def school_activity_new(request: HttpRequest) -> HttpResponse:
                         hours=data["hours"],
                         category=data["category"],
                         topic=data["topic"],
+                        kind=data.get("kind"),
                     ),
                     teacher_ids=ids,
                     now=timezone.now(),
@@ -448,7 +458,8 @@ def school_activity_new(request: HttpRequest) -> HttpResponse:
 @role_required(Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 def school_activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     activity = get_visible_or_404(
-        selectors.school_activities_visible_to(request.user).select_related("school", "topic", "recorded_by"), pk=pk
+        selectors.school_activities_visible_to(request.user).select_related("school", "topic", "kind", "recorded_by"),
+        pk=pk,
     )
     attendees = (
         CreditEntry.objects.filter(source=Source.SCHOOL_TRAINING, reference__startswith=activity.reference_prefix)

@@ -15,6 +15,7 @@ from reportlab.pdfgen import canvas
 from credits import declaration_services as declarations
 from credits import school_training_services as training
 from credits.models import Declaration, DeclarationSettings, DeclarationState, Topic
+from credits.selectors import kinds_counted_for_unit
 from portal.models import Role, RoleAssignment, TeacherStatus
 
 # (title, organiser, days before now it started, full days, minutes, hours, category, topic code)
@@ -68,6 +69,7 @@ def _declarations(ctx, city_code: str, rows, topics) -> None:
     district = ctx.districts[city_code][0]
     teacher = next(t for t in ctx.teachers[city_code] if t.unit == school and t.user_id and t.position != "principal")
     admin, district_admin = _actor(Role.SCHOOL_ADMIN, school), _actor(Role.DISTRICT_ADMIN, district)
+    kinds = kinds_counted_for_unit(school, now.year)  # Maoming counts professional hours by kind
     made = []
     for title, organiser, ago, days, minutes, hours, category, topic in rows:
         start = (now - dt.timedelta(days=ago)).date()
@@ -83,6 +85,7 @@ def _declarations(ctx, city_code: str, rows, topics) -> None:
                     ends_on=start + dt.timedelta(days=max(days - 1, 0)),
                     category=category,
                     topic=topics.get(topic),
+                    kind=kinds.get(category, [None])[0],
                     full_days=days,
                     minutes=minutes,
                     hours=Decimal(hours),
@@ -113,6 +116,7 @@ def _school_training(ctx, city_code: str, topics) -> None:
     school = ctx.schools[city_code][0]
     admin = _actor(Role.SCHOOL_ADMIN, school)
     roster = [t.pk for t in ctx.teachers[city_code] if t.unit == school and t.status == TeacherStatus.ACTIVE]
+    kind = kinds_counted_for_unit(school, now.year).get("professional", [None])[0]
     for title, ago, hours, topic, who in (
         ("校本教研：同课异构与评课", 35, "3", "school-research", roster),
         ("师德师风学习会", 21, "2", "ethics", roster),
@@ -125,7 +129,7 @@ def _school_training(ctx, city_code: str, topics) -> None:
             actor=admin,
             school=school,
             data=training.ActivityInput(
-                title=title, date=day, hours=Decimal(hours), category="professional", topic=topics.get(topic)
+                title=title, date=day, hours=Decimal(hours), category="professional", topic=topics.get(topic), kind=kind
             ),
             teacher_ids=who,
             now=now,

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from credits.declaration_services import EVIDENCE_KINDS
+from credits.declaration_services import EVIDENCE_KINDS, credit_kind_problem
 from credits.models import Category, CreditKind, Source, Topic
 from portal.forms import ModelMultipleIdsField
 from portal.uploads import DocumentField
@@ -83,8 +83,49 @@ class EvidenceField(DocumentField):
 
 _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
+# year → category → the kinds the city's rule set counts apart (credits.selectors.kinds_counted_for_unit)
+KindsByYear = dict[int, dict[str, list[CreditKind]]]
 
-class DeclarationForm(forms.Form):
+
+class _KindChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{Category(obj.category).label}）"
+
+
+class CreditKindFormMixin:
+    """A credit kind, offered and required only where the city's rule set counts kinds in the chosen category.
+
+    Where it counts none for any category offered (Guangzhou), the form has no kind field at all.
+    """
+
+    def add_kind_field(self, kinds_by_year: KindsByYear, categories: list[tuple[str, str]]) -> None:
+        self.kinds_by_year = kinds_by_year
+        offered = [c for c, _label in categories]
+        kinds = {k.pk: k for by_cat in kinds_by_year.values() for c in offered for k in by_cat.get(c, [])}
+        if not kinds:
+            return
+        counted_in = [label for c, label in categories if any(c in by_cat for by_cat in kinds_by_year.values())]
+        self.fields["kind"] = _KindChoiceField(
+            label=_("学时类型"),
+            queryset=CreditKind.objects.filter(pk__in=kinds).order_by("category", "id"),
+            required=False,
+            empty_label=_("请选择"),
+            help_text=_("本市学时规则按学时类型计算%(cats)s，选这些科目类别时必选")
+            % {"cats": "、".join(map(str, counted_in))},
+        )
+
+    def clean_kind_for(self, year: int | None, category: str | None) -> None:
+        """Adds the kind's error, if any, for hours of ``category`` in ``year``."""
+        if year is None or not category:
+            return
+        kind = self.cleaned_data.get("kind")
+        counted = self.kinds_by_year.get(year, {}).get(category, [])
+        problem = credit_kind_problem(counted, year, category, kind)
+        if problem:
+            self.add_error("kind" if "kind" in self.fields else None, problem)
+
+
+class DeclarationForm(CreditKindFormMixin, forms.Form):
     title = forms.CharField(label=_("培训名称"), max_length=200)
     organiser = forms.CharField(label=_("主办单位"), max_length=100)
     starts_on = forms.DateField(label=_("开始日期"), widget=_DATE)
@@ -102,9 +143,10 @@ class DeclarationForm(forms.Form):
         label=_("佐证材料"), required=False, help_text=_("证书、结业证明或签到表，PDF、JPEG 或 PNG，可选多个文件")
     )
 
-    def __init__(self, *args, categories: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, categories: list[tuple[str, str]], kinds_by_year: KindsByYear, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = categories
+        self.add_kind_field(kinds_by_year, categories)
 
     def clean_minutes(self):
         return self.cleaned_data.get("minutes") or 0
@@ -113,6 +155,7 @@ class DeclarationForm(forms.Form):
         data = super().clean()
         if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
             self.add_error("ends_on", _("结束日期不能早于开始日期"))
+        self.clean_kind_for(data["ends_on"].year if data.get("ends_on") else None, data.get("category"))
         return data
 
 
@@ -137,7 +180,7 @@ class SpotCheckForm(forms.Form):
     count = forms.IntegerField(label=_("再抽取份数"), min_value=1, max_value=500, initial=10)
 
 
-class SchoolActivityForm(forms.Form):
+class SchoolActivityForm(CreditKindFormMixin, forms.Form):
     title = forms.CharField(label=_("活动名称"), max_length=200)
     date = forms.DateField(label=_("日期"), widget=_DATE)
     hours = forms.DecimalField(
@@ -152,9 +195,15 @@ class SchoolActivityForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
     )
 
-    def __init__(self, *args, categories: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, categories: list[tuple[str, str]], kinds_by_year: KindsByYear, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = categories
+        self.add_kind_field(kinds_by_year, categories)
+
+    def clean(self):
+        data = super().clean()
+        self.clean_kind_for(data["date"].year if data.get("date") else None, data.get("category"))
+        return data
 
 
 class SchoolTrainingCapForm(forms.Form):

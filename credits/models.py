@@ -362,7 +362,8 @@ class Declaration(models.Model):
 
     ``school`` is copied from the teacher at submission: scoping is one indexed filter and a
     later transfer does not move the declaration. Certified hours are one ledger entry
-    (source "declaration", reference ``declaration:<id>``); a revocation reverses it.
+    (source "declaration", reference ``declaration:<id>``, its ``kind``); a revocation reverses it.
+    ``kind`` is set where the city's rule set counts kinds in the category (credits.selectors.kinds_counted).
     """
 
     teacher = models.ForeignKey(
@@ -377,6 +378,15 @@ class Declaration(models.Model):
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
     topic = models.ForeignKey(
         Topic, verbose_name=_("专题"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.ForeignKey(
+        CreditKind,
+        verbose_name=_("学时类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("本市学时规则按学时类型计算该科目类别时必填"),
     )
     full_days = models.PositiveSmallIntegerField(_("整天天数"), default=0)
     minutes = models.PositiveIntegerField(_("不足一天的时长（分钟）"), default=0)
@@ -538,7 +548,7 @@ class HoursAuditEntry(models.Model):
 
 class SchoolActivity(models.Model):
     """A school-based training activity (校本研修): its attendees' hours are ledger entries
-    (source "school_training", reference ``school-activity:<id>:<teacher id>``)."""
+    (source "school_training", reference ``school-activity:<id>:<teacher id>``, its ``kind``)."""
 
     school = models.ForeignKey("portal.Unit", verbose_name=_("学校"), on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField(_("年度"))
@@ -548,6 +558,15 @@ class SchoolActivity(models.Model):
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
     topic = models.ForeignKey(
         Topic, verbose_name=_("专题"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.ForeignKey(
+        CreditKind,
+        verbose_name=_("学时类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("本市学时规则按学时类型计算该科目类别时必填"),
     )
     attendee_count = models.PositiveIntegerField(_("参加人数"))
     recorded_by = models.ForeignKey(

@@ -19,10 +19,11 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from credits.declaration_services import DeclarationRefused, declaration_settings_for
+from credits.declaration_services import DeclarationRefused, credit_kind_check, declaration_settings_for
 from credits.models import (
     Category,
     CreditEntry,
+    CreditKind,
     HoursAuditAction,
     HoursAuditEntry,
     SchoolActivity,
@@ -51,6 +52,7 @@ class ActivityInput:
     hours: Decimal
     category: str
     topic: Topic | None = None
+    kind: CreditKind | None = None
 
 
 def school_training_categories(school: Unit, year: int) -> list[str]:
@@ -69,7 +71,8 @@ def school_activity_record(
 ) -> SchoolActivity:
     """Record an activity and credit every attendee with its hours, in one transaction.
 
-    Checks: the actor administers the school; the category is one the city lets schools award;
+    Checks: the actor administers the school; the category is one the city lets schools award, with the
+    credit kind the city's rule set asks for in it (credit_kind_check);
     every attendee is an active teacher on the school's roster; no attendee goes above the
     district's yearly cap (the message names them). Side effects: the activity row, one bulk
     INSERT into the ledger (source "school_training"), an ACTIVITY audit entry, one notice to
@@ -87,6 +90,7 @@ def school_activity_record(
         raise DeclarationRefused(
             _("本市不允许学校以%(cat)s记录校本研修学时。") % {"cat": Category(data.category).label}
         )
+    credit_kind_check(school, year, data.category, data.kind)
     with transaction.atomic():
         lock_key(_LOCK_BASE + school.pk)
         teachers = dict(
@@ -105,6 +109,7 @@ def school_activity_record(
             hours=data.hours,
             category=data.category,
             topic=data.topic,
+            kind=data.kind,
             attendee_count=len(ids),
             recorded_by=actor,
             recorded_at=now,
@@ -117,6 +122,7 @@ def school_activity_record(
                     teacher_id=pk,
                     year=year,
                     category=data.category,
+                    kind=data.kind,
                     topic_codes=topics,
                     hours=data.hours,
                     source=Source.SCHOOL_TRAINING,

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from credits.models import Category, ComplianceSnapshot, CreditEntry, RuleSet
+from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet
 from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
 from portal.models import TeacherStatus, Unit
 from portal.privacy import id_number_for
@@ -96,6 +96,27 @@ def teacher_totals(teacher_id: int, year: int) -> Totals:
 def rule_set_for_unit(unit: Unit, year: int) -> RuleSet | None:
     """The rule set of the unit's city for ``year``. One query."""
     return RuleSet.objects.filter(city__code=unit.city_code, year=year).select_related("city").first()
+
+
+def kinds_counted(tree: dict | None) -> dict[str, list[CreditKind]]:
+    """The kinds ``tree`` counts apart, by category, in the tree's order; {} when it counts none.
+
+    Hours of such a category must carry one of its kinds, or they count toward none of the
+    rule's lines. One query when the tree names kinds, none otherwise.
+    """
+    codes = [c.code for c in columns_needed(tree) if c.dimension == "kind"] if tree else []
+    found = CreditKind.objects.in_bulk(codes, field_name="code") if codes else {}
+    counted: dict[str, list[CreditKind]] = {}
+    for code in codes:
+        if code in found:
+            counted.setdefault(found[code].category, []).append(found[code])
+    return counted
+
+
+def kinds_counted_for_unit(unit: Unit, year: int) -> dict[str, list[CreditKind]]:
+    """``kinds_counted`` for the rule set of the unit's city for ``year``. Two queries at most."""
+    rule_set = rule_set_for_unit(unit, year)
+    return kinds_counted(rule_set.tree if rule_set else None)
 
 
 def rule_years_for_unit(unit: Unit) -> list[int]:

@@ -64,3 +64,12 @@ def entries(teacher, year: int, *rows) -> list[CreditEntry]:
             )
         )
     return made
+
+
+# A Maoming-style rule: professional hours count as 42 "ordinary" or 60 "rotation", never untyped.
+KINDED_TREE = {
+    "any_of": [
+        {"min_hours": {"kind": "ordinary", "hours": 42}},
+        {"min_hours": {"kind": "rotation", "hours": 60}},
+    ]
+}

@@ -13,10 +13,13 @@ from django.urls import reverse
 
 from courses.models import CourseSelection, SelectionStatus
 from credits import declaration_services as declarations
-from credits.models import CreditEntry, Declaration, DeclarationState, HoursAuditEntry, Source
+from credits.models import CreditEntry, CreditKind, Declaration, DeclarationState, HoursAuditEntry, Source
 from credits.reminders import declaration_reminders_send
+from credits.rule_engine import evaluate
+from credits.selectors import teacher_totals
 from portal.models import Notification, User
 from tests.factories.courses import CourseFactory, PeriodFactory
+from tests.factories.credits import GUANGZHOU_TREE, KINDED_TREE, RuleSetFactory, preloaded
 from tests.factories.enrollment import at
 from tests.factories.outside import data, declare, evidence, settings_for
 from tests.factories.portal import teacher_user
@@ -379,3 +382,107 @@ def test_reminders_go_to_school_admins_before_the_certification_deadline_once(gz
     assert declaration_reminders_send(at("2023-01-13 08:00")) == 0
     assert Notification.objects.filter(user=gz.alice, kind=declarations.KIND_DECLARATION_REMINDER).count() == 1
     assert not Notification.objects.filter(user=gz.bob, kind=declarations.KIND_DECLARATION_REMINDER).exists()
+
+
+# --- credit kinds: where the city's rule set counts kinds (Maoming), a declaration names one -------------------------
+
+
+@pytest.fixture
+def kinded(gz):
+    preloaded()
+    RuleSetFactory(city=gz.city, year=2022, tree=KINDED_TREE)
+    return gz
+
+
+SIX_DAYS = dict(starts_on=dt.date(2022, 5, 10), ends_on=dt.date(2022, 5, 15), full_days=6, hours=Decimal("42"))
+
+
+def _verdict(user) -> bool:
+    return evaluate(KINDED_TREE, teacher_totals(user.teacher.pk, 2022)).met
+
+
+def test_a_certified_declaration_with_a_counted_kind_meets_the_kinded_rule(kinded):
+    declaration = declare(kinded.teacher_a, kind=CreditKind.objects.get(code="ordinary"), **SIX_DAYS)
+    before = _verdict(kinded.teacher_a)
+
+    declarations.declaration_certify(actor=kinded.alice, declaration=declaration, now=at("2022-06-02 09:00"))
+
+    entry = CreditEntry.objects.get(source=Source.DECLARATION)
+    assert (before, _verdict(kinded.teacher_a), entry.kind.code) == (False, True, "ordinary")
+
+
+def test_bulk_certification_carries_the_kind_into_the_ledger(kinded):
+    rotation = CreditKind.objects.get(code="rotation")
+    declaration = declare(kinded.teacher_a, kind=rotation)
+
+    declarations.declaration_certify_bulk(actor=kinded.alice, ids=[declaration.pk], now=at("2022-06-02 09:00"))
+
+    assert CreditEntry.objects.get(source=Source.DECLARATION).kind == rotation
+
+
+def test_a_declaration_without_a_kind_is_refused_where_the_rule_counts_kinds(kinded):
+    with pytest.raises(declarations.DeclarationRefused) as refused:
+        declare(kinded.teacher_a, **SIX_DAYS)
+
+    assert str(refused.value) == (
+        "本市 2022 年度学时规则按学时类型计算专业科目，请选择学时类型（普通远程培训课程、全员轮训网络研修），"
+        "否则学时不计入任何一项要求。"
+    )
+    assert Declaration.objects.count() == 0
+
+
+def test_a_kind_is_refused_for_a_category_the_rule_does_not_count_by_kind(kinded):
+    with pytest.raises(declarations.DeclarationRefused) as refused:
+        declare(kinded.teacher_a, category="elective", kind=CreditKind.objects.get(code="ordinary"))
+
+    assert str(refused.value) == "本市 2022 年度学时规则不按学时类型计算选修科目，请不要选择学时类型。"
+
+
+def _post_declaration(client, **extra):
+    with time_machine.travel(at("2022-06-01 10:00"), tick=False):
+        return client.post(
+            reverse("credits:declaration_new"),
+            {
+                "title": "区域教研活动",
+                "organiser": "区教师发展中心",
+                "starts_on": "2022-05-10",
+                "ends_on": "2022-05-10",
+                "category": "professional",
+                "full_days": "1",
+                "minutes": "0",
+                "hours": "8",
+                "evidence": [evidence()],
+                **extra,
+            },
+        )
+
+
+def test_the_page_offers_the_counted_kinds_and_requires_one(client, kinded):
+    client.force_login(kinded.teacher_a)
+
+    refused = _post_declaration(client)
+    form = refused.context["form"]
+    accepted = _post_declaration(client, kind=CreditKind.objects.get(code="rotation").pk)
+
+    assert [k.code for k in form.fields["kind"].queryset] == ["ordinary", "rotation"]
+    assert form.errors["kind"] == [
+        "本市 2022 年度学时规则按学时类型计算专业科目，请选择学时类型（普通远程培训课程、全员轮训网络研修），"
+        "否则学时不计入任何一项要求。"
+    ]
+    assert accepted.status_code == 302
+    assert Declaration.objects.get().kind.code == "rotation"
+
+
+def test_guangzhou_declares_and_certifies_without_a_kind(client, gz):
+    RuleSetFactory(city=gz.city, year=2022, tree=GUANGZHOU_TREE)
+    client.force_login(gz.teacher_a)
+
+    page = client.get(reverse("credits:declaration_new"))
+    response = _post_declaration(client)
+    declaration = Declaration.objects.get()
+    declarations.declaration_certify(actor=gz.alice, declaration=declaration, now=at("2022-06-02 09:00"))
+
+    entry = CreditEntry.objects.get(source=Source.DECLARATION)
+    assert ("kind" in page.context["form"].fields, response.status_code) == (False, 302)
+    assert (declaration.kind, entry.kind, entry.category, entry.hours) == (None, None, "professional", Decimal("8"))
+    assert teacher_totals(gz.teacher_a.teacher.pk, 2022).by_category == {"professional": Decimal("8")}

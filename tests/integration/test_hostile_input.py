@@ -30,7 +30,7 @@ from courses.models import Course, CourseSelection, CourseSession, OfferRule, Pr
 from courses.results_import import COLUMNS as RESULT_COLUMNS
 from courses.results_import import provider_results_import
 from credits import forms as credit_forms
-from credits.models import Category
+from credits.models import Category, CreditKind
 from enrollment import filters as enrollment_filters
 from enrollment import forms as enrollment_forms
 from enrollment.models import Application
@@ -198,6 +198,7 @@ def form_makers(world):
     programme = world.programme
     periods, providers = TrainingPeriod.objects.all(), Provider.objects.all()
     units, teachers = Unit.objects.all(), Teacher.objects.all()
+    kinds_by_year = {2022: {"professional": list(CreditKind.objects.filter(category="professional"))}}
     return {
         course_forms.CourseForm: lambda d: course_forms.CourseForm(d, periods=periods, providers=providers),
         course_forms.SessionForm: lambda d: course_forms.SessionForm(d, instance=CourseSession(course=world.course)),
@@ -226,11 +227,15 @@ def form_makers(world):
         credit_forms.AdjustmentForm: lambda d: credit_forms.AdjustmentForm(d),
         credit_forms.ReverseForm: lambda d: credit_forms.ReverseForm(d),
         credit_forms.VerifyForm: lambda d: credit_forms.VerifyForm(d),
-        credit_forms.DeclarationForm: lambda d: credit_forms.DeclarationForm(d, {}, categories=Category.choices),
+        credit_forms.DeclarationForm: lambda d: credit_forms.DeclarationForm(
+            d, {}, categories=Category.choices, kinds_by_year=kinds_by_year
+        ),
         credit_forms.DeclarationDecisionForm: lambda d: credit_forms.DeclarationDecisionForm(d),
         credit_forms.DeclarationBulkForm: lambda d: credit_forms.DeclarationBulkForm(d),
         credit_forms.SpotCheckForm: lambda d: credit_forms.SpotCheckForm(d),
-        credit_forms.SchoolActivityForm: lambda d: credit_forms.SchoolActivityForm(d, categories=Category.choices),
+        credit_forms.SchoolActivityForm: lambda d: credit_forms.SchoolActivityForm(
+            d, categories=Category.choices, kinds_by_year=kinds_by_year
+        ),
         credit_forms.SchoolTrainingCapForm: lambda d: credit_forms.SchoolTrainingCapForm(d),
         portal_forms.TeacherForm: lambda d: portal_forms.TeacherForm(d, instance=world.teacher_a.teacher),
         portal_forms.BulkActionForm: lambda d: portal_forms.BulkActionForm(d, teachers=teachers, destinations=units),
