@@ -25,12 +25,14 @@ class CoursesConfig(AppConfig):
             Job,
             Membership,
             NavItem,
+            SetupLink,
             register_cards,
             register_demo,
             register_job,
             register_membership,
             register_nav,
             register_notification_kind,
+            register_setup,
         )
 
         from . import demo, home_cards
@@ -43,6 +45,22 @@ class CoursesConfig(AppConfig):
             NavItem(_("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
             NavItem(_("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
             NavItem(_("选课提醒"), "courses:nudge", ADMIN_ROLES, order=47),
+        )
+        register_setup(
+            SetupLink(
+                _("培训周期"),
+                "courses:period_list",
+                (Role.CITY_ADMIN,),
+                _("选课与补选时间、补选退课规则、培训日期、收费上限和学时规则；预览教师看到的年度安排。"),
+                20,
+            ),
+            SetupLink(
+                _("施教机构"),
+                "courses:provider_list",
+                (Role.CITY_ADMIN,),
+                _("为本市服务的施教机构及其工作人员，以及各机构的课程。"),
+                50,
+            ),
         )
         register_cards(home_cards.selection_cards)
         register_notification_kind(KIND_SELECTION_REMINDER, _("选课截止提醒"), 20)

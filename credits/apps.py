@@ -19,12 +19,14 @@ class CreditsConfig(AppConfig):
             ExportKind,
             Job,
             NavItem,
+            SetupLink,
             register_cards,
             register_demo,
             register_export,
             register_job,
             register_nav,
             register_notification_kind,
+            register_setup,
         )
 
         from . import demo, home_cards
@@ -39,6 +41,16 @@ class CreditsConfig(AppConfig):
             NavItem(_("我的学时"), "credits:mine", (Role.TEACHER,), order=40),
             NavItem(_("学时达标"), "credits:dashboard", ADMIN_ROLES, order=60),
             NavItem(_("考核结果导入"), "courses:results_import", (Role.PROVIDER,), order=60),
+            NavItem(_("专题与学时类型"), "credits:catalogue_settings", (Role.OPERATOR,), order=25),
+        )
+        register_setup(
+            SetupLink(
+                _("学时规则"),
+                "credits:rule_list",
+                (Role.CITY_ADMIN,),
+                _("逐项选择学时要求，看到教师读到的规则说明和上一年度的达标人数。"),
+                30,
+            )
         )
         register_cards(home_cards.credit_cards)
         register_notification_kind(KIND_HOURS_REMINDER, _("学时不足提醒"), 30)

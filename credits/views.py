@@ -23,7 +23,7 @@ from credits import selectors, services
 from credits.certificates import certificate_issue, certificate_pdf, certificate_verify, normalize_code
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
-from credits.rule_engine import evaluate, fmt_hours
+from credits.rule_engine import describe, evaluate, fmt_hours
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
@@ -92,6 +92,7 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "year": year,
             "years": years,
             "rule_set": rule_set,
+            "rule_sentence": describe(rule_set.tree) if rule_set else "",
             "entries": entries,
             "totals": totals,
             "evaluation": evaluation,
