@@ -70,22 +70,35 @@ class RuleSetForm(forms.ModelForm):
         initial=ALL_OF,
     )
 
+    # Not the model field: a rule set stays with its city, and the (city, year) uniqueness is answered by
+    # rule_set_save naming the other rule set.
+    in_city = forms.ModelChoiceField(label=_("城市"), queryset=None)
+
     class Meta:
         model = RuleSet
-        fields = ["city", "year", "name", "description"]
+        fields = ["year", "name", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, cities, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["city"].queryset = cities
-        if self.instance.pk or len(cities) == 1:
-            self.fields["city"].initial = self.instance.city_id if self.instance.pk else cities[0].pk
-            self.fields["city"].disabled = True
-            self.fields["city"].widget = forms.HiddenInput()
+        if self.instance.pk:
+            del self.fields["in_city"]
+        else:
+            self.fields["in_city"].queryset = cities
+            if len(cities) == 1:
+                self.fields["in_city"].initial = cities[0].pk
+                self.fields["in_city"].disabled = True
+                self.fields["in_city"].widget = forms.HiddenInput()
         self.fields["description"].help_text = _("可选，显示在达标率页面；教师看到的是下方自动生成的规则说明")
+        self.order_fields(["in_city", "year", "name", "description"])
 
-    def validate_unique(self):
-        pass  # rule_set_save answers it with the other rule set's name
+    def save(self, commit=True):
+        rule_set = super().save(commit=False)
+        if "in_city" in self.fields:
+            rule_set.city = self.cleaned_data["in_city"]
+        if commit:
+            rule_set.save()
+        return rule_set
 
 
 class GroupModesForm(forms.Form):

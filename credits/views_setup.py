@@ -120,9 +120,9 @@ def _builder(request: HttpRequest, rule_set: RuleSet | None, data=None) -> Build
 def _city_and_year(form: RuleSetForm, rule_set: RuleSet | None) -> tuple[Unit | None, int | None]:
     """The city and year typed so far (before the whole form is valid), for the pass count."""
     city = rule_set.city if rule_set else None
-    cities = list(form.fields["city"].queryset)
     if city is None:
-        wanted = form.data.get("city") or (cities[0].pk if len(cities) == 1 else None)
+        cities = list(form.fields["in_city"].queryset)
+        wanted = form.data.get("in_city") or (cities[0].pk if len(cities) == 1 else None)
         city = next((c for c in cities if str(c.pk) == str(wanted)), None)
     try:
         year = int(form.data.get("year") or (rule_set.year if rule_set else 0))

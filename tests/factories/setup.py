@@ -49,9 +49,7 @@ def other_city(publish_at) -> OtherCity:
     provider.cities.add(city)
     programme = programme_with_chain(city, period=period, title="乙市骨干教师培训", quotas={district: 3})
     contact = Contact.objects.create(unit=district, name="乙市联系人", phone="0000-1", duty="选课")
-    announcement = Announcement.objects.create(
-        unit=city, title="乙市选课通知", body="乙市", publish_at=publish_at
-    )
+    announcement = Announcement.objects.create(unit=city, title="乙市选课通知", body="乙市", publish_at=publish_at)
     return OtherCity(
         city=city,
         district=district,
