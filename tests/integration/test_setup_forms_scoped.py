@@ -36,7 +36,7 @@ SETUP_PAGES = [
 
 @pytest.fixture
 def two_cities(tree):
-    """The tree's city with a period, rule set, provider and programme of its own, and a second city with all of them."""
+    """The tree's city with its own period, rule set, provider and programme; a second city with all of them."""
     period = PeriodFactory(city=tree.city, name="甲市2022期", rule_set__name="甲市学时规则")
     provider = ProviderFactory(name="甲市开放大学", code="JIA-PROV")
     provider.cities.add(tree.city)
@@ -141,7 +141,7 @@ def test_the_other_citys_objects_are_404(client, two_cities):
 
 
 def test_a_forged_choice_of_the_other_city_is_refused(client, two_cities):
-    tree, period, _provider, _programme, other = two_cities
+    tree, *_own, other = two_cities
     client.force_login(tree.erin)
     data = {
         "year": "2023",
