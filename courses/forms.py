@@ -214,6 +214,7 @@ def _city_field(form: forms.BaseForm, cities) -> None:
     )
     if len(cities) == 1:
         form.fields["city"].initial = cities[0].pk
+        form.fields["city"].disabled = True
         form.fields["city"].widget = forms.HiddenInput()
 
 

@@ -4,7 +4,7 @@ levels with their deadlines and the quota table (typed, or imported from the 名
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +19,7 @@ from portal.scoping import get_visible_or_404, scope_for
 
 from . import services
 from .forms import ProgrammeSetupForm, QuotaImportForm, QuotaTableForm, level_formset
-from .models import Programme, Quota
+from .models import Programme, ProgrammeLevel, Quota
 from .selectors import programmes_managed_by
 
 
@@ -40,9 +40,12 @@ def _districts(programme: Programme, cities: list[Unit]) -> list[Unit]:
 
 @role_required(Role.CITY_ADMIN)
 def programme_list(request: HttpRequest) -> HttpResponse:
+    # Subqueries: two joined counts would multiply each other.
+    seats = Quota.objects.filter(programme=OuterRef("pk")).values("programme").annotate(n=Sum("seats")).values("n")
+    levels = ProgrammeLevel.objects.filter(programme=OuterRef("pk")).values("programme").annotate(n=Count("pk"))
     programmes = (
         programmes_managed_by(request.user)
-        .annotate(n_levels=Count("levels", distinct=True), quota_seats=Sum("quotas__seats"))
+        .annotate(n_levels=Subquery(levels.values("n")), quota_seats=Subquery(seats))
         .order_by("-registration_opens_at", "pk")
     )
     return render(request, "enrollment/setup/programme_list.html", {"programmes": programmes, "now": timezone.now()})
