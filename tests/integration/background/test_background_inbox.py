@@ -167,6 +167,7 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "credits.tasks.compliance_snapshot_nightly": "1",
         "credits.tasks.hours_reminders": "8",
         "portal.tasks.notifications_email_pending": "*",
+        "portal.tasks.announcements_send": "*",
     }
 
 
