@@ -234,7 +234,7 @@ def _require_operator(actor: User) -> None:
 def first_operator_ensure(id_number: str | None, name: str, password: str | None) -> User | None:
     """Make the installation's first platform operator, once, from the install's configuration.
 
-    Runs after every ``migrate`` (portal.operators); does nothing when an operator exists or
+    Runs after every ``migrate`` (portal.bootstrap); does nothing when an operator exists or
     no ID number is configured. An existing login with that number becomes the operator
     without a new password. Raises ImproperlyConfigured (stopping the install step) on a bad
     number or a weak or missing password. Side effects: one User INSERT or UPDATE.
@@ -364,6 +364,8 @@ def city_create_with_admin(
                 password=admin_password,
             )
     except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
         # The admin's fields are the form's admin_* fields.
         raise ValidationError({f"admin_{k}": v for k, v in exc.message_dict.items()}) from None
     return city, grant

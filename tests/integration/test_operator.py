@@ -1,6 +1,12 @@
 """The platform operator: opens cities with their first admin, keeps the platform-wide settings
 (stages, topics, kinds, schedules), and sees none of any city's people."""
 
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -15,6 +21,7 @@ from portal.models import Role, RoleAssignment, Stage, Unit, UnitKind, User
 from tests.factories.portal import UserFactory, id_number
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -281,3 +288,35 @@ def test_a_weak_first_password_stops_the_install_step(db):
         services.first_operator_ensure(id_number(), "平台运营", "123")
     with pytest.raises(ImproperlyConfigured, match="FIRST_OPERATOR_ID_NUMBER"):
         services.first_operator_ensure("44010619700101000X", "平台运营", "Operator-first-2026")
+
+
+def test_a_fresh_install_gets_its_operator_from_the_migrate_step(tmp_path):
+    """What docker-compose's one-shot migrate does on an empty database, with the operator's variables set."""
+    number = id_number()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env |= {
+        "DEBUG": "0",
+        "SECRET_KEY": "fresh-install-test-secret-key-0123456789-abcdefghijklmnop",
+        "ALLOWED_HOSTS": "example.org",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "VAR_DIR": str(tmp_path / "var"),
+        "FIRST_OPERATOR_ID_NUMBER": number,
+        "FIRST_OPERATOR_NAME": "省平台运营",
+        "FIRST_OPERATOR_PASSWORD": "Operator-first-2026",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"Platform operator: 省平台运营 ({number[:4]}…{number[-4:]})" in result.stdout
+    with sqlite3.connect(tmp_path / "fresh.sqlite3") as db:
+        rows = db.execute("SELECT name, is_operator FROM portal_user").fetchall()
+    assert rows == [("省平台运营", 1)]
