@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 
 from courses import selectors, services
 from courses.forms import PeriodForm, ProviderAddForm, ProviderCreateForm, StaffAddForm
-from courses.models import ProviderStaff, TrainingPeriod
+from courses.models import Course, CourseStatus, ProviderStaff, TrainingPeriod
 from credits.rule_engine import describe
 from credits.selectors import rule_sets_managed_by
 from portal import idcard
+from portal.converters import parse_id
 from portal.decorators import role_required
 from portal.forms import add_errors
 from portal.models import Role, Unit
@@ -89,8 +90,8 @@ def period_timeline(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     teacher = scope_for(request.user).teacher
     periods = [p for p in selectors.periods_visible_to(request.user) if teacher.unit.is_within(p.city)]
-    wanted = request.GET.get("period")
-    period = next((p for p in periods if str(p.pk) == wanted), None) if wanted else None
+    wanted = parse_id(request.GET.get("period"))
+    period = next((p for p in periods if p.pk == wanted), None)
     period = period or selectors.period_current(periods, now)
     context = {"periods": periods, "period": period, **(_timeline_context(period) if period else {})}
     return render(request, "courses/setup/timeline_page.html", context)
@@ -136,11 +137,10 @@ def provider_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("cities")
         .order_by("code")
     )
-    return render(
-        request,
-        "courses/setup/provider_list.html",
-        {"providers": providers, "add_form": add_form, "create_form": create_form, "city_ids": {c.pk for c in cities}},
-    )
+    # The review queue: the city's draft courses, which the city publishes after checking them.
+    drafts = Course.objects.filter(period__city__in=cities, status=CourseStatus.DRAFT).count()
+    context = {"providers": providers, "add_form": add_form, "create_form": create_form, "drafts": drafts}
+    return render(request, "courses/setup/provider_list.html", context)
 
 
 @role_required(Role.CITY_ADMIN)

@@ -21,6 +21,7 @@ from credits.forms import CreditKindForm, GroupModesForm, RequirementFormSet, Ru
 from credits.models import CreditKind, RuleSet, Topic
 from credits.rule_builder import NotBuildable, measure_choices, rows_from_tree, tree_from_rows
 from credits.rule_engine import describe
+from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
 from portal.forms import add_errors
 from portal.models import Role, Unit
@@ -100,7 +101,7 @@ def _builder(request: HttpRequest, rule_set: RuleSet | None, data=None) -> Build
         )
     if "add_row" in data:
         data = data.copy()
-        data[f"{PREFIX}-TOTAL_FORMS"] = str(int(data.get(f"{PREFIX}-TOTAL_FORMS") or 0) + 1)
+        data[f"{PREFIX}-TOTAL_FORMS"] = str((parse_id(data.get(f"{PREFIX}-TOTAL_FORMS")) or 0) + 1)
     builder = Builder(
         form=RuleSetForm(data, instance=rule_set, cities=cities),
         modes=GroupModesForm(data, prefix="modes"),
@@ -124,11 +125,8 @@ def _city_and_year(form: RuleSetForm, rule_set: RuleSet | None) -> tuple[Unit | 
         cities = list(form.fields["in_city"].queryset)
         wanted = form.data.get("in_city") or (cities[0].pk if len(cities) == 1 else None)
         city = next((c for c in cities if str(c.pk) == str(wanted)), None)
-    try:
-        year = int(form.data.get("year") or (rule_set.year if rule_set else 0))
-    except ValueError:
-        year = None
-    return city, year if year and 2000 <= year <= 2100 else None
+    year = parse_year(form.data.get("year")) if form.data.get("year") else (rule_set.year if rule_set else None)
+    return city, year
 
 
 def _rule_or_404(request: HttpRequest, pk: int) -> RuleSet:
@@ -198,8 +196,9 @@ def rule_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.OPERATOR)
 def catalogue_settings(request: HttpRequest) -> HttpResponse:
     """Topics (专题) and kinds of hours (学时类型): what every city's rules and courses may name."""
-    topic = get_visible_or_404(Topic.objects.all(), pk=request.GET["topic"]) if request.GET.get("topic") else None
-    kind = get_visible_or_404(CreditKind.objects.all(), pk=request.GET["kind"]) if request.GET.get("kind") else None
+    topic_pk, kind_pk = parse_id(request.GET.get("topic")), parse_id(request.GET.get("kind"))
+    topic = get_visible_or_404(Topic.objects.all(), pk=topic_pk) if topic_pk else None
+    kind = get_visible_or_404(CreditKind.objects.all(), pk=kind_pk) if kind_pk else None
     which = request.POST.get("form")
     topic_form = TopicForm(request.POST if which == "topic" else None, instance=topic, prefix="topic")
     kind_form = CreditKindForm(request.POST if which == "kind" else None, instance=kind, prefix="kind")

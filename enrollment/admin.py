@@ -7,14 +7,15 @@ log is read-only here as everywhere.
 from django.contrib import admin
 from django.utils import timezone
 
-from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
+from portal.admin import InUnits, ReadOnlyAdmin, ScopedInline, ScopedModelAdmin
+from portal.models import Role
 
 from . import services
 from .forms import LevelFormSet, ProgrammeAdminForm
-from .models import Application, AuditEntry, Programme, ProgrammeLevel, Quota
+from .models import Application, AuditEntry, Programme, ProgrammeLevel, ProgrammeSession, Quota
 
 
-class ProgrammeLevelInline(admin.TabularInline):
+class ProgrammeLevelInline(ScopedInline, admin.TabularInline):
     model = ProgrammeLevel
     formset = LevelFormSet
     extra = 0
@@ -22,9 +23,7 @@ class ProgrammeLevelInline(admin.TabularInline):
     ordering = ["order"]
 
 
-class QuotaInline(ScopedAdminMixin, admin.TabularInline):
-    unit_lookup = "district"
-
+class QuotaInline(ScopedInline, admin.TabularInline):
     model = Quota
     extra = 0
     autocomplete_fields = []
@@ -32,16 +31,22 @@ class QuotaInline(ScopedAdminMixin, admin.TabularInline):
     readonly_fields = ["reopened_until"]
 
 
-@admin.register(Programme)
-class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    unit_lookup = "period__city"
+class ProgrammeSessionInline(ScopedInline, admin.TabularInline):
+    """The programme's meetings, whose attendance the city takes in the portal."""
 
+    model = ProgrammeSession
+    extra = 0
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(ScopedModelAdmin):
+    reach = InUnits("period__city", roles=(Role.CITY_ADMIN,))
     form = ProgrammeAdminForm
     list_display = ["title", "period", "total_seats", "registration_opens_at", "registration_closes_at"]
-    list_filter = ["period__city", "period"]
+    list_filter = ["period"]
     search_fields = ["title"]
     filter_horizontal = ["eligible_stages"]
-    inlines = [ProgrammeLevelInline, QuotaInline]
+    inlines = [ProgrammeLevelInline, QuotaInline, ProgrammeSessionInline]
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Quota:
@@ -58,19 +63,17 @@ class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    unit_lookup = "school"
-
+class ApplicationAdmin(ReadOnlyAdmin):
+    reach = InUnits("school")
     list_display = ["teacher", "programme", "school", "state", "level", "deadline", "submitted_at"]
     list_filter = ["state", "programme"]
-    search_fields = ["teacher__name", "teacher__id_number"]
+    search_fields = ["teacher__name", "=teacher__id_number"]
     list_select_related = ["teacher", "programme", "school", "level"]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    unit_lookup = "programme__period__city"
-
+class AuditEntryAdmin(ReadOnlyAdmin):
+    reach = InUnits("programme__period__city", roles=(Role.CITY_ADMIN,))
     list_display = ["created_at", "actor_name", "actor_role", "action", "programme", "application", "comment"]
     list_filter = ["action", "actor_role", "programme"]
     search_fields = ["actor_name", "comment"]

@@ -7,6 +7,7 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("专项培训报名与审核")
 
     def ready(self) -> None:
+        from courses.sessions import register_session_kind
         from portal.models import ADMIN_ROLES, Role
         from portal.registry import (
             AudienceKind,
@@ -22,8 +23,9 @@ class EnrollmentConfig(AppConfig):
             register_setup,
         )
 
-        from . import demo, demo_setup, home_cards, selectors
+        from . import demo, demo_sessions, demo_setup, home_cards, selectors
         from .reminders import KIND_APPROVAL_REMINDER
+        from .sessions import programme_session_kind
 
         register_nav(
             NavItem(_("专项培训"), "enrollment:programme_list", (Role.TEACHER, *ADMIN_ROLES), order=40),
@@ -74,3 +76,5 @@ class EnrollmentConfig(AppConfig):
         )
         register_demo(demo.load, order=30)
         register_demo(demo_setup.load, order=45)  # before the portal's (50), which sends the published ones
+        register_demo(demo_sessions.load, order=35)
+        register_session_kind(programme_session_kind())

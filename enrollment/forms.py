@@ -7,9 +7,12 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from portal.converters import parse_id
+from portal.forms import ModelMultipleIdsField, SpreadsheetField
 from portal.models import Position, Unit, UnitKind
 
 from .models import LEVEL_KIND_RANK, Application, Programme, ProgrammeLevel
+from .services import MAX_SEATS
 
 
 class LevelFormSet(BaseInlineFormSet):
@@ -67,6 +70,7 @@ class ProgrammeAdminForm(forms.ModelForm):
             "registration_opens_at",
             "registration_closes_at",
         ]
+        field_classes = {"eligible_stages": ModelMultipleIdsField}
 
 
 class ApplyForm(forms.Form):
@@ -98,7 +102,7 @@ class BulkDecisionForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the service only acts on those the user may decide.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: parse_id(value) is not None
 
 
 def _districts(programme: Programme):
@@ -109,7 +113,7 @@ def _districts(programme: Programme):
 
 class QuotaSetForm(forms.Form):
     district = forms.ModelChoiceField(label=_("区（县）"), queryset=Unit.objects.none())
-    seats = forms.IntegerField(label=_("名额"), min_value=0)
+    seats = forms.IntegerField(label=_("名额"), min_value=0, max_value=MAX_SEATS)
 
     def __init__(self, *args, programme: Programme, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,7 +123,7 @@ class QuotaSetForm(forms.Form):
 class QuotaMoveForm(forms.Form):
     from_district = forms.ModelChoiceField(label=_("调出区"), queryset=Unit.objects.none())
     to_district = forms.ModelChoiceField(label=_("调入区"), queryset=Unit.objects.none())
-    seats = forms.IntegerField(label=_("名额数"), min_value=1)
+    seats = forms.IntegerField(label=_("名额数"), min_value=1, max_value=MAX_SEATS)
     comment = forms.CharField(label=_("说明"), max_length=200, required=False)
 
     def __init__(self, *args, programme: Programme, **kwargs):
@@ -139,7 +143,7 @@ class QuotaReopenForm(forms.Form):
 
 
 class QuotaImportForm(forms.Form):
-    file = forms.FileField(label=_("名额分配表（.xlsx）"))
+    file = SpreadsheetField(label=_("名额分配表（.xlsx）"))
 
 
 class FinalizeForm(forms.Form):
@@ -203,7 +207,7 @@ class QuotaTableForm(forms.Form):
         self.districts = list(districts)
         for district in self.districts:
             self.fields[f"seats_{district.pk}"] = forms.IntegerField(
-                label=district.name, min_value=0, required=False, initial=seats.get(district.pk)
+                label=district.name, min_value=0, max_value=MAX_SEATS, required=False, initial=seats.get(district.pk)
             )
 
     @property

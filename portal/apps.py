@@ -7,7 +7,10 @@ class PortalConfig(AppConfig):
     verbose_name = _("组织与人员")
 
     def ready(self) -> None:
-        from portal import bootstrap, checks, demo_setup, home_cards, schedules
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal import bootstrap, checks, converters, demo_accounts, demo_setup, home_cards, schedules
+        from portal.account import session_login_remember
         from portal.models import ADMIN_ROLES, Role
         from portal.notifications import EMAIL_PENDING_TASK
         from portal.registry import (
@@ -27,6 +30,7 @@ class PortalConfig(AppConfig):
         from portal.services import KIND_ANNOUNCEMENT
 
         checks.register()
+        converters.register()  # <id:pk> in every app's URLs
         schedules.connect()
         bootstrap.connect()
         register_nav(
@@ -37,6 +41,12 @@ class PortalConfig(AppConfig):
                 roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
                 order=11,
             ),
+            NavItem(
+                label=_("名册冲突"),
+                url_name="portal:roster_conflicts",
+                roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+                order=12,
+            ),
             NavItem(label=_("我的档案"), url_name="portal:my_record", roles=(Role.TEACHER,), order=12),
             NavItem(label=_("我的导出"), url_name="inbox:exports", roles=ADMIN_ROLES, order=90),
             NavItem(_("年度设置"), "portal:setup", (Role.CITY_ADMIN, Role.DISTRICT_ADMIN), order=80),
@@ -44,6 +54,12 @@ class PortalConfig(AppConfig):
             NavItem(_("城市"), "portal:operator_cities", (Role.OPERATOR,), order=10),
             NavItem(_("学段"), "portal:operator_stages", (Role.OPERATOR,), order=20),
             NavItem(_("后台任务"), "portal:operator_schedules", (Role.OPERATOR,), order=30),
+            NavItem(
+                label=_("身份证号查看记录"),
+                url_name="portal:personal_data_log",
+                roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN),
+                order=91,
+            ),
         )
         publishers = (Role.CITY_ADMIN, Role.DISTRICT_ADMIN)
         register_setup(
@@ -80,3 +96,23 @@ class PortalConfig(AppConfig):
                 description=_("每5分钟：到发布时间的通知公告发送到相关人员的站内消息（每人每条只发一次）。"),
             )
         )
+        register_job(
+            Job(
+                name="删除过期的导出文件",
+                task="portal.tasks.exports_expire",
+                crontab=("15", "3"),
+                description=_(
+                    "每天3:15：删除生成已超过保留天数（EXPORT_KEEP_DAYS，默认7天）的导出文件，文件含个人信息。"
+                ),
+            )
+        )
+        register_job(
+            Job(
+                name="删除过期的登录记录",
+                task="portal.tasks.login_records_purge",
+                crontab=("30", "3"),
+                description=_("每天3:30：删除超过保留天数（LOGIN_RECORDS_KEEP_DAYS，默认30天）的登录尝试与登录记录。"),
+            )
+        )
+        user_logged_in.connect(session_login_remember, dispatch_uid="portal-login-at")
+        register_demo(demo_accounts.load, order=5)

@@ -15,6 +15,7 @@ from portal.models import (
     Contact,
     Role,
     RoleAssignment,
+    RosterConflict,
     Teacher,
     TeacherMove,
     TeacherStatus,
@@ -55,6 +56,12 @@ def teacher_moves(teacher: Teacher) -> QuerySet[TeacherMove]:
 def employer_units_for(user: User) -> QuerySet[Unit]:
     """Schools and other employers in the user's reach (choices for filters and transfers)."""
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
+
+
+def roster_conflicts_visible_to(user: User) -> QuerySet[RosterConflict]:
+    """Refused additions kept for the districts (and cities) the user administers, newest first."""
+    q = scope_for(user).unit_q("district", roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN))
+    return RosterConflict.objects.filter(q).select_related("teacher__unit", "unit", "actor").order_by("-last_at", "-id")
 
 
 # What a roster must have before a period opens (the roster page counts the same gaps).

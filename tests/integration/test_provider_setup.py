@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from courses.models import Provider, ProviderStaff
+from courses.models import CourseStatus, Provider, ProviderStaff
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory
 from tests.factories.enrollment import at
 from tests.factories.portal import CityFactory, UserFactory, id_number
@@ -160,3 +160,16 @@ def test_provider_list_query_count_is_flat(client, tree, gzou, django_assert_max
         response = client.get(reverse("courses:provider_list"))
 
     assert len(response.context["providers"]) == 16
+
+
+def test_provider_list_links_the_review_queue_of_the_citys_draft_courses(client, tree, gzou):
+    period = PeriodFactory(city=tree.city)
+    CourseFactory(period=period, provider=gzou, status=CourseStatus.DRAFT)
+    CourseFactory(period=period, provider=gzou)  # published: not in the queue
+    CourseFactory(period=PeriodFactory(city=CityFactory()), provider=gzou, status=CourseStatus.DRAFT)
+    client.force_login(tree.erin)
+
+    response = client.get(reverse("courses:provider_list"))
+
+    assert response.context["drafts"] == 1
+    assert f'href="{reverse("courses:manage_list")}?status=draft"' in response.content.decode()

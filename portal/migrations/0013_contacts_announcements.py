@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0010_personal_data_access'),
+        ('portal', '0012_accounts_exports_conflicts'),
     ]
 
     operations = [
