@@ -246,7 +246,7 @@ def _password_field(required: bool = True) -> forms.CharField:
         required=required,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("新建账号时必填，本人首次登录后应修改；已有账号的密码不会改变。"),
+        help_text=_("新建账号时必填，本人首次登录时须改为自己的密码；已有账号的密码不会改变。"),
     )
 
 

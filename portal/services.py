@@ -323,7 +323,8 @@ def login_for(id_number: str, name: str, password: str, *, is_staff: bool = Fals
     An existing login must carry the same name (whoever names a person knows her name; the
     answer never tells it), and keeps its password (nobody takes over an account by naming
     it). Raises ValidationError by field (id_number, name, password). Returns (user, created).
-    Side effect: one User INSERT when created.
+    Side effect: one User INSERT when created; someone else chose that password, so she must
+    change it at her first login.
     """
     try:
         number = idcard.check(id_number).number
@@ -341,7 +342,7 @@ def login_for(id_number: str, name: str, password: str, *, is_staff: bool = Fals
         return user, False
     if not password:
         raise ValidationError({"password": _("该身份证号还没有登录账号：请设置初始密码")})
-    user = User(id_number=number, name=name, is_staff=is_staff)
+    user = User(id_number=number, name=name, is_staff=is_staff, must_change_password=True)
     try:
         validate_password(password, user)
     except ValidationError as exc:

@@ -76,9 +76,11 @@ def test_city_admin_names_a_school_admin_with_a_new_login(client, tree):
 
     assert response.status_code == 302
     assignment = RoleAssignment.objects.get(user__id_number=number)
-    assert (assignment.unit, assignment.role, assignment.user.check_password("Principal-2026!")) == (
+    user = assignment.user
+    assert (assignment.unit, assignment.role, user.check_password("Principal-2026!"), user.must_change_password) == (
         tree.school_b,
         Role.SCHOOL_ADMIN,
+        True,
         True,
     )
 
