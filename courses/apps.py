@@ -34,12 +34,14 @@ class CoursesConfig(AppConfig):
             Job,
             Membership,
             NavItem,
+            SetupLink,
             register_cards,
             register_demo,
             register_job,
             register_membership,
             register_nav,
             register_notification_kind,
+            register_setup,
         )
 
         from . import attendance_cards, demo, demo_attendance, demo_maoming, home_cards, services
@@ -69,6 +71,22 @@ class CoursesConfig(AppConfig):
             NavItem(_("课程方案"), "courses:offer_list", (Role.PROVIDER,), order=41),
             NavItem(_("合作学校"), "courses:provider_schools", (Role.PROVIDER,), order=42),
             NavItem(_("培训费用"), "courses:statements", (*ADMIN_ROLES, Role.PROVIDER), order=48),
+        )
+        register_setup(
+            SetupLink(
+                _("培训周期"),
+                "courses:period_list",
+                (Role.CITY_ADMIN,),
+                _("选课与补选时间、补选退课规则、培训日期、收费上限和学时规则；预览教师看到的年度安排。"),
+                20,
+            ),
+            SetupLink(
+                _("施教机构"),
+                "courses:provider_list",
+                (Role.CITY_ADMIN,),
+                _("为本市服务的施教机构及其工作人员，以及各机构的课程。"),
+                50,
+            ),
         )
         register_cards(home_cards.selection_cards)
         register_cards(attendance_cards.attendance_cards)

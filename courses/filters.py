@@ -77,10 +77,7 @@ class CatalogueFilter(django_filters.FilterSet):
         choices=lambda: list(Stage.objects.values_list("pk", "name")),
     )
     provider = django_filters.ChoiceFilter(
-        label=_("施教机构"),
-        field_name="provider",
-        empty_label=_("全部机构"),
-        choices=lambda: list(Provider.objects.filter(is_active=True).values_list("pk", "name")),
+        label=_("施教机构"), field_name="provider", empty_label=_("全部机构"), choices=[]
     )
     mode = django_filters.ChoiceFilter(label=_("形式"), choices=CourseMode.choices, empty_label=_("全部形式"))
     has_seats = django_filters.BooleanFilter(label=_("名额"), method="filter_has_seats", widget=SeatsWidget())
@@ -92,8 +89,15 @@ class CatalogueFilter(django_filters.FilterSet):
         model = Course
         fields = ["q", "category", "topic", "stage", "provider", "mode", "has_seats", "sort"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, period, **kwargs):
         super().__init__(*args, **kwargs)
+        # The providers of the period's published courses, never another city's.
+        self.form.fields["provider"].choices = list(
+            Provider.objects.filter(courses__period=period, courses__status=CourseStatus.PUBLISHED)
+            .distinct()
+            .order_by("code")
+            .values_list("pk", "name")
+        )
         # The catalogue is the hottest page: its filter bar is plain Bootstrap markup, not crispy templates.
         for name, field in self.form.fields.items():
             css = "form-control form-control-sm" if name == "q" else "form-select form-select-sm"
@@ -143,14 +147,16 @@ class CourseManageFilter(django_filters.FilterSet):
 class FillRateFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
     category = django_filters.ChoiceFilter(label=_("科目类别"), choices=Category.choices, empty_label=_("全部类别"))
-    provider = django_filters.ModelChoiceFilter(
-        label=_("施教机构"), queryset=Provider.objects.all(), empty_label=_("全部机构")
-    )
+    provider = django_filters.ModelChoiceFilter(label=_("施教机构"), queryset=None, empty_label=_("全部机构"))
     full = django_filters.BooleanFilter(label=_("名额"), method="filter_full", widget=FullWidget())
 
     class Meta:
         model = Course
         fields = ["q", "category", "provider", "full"]
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["provider"].queryset = providers  # the period's own providers, never another city's
 
     def filter_q(self, queryset, name, value):
         return search_courses(queryset, value)

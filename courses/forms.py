@@ -3,8 +3,17 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import OFFER_EDITABLE_STATES, OFFER_LOCKED_STATES, Course, CourseOffer, CourseSession
+from courses.models import (
+    OFFER_EDITABLE_STATES,
+    OFFER_LOCKED_STATES,
+    Course,
+    CourseOffer,
+    CourseSession,
+    Provider,
+    TrainingPeriod,
+)
 from portal.forms import ModelMultipleIdsField, SpreadsheetField
+from portal.models import Unit
 from portal.uploads import DocumentField
 
 # What an offer's approval (立项) covers: these do not change once the offer is submitted or approved.
@@ -168,6 +177,127 @@ class ResultImportForm(forms.Form):
         self.fields["period"].queryset = periods
         if len(providers) == 1:
             self.fields["provider"].initial = providers[0].pk
+
+
+# --- the city's year: periods and providers -----------------------------------------------------------------------
+
+
+class DateTimeLocal(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateLocal(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class PeriodForm(forms.ModelForm):
+    """A training period as the city admin sets it up; the rule set is one of her city's.
+
+    Fields added to TrainingPeriod later join ``Meta.fields`` (and a widget if they need one).
+    """
+
+    class Meta:
+        model = TrainingPeriod
+        fields = [
+            "city",
+            "year",
+            "code",
+            "name",
+            "rule_set",
+            "selection_opens_at",
+            "selection_closes_at",
+            "late_opens_at",
+            "late_closes_at",
+            "drop_allowed_in_late",
+            "training_starts_on",
+            "training_ends_on",
+            "max_fee_per_hour",
+            "school_providers",
+            "offers_required",
+            "agreement_due_on",
+        ]
+        widgets = {
+            "selection_opens_at": DateTimeLocal,
+            "selection_closes_at": DateTimeLocal,
+            "late_opens_at": DateTimeLocal,
+            "late_closes_at": DateTimeLocal,
+            "training_starts_on": DateLocal,
+            "training_ends_on": DateLocal,
+            "agreement_due_on": DateLocal,
+        }
+        help_texts = {
+            "selection_closes_at": _("到这个时刻截止，例如 2022-03-30 00:00 即 3 月 29 日全天可选"),
+            "late_opens_at": _(
+                "补选阶段：学时不足的教师增选课程；可与选课时间重叠（广州 2201 期为 3 月 26 日至 29 日）"
+            ),
+        }
+
+    def __init__(self, *args, cities, rule_sets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["city"].queryset = cities
+        self.fields["rule_set"].queryset = rule_sets
+        self.fields["rule_set"].help_text = _("本市的学时规则；在“学时规则”中新建")
+        cities = list(cities)
+        if self.instance.pk or len(cities) == 1:
+            self.fields["city"].initial = self.instance.city_id if self.instance.pk else cities[0].pk
+            self.fields["city"].disabled = True
+            self.fields["city"].widget = forms.HiddenInput()
+
+    def clean(self):
+        data = super().clean()
+        city, rule_set = data.get("city"), data.get("rule_set")
+        if city and rule_set and rule_set.city_id != city.pk:
+            self.add_error("rule_set", _("请选择%(city)s的学时规则") % {"city": city.name})
+        return data
+
+
+class ProviderAddForm(forms.Form):
+    """A provider that already exists (it serves another city too) is added by its code, never picked from a list."""
+
+    code = forms.CharField(label=_("机构代码"), max_length=32)
+
+    def __init__(self, *args, cities, **kwargs):
+        super().__init__(*args, **kwargs)
+        _city_field(self, cities)
+
+
+class ProviderCreateForm(forms.ModelForm):
+    class Meta:
+        model = Provider
+        fields = ["code", "name", "contact_name", "contact_phone", "contact_email"]
+
+    def __init__(self, *args, cities, **kwargs):
+        super().__init__(*args, **kwargs)
+        _city_field(self, cities)
+
+
+def _city_field(form: forms.BaseForm, cities) -> None:
+    cities = list(cities)
+    form.fields["city"] = forms.ModelChoiceField(
+        label=_("城市"), queryset=Unit.objects.filter(pk__in=[c.pk for c in cities])
+    )
+    if len(cities) == 1:
+        form.fields["city"].initial = cities[0].pk
+        form.fields["city"].disabled = True
+        form.fields["city"].widget = forms.HiddenInput()
+
+
+class StaffAddForm(forms.Form):
+    id_number = forms.CharField(label=_("身份证号"), max_length=30)
+    name = forms.CharField(label=_("姓名"), max_length=50, help_text=_("须与身份证上的姓名一致"))
+    password = forms.CharField(
+        label=_("初始密码"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("新建账号时必填，本人首次登录后应修改；已有账号的密码不会改变。"),
+    )
 
 
 # --- the school–provider model ------------------------------------------------------------------------

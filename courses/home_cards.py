@@ -30,6 +30,7 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
         period = selectors.period_current(mine, now)
         if period is not None:
             cards.append(_teacher_card(scope.teacher, period, now))
+            cards.append(_timeline_card(period, now))
     if scope.provider_ids:
         cards += _provider_cards(scope, now)
     for role in (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN):
@@ -80,6 +81,23 @@ def _teacher_card(teacher: Teacher, period: TrainingPeriod, now) -> HomeCard:
         url=url,
         link_label=_("查看我的课程"),
         text=plan.evaluation.sentence if plan.evaluation else "",
+    )
+
+
+def _timeline_card(period: TrainingPeriod, now) -> HomeCard:
+    upcoming = [m for m in selectors.period_timeline(period) if not m.passed(now)]
+    text = (
+        _("下一项：%(label)s（%(at)s）") % {"label": upcoming[0].label, "at": _fmt(upcoming[0].at)}
+        if upcoming
+        else _("本期各项安排均已结束。")
+    )
+    return HomeCard(
+        role=Role.TEACHER,
+        title=_("本年度安排"),
+        text=text,
+        url=f"{reverse('courses:period_timeline')}?period={period.pk}",
+        link_label=_("查看全年安排"),
+        order=6,
     )
 
 

@@ -54,12 +54,13 @@ def _city_codes(scope: Scope) -> set[str]:
 
 
 def periods_visible_to(user: User) -> QuerySet[TrainingPeriod]:
-    """Periods of the cities the user belongs to (as teacher or admin); providers see every period."""
+    """Periods of the cities the user belongs to (as teacher or admin) or that her providers serve (provider staff)."""
     scope = scope_for(user)
-    qs = TrainingPeriod.objects.select_related("city", "rule_set")
+    q = Q(city__code__in=_city_codes(scope))
     if scope.provider_ids:
-        return qs
-    return qs.filter(city__code__in=_city_codes(scope))
+        served = Provider.cities.through.objects.filter(provider_id__in=scope.provider_ids).values("unit_id")
+        q |= Q(city_id__in=served)
+    return TrainingPeriod.objects.filter(q).select_related("city", "rule_set")
 
 
 def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> TrainingPeriod | None:
@@ -550,6 +551,68 @@ class NudgeRows:
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- the city's year: periods as teachers see them, providers as the city keeps them ----------------------------
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One date of a period's year, as teachers read it."""
+
+    at: dt.datetime
+    label: str
+    detail: str = ""
+
+    def passed(self, now: dt.datetime) -> bool:
+        return self.at <= now
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def period_timeline(period: TrainingPeriod) -> list[Milestone]:
+    """The period's dates in order: selection, 补选 (with its drop rule), training. No queries."""
+    from django.utils.translation import gettext as _
+
+    items = [Milestone(period.selection_opens_at, _("选课开始"), _("在课程超市选课，选课期间可以退课重选"))]
+    late_opens, late_closes = period.late_opens_at, period.late_closes_at
+    if late_opens and late_closes:
+        rule = _("补选期间可以退课") if period.drop_allowed_in_late else _("补选期间只能增选，不能退课")
+        detail = _("学时不足的教师增选课程；%(rule)s") % {"rule": rule}
+        items.append(Milestone(late_opens, _("补选开始"), detail))
+    if late_closes and late_closes == period.selection_closes_at:
+        items.append(Milestone(period.selection_closes_at, _("选课与补选截止")))
+    else:
+        items.append(Milestone(period.selection_closes_at, _("选课截止")))
+        if late_opens and late_closes:
+            items.append(Milestone(late_closes, _("补选截止")))
+    items.append(Milestone(_day_start(period.training_starts_on), _("培训开始"), _("按所选课程参加学习")))
+    items.append(
+        Milestone(
+            _day_start(period.training_ends_on + dt.timedelta(days=1)),
+            _("培训结束"),
+            _("%(day)s 为最后一天；此后按本年度学时规则核定是否达标") % {"day": period.training_ends_on.isoformat()},
+        )
+    )
+    return sorted(items, key=lambda m: m.at)
+
+
+def periods_managed_by(user: User) -> QuerySet[TrainingPeriod]:
+    """The periods of the user's cities (city admins)."""
+    scope = scope_for(user)
+    return TrainingPeriod.objects.filter(scope.unit_q("city", roles=(Role.CITY_ADMIN,))).select_related(
+        "city", "rule_set"
+    )
+
+
+def providers_of_cities(user: User) -> QuerySet[Provider]:
+    """The providers serving the user's cities, active or not (the city admin's provider page)."""
+    cities = [u.pk for u in scope_for(user).units.get(Role.CITY_ADMIN, ())]
+    return Provider.objects.filter(cities__in=cities).distinct()
 
 
 # --- the school–provider model (Maoming 2024) -------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import (
@@ -48,6 +49,7 @@ from credits.rule_engine import fmt_hours
 from portal.locking import lock_row, lock_rows
 from portal.models import EMPLOYER_KINDS, Role, RoleAssignment, Stage, Teacher, TeacherStatus, Unit, UnitKind, User
 from portal.notifications import notify
+from portal.scoping import scope_for
 from portal.uploads import document_kind
 
 # Notification kinds of the school–provider workflow (registered in CoursesConfig.ready).
@@ -116,7 +118,6 @@ def _check_window(period: TrainingPeriod, now: datetime, dropping: bool = False)
 
 def _local(value: datetime) -> str:
     """Date and time in Asia/Shanghai, in the user's language's format."""
-    from django.utils import timezone
     from django.utils.formats import date_format
 
     return date_format(timezone.localtime(value), "DATETIME_FORMAT")
@@ -427,8 +428,6 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
     from courses.attendance_selectors import hours_withheld
     from credits.models import Source
     from credits.services import credit_entry_record
-    from portal.models import Role
-    from portal.scoping import scope_for
 
     course = selection.course
     scope = scope_for(actor)
@@ -475,6 +474,106 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
         )
     selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor
     return True
+
+
+# --- the city's year: periods and providers -----------------------------------------------------------------------
+
+
+class SetupRefused(Exception):
+    """A set-up change a rule refuses; the message says what to do instead."""
+
+
+def _require_city_admin(actor: User, city: Unit) -> None:
+    if not scope_for(actor).reaches(city, roles=(Role.CITY_ADMIN,)):
+        raise PermissionDenied
+
+
+def period_save(period: TrainingPeriod, *, actor: User) -> TrainingPeriod:
+    """Create or change one of the city's training periods.
+
+    The city admin of the period's city only; the rule set must be the city's; a period
+    stays in its city. Raises ValidationError by field (the model's checks of the windows).
+    Side effect: one INSERT or UPDATE.
+    """
+    _require_city_admin(actor, period.city)
+    if period.pk is not None and not TrainingPeriod.objects.filter(pk=period.pk, city_id=period.city_id).exists():
+        raise PermissionDenied
+    if period.rule_set is not None and period.rule_set.city_id != period.city_id:
+        raise ValidationError({"rule_set": _("请选择%(city)s的学时规则") % {"city": period.city.name}})
+    period.full_clean()
+    period.save()
+    return period
+
+
+def provider_create(provider: Provider, *, actor: User, city: Unit) -> Provider:
+    """A new provider serving ``city``. Side effects: Provider INSERT, its city link."""
+    _require_city_admin(actor, city)
+    provider.full_clean()
+    with transaction.atomic():
+        provider.save()
+        provider.cities.add(city)
+    return provider
+
+
+def provider_city_add(*, actor: User, city: Unit, code: str) -> Provider:
+    """An existing provider (found by its exact code) starts serving ``city``. Side effect: one link row."""
+    _require_city_admin(actor, city)
+    provider = Provider.objects.filter(code=code.strip(), is_active=True).first()
+    if provider is None:
+        raise SetupRefused(_("没有代码为“%(code)s”的施教机构；新机构请在右侧新建") % {"code": code.strip()})
+    if provider.cities.filter(pk=city.pk).exists():
+        raise SetupRefused(_("“%(name)s”已在为%(city)s服务") % {"name": provider.name, "city": city.name})
+    provider.cities.add(city)
+    return provider
+
+
+def provider_city_remove(*, actor: User, city: Unit, provider: Provider, now: datetime) -> None:
+    """``provider`` stops serving ``city``; refused while it has courses in one of the city's unfinished periods.
+
+    Side effect: one link row deleted (its courses, selections and hours stay).
+    """
+    _require_city_admin(actor, city)
+    open_courses = Course.objects.filter(
+        provider=provider, period__city=city, period__training_ends_on__gte=timezone.localdate(now)
+    ).count()
+    if open_courses:
+        raise SetupRefused(
+            _("“%(name)s”在本市尚未结束的培训周期中还有 %(n)d 门课程，不能移除")
+            % {"name": provider.name, "n": open_courses}
+        )
+    provider.cities.remove(city)
+
+
+def _require_provider_admin(actor: User, provider: Provider) -> None:
+    cities = [u.pk for u in scope_for(actor).units.get(Role.CITY_ADMIN, ())]
+    if not provider.cities.filter(pk__in=cities).exists():
+        raise PermissionDenied
+
+
+def provider_staff_add(
+    *, actor: User, provider: Provider, id_number: str, name: str, password: str = ""
+) -> tuple[ProviderStaff, bool]:
+    """Add the person with ``id_number`` and ``name`` to the provider's staff (an admin of a city it serves).
+
+    Her login is found or made as ``portal.services.login_for`` (the name must match;
+    a password only for a new login). Raises ValidationError by field. Returns (staff,
+    created login). Side effects: User INSERT when new, ProviderStaff INSERT.
+    """
+    from portal.services import login_for
+
+    _require_provider_admin(actor, provider)
+    with transaction.atomic():
+        user, created = login_for(id_number, name, password)
+        if ProviderStaff.objects.filter(provider=provider, user=user).exists():
+            raise ValidationError({"id_number": _("该身份证号已是本机构的工作人员")})
+        staff = ProviderStaff.objects.create(provider=provider, user=user)
+    return staff, created
+
+
+def provider_staff_remove(*, actor: User, staff: ProviderStaff) -> None:
+    """Take a person off the provider's staff (her login stays). Side effect: one DELETE."""
+    _require_provider_admin(actor, staff.provider)
+    ProviderStaff.objects.filter(pk=staff.pk).delete()
 
 
 # --- the school–provider model: offers and their approval (立项) ---------------------------------------

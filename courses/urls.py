@@ -1,6 +1,6 @@
 from django.urls import path
 
-from courses import attendance_views, views
+from courses import attendance_views, views, views_setup
 from courses import partnership_views as pv
 
 app_name = "courses"
@@ -21,6 +21,14 @@ urlpatterns = [
     path("progress/nudge/remind/", views.nudge_remind, name="nudge_remind"),
     path("results/import/", views.results_import, name="results_import"),
     path("results/template.xlsx", views.results_template, name="results_template"),
+    path("year/", views_setup.period_timeline, name="period_timeline"),
+    path("setup/periods/", views_setup.period_list, name="period_list"),
+    path("setup/periods/new/", views_setup.period_edit, name="period_create"),
+    path("setup/periods/<id:pk>/", views_setup.period_edit, name="period_edit"),
+    path("setup/providers/", views_setup.provider_list, name="provider_list"),
+    path("setup/providers/<id:pk>/", views_setup.provider_detail, name="provider_detail"),
+    path("setup/providers/<id:pk>/remove/", views_setup.provider_remove, name="provider_remove"),
+    path("setup/staff/<id:pk>/remove/", views_setup.staff_remove, name="staff_remove"),
     # Attendance, leave and no-shows.
     path("attendance/", attendance_views.attendance_sessions, name="attendance_sessions"),
     path("attendance/mine/", attendance_views.my_sessions, name="my_sessions"),

@@ -103,7 +103,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     period, periods = _period(request, now)
     context = {"periods": periods, "period": period, "now": now}
     if period is not None:
-        course_filter = CatalogueFilter(request.GET, queryset=selectors.catalogue_courses(period, teacher))
+        course_filter = CatalogueFilter(
+            request.GET, queryset=selectors.catalogue_courses(period, teacher), period=period
+        )
         page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(_teacher_context(teacher, period, now))
         for course in page:
@@ -362,7 +364,9 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
     if not scope_for(request.user).reaches(period.city, roles=(Role.CITY_ADMIN,)):
         raise Http404
     course_filter = FillRateFilter(
-        request.GET, queryset=selectors.course_fill_rates(period).order_by("-enrolled_count", "code")
+        request.GET,
+        queryset=selectors.course_fill_rates(period).order_by("-enrolled_count", "code"),
+        providers=Provider.objects.filter(courses__period=period).distinct(),
     )
     if request.GET.get("export") == "xlsx":
         return xlsx_response(

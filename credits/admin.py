@@ -12,9 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from credits import services
 from credits.models import (
     Category,
     Certificate,
@@ -79,6 +81,16 @@ class RuleSetForm(forms.ModelForm):
         model = RuleSet
         fields = ("city", "year", "name", "tree", "description")
 
+    def clean(self):
+        data = super().clean()
+        closed = services.rule_set_closed_periods(self.instance, timezone.localdate())
+        if closed:
+            raise ValidationError(
+                _("已用于已结束的培训周期“%(periods)s”，不能再修改；请复制为新年度的规则后修改。")
+                % {"periods": "、".join(closed)}
+            )
+        return data
+
 
 class PreviewForm(forms.Form):
     tree = TreeField(label=_("规则"))
@@ -112,6 +124,9 @@ class RuleSetAdmin(ScopedModelAdmin):
         if db_field.name == "city":
             queryset = (queryset if queryset is not None else Unit.objects.all()).filter(kind=UnitKind.CITY)
         return queryset
+
+    def save_model(self, request, obj, form, change):
+        services.rule_set_save(obj, actor=request.user, now=timezone.now())  # the same checks as the portal
 
     def get_urls(self):
         return [

@@ -19,12 +19,14 @@ class CreditsConfig(AppConfig):
             ExportKind,
             Job,
             NavItem,
+            SetupLink,
             register_cards,
             register_demo,
             register_export,
             register_job,
             register_nav,
             register_notification_kind,
+            register_setup,
         )
 
         from . import declaration_cards, demo, demo_declarations, home_cards
@@ -50,6 +52,16 @@ class CreditsConfig(AppConfig):
             NavItem(_("学时认定"), "credits:declaration_review", (Role.SCHOOL_ADMIN,), order=61),
             NavItem(_("申报与抽查"), "credits:declaration_overview", (Role.DISTRICT_ADMIN, Role.CITY_ADMIN), order=61),
             NavItem(_("校本研修"), "credits:school_training", ADMIN_ROLES, order=62),
+            NavItem(_("专题与学时类型"), "credits:catalogue_settings", (Role.OPERATOR,), order=25),
+        )
+        register_setup(
+            SetupLink(
+                _("学时规则"),
+                "credits:rule_list",
+                (Role.CITY_ADMIN,),
+                _("逐项选择学时要求，看到教师读到的规则说明和上一年度的达标人数。"),
+                30,
+            )
         )
         register_cards(home_cards.credit_cards)
         register_cards(declaration_cards.declaration_cards)

@@ -4,7 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from credits.declaration_services import EVIDENCE_KINDS, credit_kind_problem
-from credits.models import Category, CreditKind, Source, Topic
+from credits.models import Category, CreditKind, RuleSet, Source, Topic
+from credits.rule_builder import ALL_OF, ANY_OF, GROUPS, Row
 from portal.forms import ModelMultipleIdsField
 from portal.uploads import DocumentField
 
@@ -58,6 +59,146 @@ class VerifyForm(forms.Form):
     code = forms.CharField(
         label=_("验证码"), max_length=40, help_text=_("学时证明上的 20 位验证码，例如 1A2B-3C4D-5E6F-7A8B-9C0D")
     )
+
+
+# --- the rule builder ----------------------------------------------------------------------------------------------
+
+
+class RuleSetForm(forms.ModelForm):
+    """Name, year and description of a rule set, and how its rows and groups combine."""
+
+    combine = forms.ChoiceField(
+        label=_("达标条件"),
+        choices=[(ALL_OF, _("以下各项全部达到")), (ANY_OF, _("以下各项达到其中一项即可"))],
+        initial=ALL_OF,
+    )
+
+    # Not the model field: a rule set stays with its city, and the (city, year) uniqueness is answered by
+    # rule_set_save naming the other rule set.
+    in_city = forms.ModelChoiceField(label=_("城市"), queryset=None)
+
+    class Meta:
+        model = RuleSet
+        fields = ["year", "name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, cities, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["in_city"]
+        else:
+            self.fields["in_city"].queryset = cities
+            if len(cities) == 1:
+                self.fields["in_city"].initial = cities[0].pk
+                self.fields["in_city"].disabled = True
+                self.fields["in_city"].widget = forms.HiddenInput()
+        self.fields["description"].help_text = _("可选，显示在达标率页面；教师看到的是下方自动生成的规则说明")
+        self.order_fields(["in_city", "year", "name", "description"])
+
+    def save(self, commit=True):
+        rule_set = super().save(commit=False)
+        if "in_city" in self.fields:
+            rule_set.city = self.cleaned_data["in_city"]
+        if commit:
+            rule_set.save()
+        return rule_set
+
+
+class GroupModesForm(forms.Form):
+    """How the rows of each group combine (only groups that have rows count)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for group in GROUPS:
+            self.fields[f"group_{group}"] = forms.ChoiceField(
+                label=_("%(g)s组内") % {"g": group},
+                choices=[(ANY_OF, _("满足其一即可")), (ALL_OF, _("全部达到"))],
+                initial=ANY_OF,
+            )
+
+    @property
+    def modes(self) -> dict[str, str]:
+        return {group: self.cleaned_data.get(f"group_{group}", ANY_OF) for group in GROUPS}
+
+
+class RequirementForm(forms.Form):
+    """One row: at least ``hours`` of a measure (the total, a category, a kind or a topic), maybe in a group."""
+
+    measure = forms.ChoiceField(label=_("要求"), required=False)
+    hours = forms.DecimalField(
+        label=_("至少（学时）"),
+        required=False,
+        min_value=Decimal("0.5"),
+        max_value=Decimal("10000"),
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal"}),
+    )
+    group = forms.ChoiceField(
+        label=_("分组"), required=False, choices=[("", _("不分组"))] + [(g, _("%(g)s组") % {"g": g}) for g in GROUPS]
+    )
+    label = forms.CharField(label=_("教师看到的名称（可选）"), required=False, max_length=40)
+
+    def __init__(self, *args, measures, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measure"].choices = [("", _("（不使用这一行）")), *measures]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("measure") and data.get("hours") is None and "hours" not in self.errors:
+            self.add_error("hours", _("请填写学时数"))
+        if not data.get("measure") and data.get("hours") is not None:
+            self.add_error("measure", _("请选择这一行要求的是哪类学时"))
+        return data
+
+    @property
+    def row(self) -> Row | None:
+        data = getattr(self, "cleaned_data", {})
+        if not data.get("measure"):
+            return None
+        return Row(data["measure"], data["hours"], data.get("group") or "", (data.get("label") or "").strip())
+
+
+class BaseRequirementFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.rows:
+            raise forms.ValidationError(_("请至少填写一行要求"))
+
+    @property
+    def rows(self) -> list[Row]:
+        return [form.row for form in self.forms if form.row is not None]
+
+
+RequirementFormSet = forms.formset_factory(RequirementForm, formset=BaseRequirementFormSet, extra=0, max_num=30)
+
+
+class RuleCopyForm(forms.Form):
+    year = forms.IntegerField(label=_("新规则的年度"), min_value=2000, max_value=2100)
+    name = forms.CharField(label=_("新规则的名称"), max_length=100)
+
+
+class TopicForm(forms.ModelForm):
+    class Meta:
+        model = Topic
+        fields = ["code", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+
+
+class CreditKindForm(forms.ModelForm):
+    class Meta:
+        model = CreditKind
+        fields = ["code", "name", "category"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+            self.fields["category"].disabled = True
 
 
 # --- declarations (学时申报) and school-based training (校本研修) ---------------------------------------------------

@@ -220,20 +220,33 @@ def _any_of(options: tuple[Requirement, ...]) -> Requirement:
     )
 
 
-def _leaf(key: str, arg: dict, totals: Totals, names: Names) -> Requirement:
-    required = Decimal(str(arg.get("hours", 1 if key == "requires_topic" else 0)))
+def _leaf_hours(key: str, arg: dict) -> Decimal:
+    return Decimal(str(arg.get("hours", 1 if key == "requires_topic" else 0)))
+
+
+def _leaf_label(key: str, arg: dict, names: Names) -> str:
+    """What a teacher reads for a leaf: its own label, else 总学时, the category, the kind or "<topic>专题"."""
+    if arg.get("label"):
+        return arg["label"]
     if key == "min_total":
-        label = arg.get("label") or _("总学时")
+        return _("总学时")
+    if key == "min_hours" and "category" in arg:
+        return category_label(arg["category"])
+    if key == "min_hours":
+        return names.kinds.get(arg["kind"], arg["kind"])
+    return _("%(topic)s专题") % {"topic": names.topics.get(arg["topic"], arg["topic"])}
+
+
+def _leaf(key: str, arg: dict, totals: Totals, names: Names) -> Requirement:
+    required = _leaf_hours(key, arg)
+    label = _leaf_label(key, arg, names)
+    if key == "min_total":
         actual = totals.total
     elif key == "min_hours" and "category" in arg:
-        label = arg.get("label") or category_label(arg["category"])
         actual = totals.by_category.get(arg["category"], ZERO)
     elif key == "min_hours":
-        label = arg.get("label") or names.kinds.get(arg["kind"], arg["kind"])
         actual = totals.by_kind.get(arg["kind"], ZERO)
     else:
-        topic = names.topics.get(arg["topic"], arg["topic"])
-        label = arg.get("label") or _("%(topic)s专题") % {"topic": topic}
         actual = totals.by_topic.get(arg["topic"], ZERO)
     shortfall = max(required - actual, ZERO)
     met = shortfall == ZERO
@@ -252,6 +265,40 @@ def _leaf(key: str, arg: dict, totals: Totals, names: Names) -> Requirement:
         node="topic" if key == "requires_topic" else "hours",
         missing_text=missing,
     )
+
+
+# --------------------------------------------------------------------------- the sentence teachers read
+
+
+def describe(tree: dict, names: Names | None = None) -> str:
+    """The rule as one Chinese sentence, e.g. "以下要求须全部达到：总学时不少于 90 学时；公需科目不少于 30 学时。"
+
+    Shown to teachers beside their verdict and to the city admin while she builds the rule.
+    """
+    names = names or _db_names()
+    key, arg = _split(tree)
+    if key not in GROUPS or len(arg) == 1:
+        return _("年度学时要求：%(rule)s。") % {"rule": _phrase(tree, names, 1)}
+    parts = "；".join(_phrase(child, names, 1) for child in arg)
+    if key == "all_of":
+        return _("以下要求须全部达到：%(parts)s。") % {"parts": parts}
+    return _("以下要求达到其中一项即可：%(parts)s。") % {"parts": parts}
+
+
+def _phrase(node: dict, names: Names, depth: int) -> str:
+    key, arg = _split(node)
+    if key not in GROUPS:
+        return _("%(label)s不少于 %(hours)s 学时") % {
+            "label": _leaf_label(key, arg, names),
+            "hours": fmt_hours(_leaf_hours(key, arg)),
+        }
+    if len(arg) == 1:
+        return _phrase(arg[0], names, depth)
+    parts = [_phrase(child, names, depth + 1) for child in arg]
+    text = (_("，且") if key == "all_of" else _("，或")).join(parts)
+    if depth > 1:
+        return f"（{text}）"
+    return _("%(options)s（满足其一即可）") % {"options": text} if key == "any_of" else text
 
 
 def _split(node: dict) -> tuple[str, object]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet
@@ -444,3 +444,36 @@ def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple
                     yield [unit_name, name, id_number_for(id_number), *map(float, values), yes if met else no, sentence]
 
     return headers, rows()
+
+
+# --------------------------------------------------------------------------- the rule builder
+
+
+def rule_sets_managed_by(user: Any) -> QuerySet[RuleSet]:
+    """The rule sets of the user's cities (city admins)."""
+    from portal.models import Role
+    from portal.scoping import scope_for
+
+    return RuleSet.objects.filter(scope_for(user).unit_q("city", roles=(Role.CITY_ADMIN,))).select_related("city")
+
+
+@dataclass(frozen=True)
+class PassCount:
+    """How many of a city's active teachers a rule passes on one year's ledger."""
+
+    year: int
+    teachers: int
+    passed: int
+
+    @property
+    def percent(self) -> str:
+        return f"{self.passed * 100 / self.teachers:.1f}" if self.teachers else "0.0"
+
+
+def rule_pass_count(city: Unit, year: int, tree: dict) -> PassCount:
+    """The city's active teachers and how many of them ``tree`` passes on ``year``'s ledger. ONE query.
+
+    The rule builder asks it for the year before the rule's, before the rule is saved.
+    """
+    rows = compliance_by_path(city, year, tree)
+    return PassCount(year=year, teachers=sum(n for _p, n, _ok in rows), passed=sum(ok for _p, _n, ok in rows))

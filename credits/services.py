@@ -16,9 +16,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from credits.models import Category, CreditEntry, CreditKind, Source
+from credits.models import Category, CreditEntry, CreditKind, RuleSet, Source, Topic
 from portal.locking import lock_rows
-from portal.models import Teacher, User
+from portal.models import Teacher, Unit, User
 
 
 def _kind_for(kind: CreditKind | str | None) -> CreditKind | None:
@@ -236,3 +236,100 @@ def credit_totals_rebuild() -> int | None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT credits_totals_rebuild()")
         return int(cursor.fetchone()[0])
+
+
+# --- rule sets (the rule builder) and the platform's kinds and topics ---------------------------------------------
+
+
+def _require_rule_admin(actor: User, city: Unit) -> None:
+    from portal.models import Role
+    from portal.scoping import scope_for
+
+    if not (actor.is_superuser or scope_for(actor).reaches(city, roles=(Role.CITY_ADMIN,))):
+        raise PermissionDenied
+
+
+def rule_set_closed_periods(rule_set: RuleSet, today: dt.date) -> list[str]:
+    """Names of the ended training periods that judged their year by this rule set.
+
+    The periods are courses.TrainingPeriod rows pointing here (``RuleSet.periods``); one
+    whose training has ended (``training_ends_on`` before ``today``) has closed. One query.
+    """
+    if rule_set.pk is None:
+        return []
+    return list(
+        RuleSet.objects.filter(pk=rule_set.pk, periods__training_ends_on__lt=today)
+        .order_by("periods__training_ends_on")
+        .values_list("periods__name", flat=True)
+    )
+
+
+def rule_set_save(rule_set: RuleSet, *, actor: User, now: dt.datetime) -> RuleSet:
+    """Create a rule set, or change one that no closed period used (it can only be copied then).
+
+    Checks the actor is the city's admin (or a superuser), the tree is valid and the city
+    has no other rule set for the year. Side effects: one INSERT, or one UPDATE under the
+    row's lock (so the closed-period check and the write see the same row).
+    """
+    from credits.rule_engine import validate_tree
+    from portal.locking import lock_row
+
+    _require_rule_admin(actor, rule_set.city)
+    validate_tree(rule_set.tree)
+    clash = RuleSet.objects.filter(city=rule_set.city, year=rule_set.year).exclude(pk=rule_set.pk).first()
+    if clash is not None:
+        raise ValidationError(
+            {"year": _("本市 %(year)d 年度已有学时规则“%(name)s”") % {"year": rule_set.year, "name": clash.name}}
+        )
+    with transaction.atomic():
+        if rule_set.pk is not None:
+            stored = lock_row(RuleSet.objects.all(), rule_set.pk)
+            if stored.city_id != rule_set.city_id:
+                raise PermissionDenied  # a rule set stays with its city
+            closed = rule_set_closed_periods(stored, timezone.localdate(now))
+            if closed:
+                raise ValidationError(
+                    _("“%(name)s”已用于已结束的培训周期“%(periods)s”，不能再修改；请复制为新年度的规则后修改。")
+                    % {"name": stored.name, "periods": "、".join(closed)}
+                )
+        rule_set.full_clean(validate_unique=False)
+        rule_set.save()
+    return rule_set
+
+
+def rule_set_copy(rule_set: RuleSet, *, actor: User, year: int, name: str, now: dt.datetime) -> RuleSet:
+    """A new rule set of the same city with the same tree, for ``year`` (a rule in use by a closed period
+    is changed this way). Side effects: as ``rule_set_save`` for the copy."""
+    copy = RuleSet(city=rule_set.city, year=year, name=name, tree=rule_set.tree, description=rule_set.description)
+    return rule_set_save(copy, actor=actor, now=now)
+
+
+def _require_operator(actor: User) -> None:
+    if not actor.is_operator:
+        raise PermissionDenied
+
+
+def topic_save(topic: Topic, *, actor: User) -> Topic:
+    """Add or rename a topic (专题): platform-wide. Its code is fixed once saved (rules and the ledger name it).
+
+    Side effect: one INSERT or UPDATE.
+    """
+    _require_operator(actor)
+    if topic.pk and Topic.objects.filter(pk=topic.pk).exclude(code=topic.code).exists():
+        raise ValidationError({"code": _("专题代码保存后不能修改（学时规则和学时记录都用它）")})
+    topic.full_clean()
+    topic.save()
+    return topic
+
+
+def credit_kind_save(kind: CreditKind, *, actor: User) -> CreditKind:
+    """Add or rename a kind of hours (学时类型): platform-wide. Code and category are fixed once saved.
+
+    Side effect: one INSERT or UPDATE.
+    """
+    _require_operator(actor)
+    if kind.pk and CreditKind.objects.filter(pk=kind.pk).exclude(code=kind.code, category=kind.category).exists():
+        raise ValidationError(_("学时类型的代码和科目类别保存后不能修改（学时规则和学时记录都用它）"))
+    kind.full_clean()
+    kind.save()
+    return kind

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credits import declaration_views, views
+from credits import declaration_views, views, views_setup
 
 app_name = "credits"
 urlpatterns = [
@@ -13,6 +13,13 @@ urlpatterns = [
     path("dashboard/export.xlsx", views.dashboard_export, name="dashboard_export"),
     path("verify/", views.verify, name="verify"),
     path("verify/<str:code>/", views.verify, name="verify_code"),
+    path("setup/rules/", views_setup.rule_list, name="rule_list"),
+    path("setup/rules/new/", views_setup.rule_edit, name="rule_create"),
+    path("setup/rules/new/preview/", views_setup.rule_preview, name="rule_preview_new"),
+    path("setup/rules/<id:pk>/", views_setup.rule_edit, name="rule_edit"),
+    path("setup/rules/<id:pk>/preview/", views_setup.rule_preview, name="rule_preview"),
+    path("setup/rules/<id:pk>/copy/", views_setup.rule_copy, name="rule_copy"),
+    path("setup/catalogue/", views_setup.catalogue_settings, name="catalogue_settings"),
     # Hours earned outside the catalogue: declarations and school-based training.
     path("declarations/", declaration_views.declarations, name="declarations"),
     path("declarations/new/", declaration_views.declaration_new, name="declaration_new"),

@@ -25,7 +25,7 @@ from credits import selectors, services
 from credits.certificates import certificate_issue, certificate_pdf, certificate_verify, normalize_code
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
-from credits.rule_engine import evaluate, fmt_hours
+from credits.rule_engine import describe, evaluate, fmt_hours
 from portal.account import client_ip_key
 from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
@@ -93,6 +93,7 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "year": year,
             "years": years,
             "rule_set": rule_set,
+            "rule_sentence": describe(rule_set.tree) if rule_set else "",
             "entries": entries,
             "totals": totals,
             "evaluation": evaluation,

@@ -4,41 +4,15 @@ Applications change only through the portal's domain functions, and the audit
 log is read-only here as everywhere.
 """
 
-import itertools
-
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from portal.admin import InUnits, ReadOnlyAdmin, ScopedInline, ScopedModelAdmin
-from portal.models import Role, UnitKind
+from portal.models import Role
 
 from . import services
-from .forms import ProgrammeAdminForm
-from .models import LEVEL_KIND_RANK, Application, AuditEntry, Programme, ProgrammeLevel, ProgrammeSession, Quota
-
-
-class LevelFormSet(BaseInlineFormSet):
-    """The chain must climb (school → district → city) with later deadlines at each step."""
-
-    def clean(self):
-        super().clean()
-        rows = [
-            f.cleaned_data
-            for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("deadline")
-        ]
-        rows.sort(key=lambda r: r["order"])
-        for before, after in itertools.pairwise(rows):
-            if LEVEL_KIND_RANK[UnitKind(after["unit_kind"])] <= LEVEL_KIND_RANK[UnitKind(before["unit_kind"])]:
-                raise ValidationError(_("审核层级须由低到高排列：学校 → 区 → 市。"))
-            if after["deadline"] <= before["deadline"]:
-                raise ValidationError(_("后一级的审核截止时间必须晚于前一级。"))
-        closes = self.instance.registration_closes_at
-        if rows and closes and rows[0]["deadline"] < closes:
-            raise ValidationError(_("第一级审核截止时间不能早于报名截止时间。"))
+from .forms import LevelFormSet, ProgrammeAdminForm
+from .models import Application, AuditEntry, Programme, ProgrammeLevel, ProgrammeSession, Quota
 
 
 class ProgrammeLevelInline(ScopedInline, admin.TabularInline):

@@ -10,16 +10,20 @@ class EnrollmentConfig(AppConfig):
         from courses.sessions import register_session_kind
         from portal.models import ADMIN_ROLES, Role
         from portal.registry import (
+            AudienceKind,
             Job,
             NavItem,
+            SetupLink,
+            register_audience,
             register_cards,
             register_demo,
             register_job,
             register_nav,
             register_notification_kind,
+            register_setup,
         )
 
-        from . import demo, demo_sessions, home_cards
+        from . import demo, demo_sessions, demo_setup, home_cards, selectors
         from .reminders import KIND_APPROVAL_REMINDER
         from .sessions import programme_session_kind
 
@@ -27,6 +31,24 @@ class EnrollmentConfig(AppConfig):
             NavItem(_("专项培训"), "enrollment:programme_list", (Role.TEACHER, *ADMIN_ROLES), order=40),
             NavItem(_("报名审核"), "enrollment:review", ADMIN_ROLES, order=41),
             NavItem(_("我的专项培训"), "enrollment:my_applications", (Role.TEACHER,), order=42),
+        )
+        register_setup(
+            SetupLink(
+                _("专项培训项目"),
+                "enrollment:setup_programme_list",
+                (Role.CITY_ADMIN,),
+                _("项目、报名条件、总名额、报名时间、审核层级与截止时间、名额分配表，在同一页完成。"),
+                40,
+            )
+        )
+        register_audience(
+            AudienceKind(
+                code="enrollment.applicants",
+                label=_("某个专项培训项目的报名者"),
+                targets=selectors.programme_targets,
+                user_ids=selectors.applicant_user_ids,
+                targets_of=selectors.programmes_applied_by,
+            )
         )
         register_cards(home_cards.enrollment_cards)
         register_notification_kind(KIND_APPROVAL_REMINDER, _("审核截止提醒"), 10)
@@ -53,5 +75,6 @@ class EnrollmentConfig(AppConfig):
             )
         )
         register_demo(demo.load, order=30)
+        register_demo(demo_setup.load, order=45)  # before the portal's (50), which sends the published ones
         register_demo(demo_sessions.load, order=35)
         register_session_kind(programme_session_kind())

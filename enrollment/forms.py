@@ -1,14 +1,50 @@
 """Forms of the special-programme pages (crispy, Chinese labels)."""
 
+import itertools
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from portal.converters import parse_id
-from portal.forms import SpreadsheetField
+from portal.forms import ModelMultipleIdsField, SpreadsheetField
 from portal.models import Position, Unit, UnitKind
 
-from .models import Programme
+from .models import LEVEL_KIND_RANK, Application, Programme, ProgrammeLevel
 from .services import MAX_SEATS
+
+
+class LevelFormSet(BaseInlineFormSet):
+    """The chain must climb (school → district → city) with later deadlines at each step;
+    a level that applications have reached keeps its kind and stays in the chain."""
+
+    def clean(self):
+        super().clean()
+        rows = []
+        for f in self.forms:
+            data = getattr(f, "cleaned_data", None)
+            if not data:
+                continue
+            old_kind = f.initial.get("unit_kind")
+            if f.instance.pk and (data.get("DELETE") or data.get("unit_kind") != old_kind):
+                n = Application.objects.filter(level_id=f.instance.pk).count()
+                if n:
+                    raise ValidationError(
+                        _("“%(level)s”已有 %(n)d 份申请，不能删除或改变层级。")
+                        % {"level": UnitKind(old_kind).label, "n": n}
+                    )
+            if not data.get("DELETE") and data.get("deadline") and data.get("unit_kind"):
+                rows.append(data)
+        rows.sort(key=lambda r: r.get("order") or LEVEL_KIND_RANK[UnitKind(r["unit_kind"])])
+        for before, after in itertools.pairwise(rows):
+            if LEVEL_KIND_RANK[UnitKind(after["unit_kind"])] <= LEVEL_KIND_RANK[UnitKind(before["unit_kind"])]:
+                raise ValidationError(_("审核层级须由低到高排列：学校 → 区 → 市。"))
+            if after["deadline"] <= before["deadline"]:
+                raise ValidationError(_("后一级的审核截止时间必须晚于前一级。"))
+        closes = self.instance.registration_closes_at
+        if rows and closes and rows[0]["deadline"] < closes:
+            raise ValidationError(_("第一级审核截止时间不能早于报名截止时间。"))
 
 
 class ProgrammeAdminForm(forms.ModelForm):
@@ -34,6 +70,7 @@ class ProgrammeAdminForm(forms.ModelForm):
             "registration_opens_at",
             "registration_closes_at",
         ]
+        field_classes = {"eligible_stages": ModelMultipleIdsField}
 
 
 class ApplyForm(forms.Form):
@@ -117,3 +154,70 @@ class FinalizeForm(forms.Form):
     def __init__(self, *args, programme: Programme, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = _districts(programme)
+
+
+# --- the programme set-up page: programme, chain of levels and quota table on one page ----------------------------
+
+
+class DateTimeLocal(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class ProgrammeSetupForm(ProgrammeAdminForm):
+    class Meta(ProgrammeAdminForm.Meta):
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "eligible_stages": forms.CheckboxSelectMultiple,
+            "registration_opens_at": DateTimeLocal,
+            "registration_closes_at": DateTimeLocal,
+        }
+
+    def __init__(self, *args, periods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].queryset = periods
+        self.fields["period"].help_text = _("本市的培训周期")
+
+
+def level_formset(data=None, *, instance: Programme):
+    """The chain's levels; a new programme starts with school → district → city (leave a deadline empty to drop one)."""
+    new = instance.pk is None
+    formset_class = inlineformset_factory(
+        Programme,
+        ProgrammeLevel,
+        formset=LevelFormSet,
+        fields=["unit_kind", "deadline"],
+        widgets={"deadline": DateTimeLocal},
+        extra=2 if new else 1,  # with min_num: three rows for a new programme, one blank for an existing one
+        can_delete=not new,
+        min_num=1,
+        validate_min=True,
+    )
+    initial = [{"unit_kind": kind} for kind in (UnitKind.SCHOOL, UnitKind.DISTRICT, UnitKind.CITY)] if new else None
+    return formset_class(data, instance=instance, prefix="levels", initial=initial)
+
+
+class QuotaTableForm(forms.Form):
+    """One seats field per district (and the city's own units), typed like the paper 名额分配表."""
+
+    def __init__(self, *args, districts, seats: dict[int, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.districts = list(districts)
+        for district in self.districts:
+            self.fields[f"seats_{district.pk}"] = forms.IntegerField(
+                label=district.name, min_value=0, max_value=MAX_SEATS, required=False, initial=seats.get(district.pk)
+            )
+
+    @property
+    def rows(self):
+        return [(district, self[f"seats_{district.pk}"]) for district in self.districts]
+
+    def wanted(self) -> dict[int, int]:
+        """Seats typed per district id (empty fields are left as they are)."""
+        return {
+            d.pk: self.cleaned_data[f"seats_{d.pk}"]
+            for d in self.districts
+            if self.cleaned_data.get(f"seats_{d.pk}") is not None
+        }

@@ -275,3 +275,34 @@ def export_rows(
     return qs.select_related("teacher", "teacher__stage", "school", "district").order_by(
         "district__path", "school__path", "teacher__name", "pk"
     )
+
+
+def programmes_managed_by(user: User) -> QuerySet[Programme]:
+    """The programmes of the user's cities (city admins set them up)."""
+    q = scope_for(user).unit_q("period__city", roles=(Role.CITY_ADMIN,))
+    return Programme.objects.filter(q).select_related("period", "period__city")
+
+
+def applicant_user_ids(programme_id: int) -> list[int]:
+    """The logins of a programme's applicants whose application is still alive or finalized (announcements)."""
+    return list(
+        Application.objects.filter(programme_id=programme_id, teacher__user__isnull=False)
+        .exclude(state__in=(ApplicationState.WITHDRAWN, ApplicationState.REJECTED, ApplicationState.EXPIRED))
+        .values_list("teacher__user_id", flat=True)
+    )
+
+
+def programmes_applied_by(user_id: int) -> list[int]:
+    """The programmes a user has applied to (and not withdrawn from, nor been turned down)."""
+    return list(
+        Application.objects.filter(teacher__user_id=user_id)
+        .exclude(state__in=(ApplicationState.WITHDRAWN, ApplicationState.REJECTED, ApplicationState.EXPIRED))
+        .values_list("programme_id", flat=True)
+    )
+
+
+def programme_targets(city: Unit) -> list[tuple[int, str]]:
+    """(id, title) of a city's programmes, newest first: the choices of an announcement to their applicants."""
+    return list(
+        Programme.objects.filter(period__city=city).order_by("-registration_opens_at", "pk").values_list("pk", "title")
+    )

@@ -34,6 +34,7 @@ from portal.scoping import scope_for
 
 from . import chain
 from .models import (
+    LEVEL_KIND_RANK,
     PENDING_STATES,
     SYSTEM_ROLE,
     Application,
@@ -1058,3 +1059,57 @@ def quota_admin_audit(*, actor: User, quota: Quota, old_seats: int | None, now: 
         district_id=quota.district_id,
         data={"from": old_seats, "to": quota.seats, "via": "admin"},
     ).save()
+
+
+# --- the programme set-up page ------------------------------------------------------------------------------------
+
+
+def programme_save(
+    *,
+    actor: User,
+    programme: Programme,
+    stages: Iterable[Any],
+    levels: list[ProgrammeLevel],
+    removed: Iterable[ProgrammeLevel] = (),
+) -> Programme:
+    """Save a programme with its eligible stages and its chain of levels, as the city admin set them on one page.
+
+    ``levels`` are the new and changed levels (the page's formset has checked that the chain
+    climbs, deadlines follow each other and a level with applications keeps its kind), ``removed``
+    the levels taken out. Each level's order is its rank (school 1, district 2, city 3). The
+    programme and its period must be the city admin's. Call inside the transaction that also
+    writes the quota table. Side effects: the programme row and its stages; level rows deleted,
+    then saved in descending order (no order collides on the way); ``programme_deadlines_sync``.
+    """
+    _require_city_admin(actor, programme)
+    if programme.pk is not None:
+        _require_city_admin(actor, Programme.objects.select_related("period__city").get(pk=programme.pk))
+    programme.full_clean()
+    programme.save()
+    programme.eligible_stages.set(list(stages))
+    for level in removed:
+        level.delete()
+    for level in levels:
+        level.programme, level.order = programme, LEVEL_KIND_RANK[UnitKind(level.unit_kind)]
+    for level in sorted(levels, key=lambda lv: -lv.order):
+        level.save()
+    programme_deadlines_sync(programme)
+    return programme
+
+
+def quota_table_set(*, actor: User, programme: Programme, seats: dict[int, int], now: dt.datetime) -> int:
+    """Set the seats typed in the quota table, district by district (as ``quota_set``), all or nothing.
+
+    Only the districts whose seats differ are written. Raises ActionRefused naming the
+    district (fewer seats than already used, not the city's). Returns how many changed.
+    Side effects: as ``quota_set`` for each changed district.
+    """
+    _require_city_admin(actor, programme)
+    current = dict(Quota.objects.filter(programme=programme).values_list("district_id", "seats"))
+    wanted = {pk: n for pk, n in seats.items() if current.get(pk) != n}
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        for district in Unit.objects.filter(pk__in=wanted).order_by("pk"):
+            quota_set(actor=actor, programme=programme, district=district, seats=wanted[district.pk], now=now)
+    return len(wanted)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_setup
 
 app_name = "enrollment"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
     path("applications/<id:pk>/decide/", views.application_decide, name="application_decide"),
     path("review/", views.review, name="review"),
     path("review/bulk/", views.review_bulk, name="review_bulk"),
+    path("setup/", views_setup.programme_list, name="setup_programme_list"),
+    path("setup/new/", views_setup.programme_edit, name="setup_programme_create"),
+    path("setup/<id:pk>/", views_setup.programme_edit, name="setup_programme_edit"),
 ]

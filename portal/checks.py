@@ -86,11 +86,11 @@ def routes_have_tasks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 def beat_rows_have_tasks(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
     if not databases:
         return []
-    from django.db import connection
+    from django.db import connections
     from django_celery_beat.models import PeriodicTask
 
-    if PeriodicTask._meta.db_table not in connection.introspection.table_names():
-        return []  # ``migrate`` checks before it creates the tables
+    if any(PeriodicTask._meta.db_table not in connections[db].introspection.table_names() for db in databases):
+        return []  # a fresh database: `migrate` runs this check before it makes the table
 
     known = _registered_tasks()
     if known is None:

@@ -229,6 +229,8 @@ def logins() -> list[tuple[str, str, str]]:
     for membership in MEMBERSHIPS:
         for organisation, user in membership.holders():
             rows.append((f"{membership.role.label}（{organisation}）", user.id_number, user.name))
+    for operator in User.objects.filter(is_operator=True).order_by("pk"):
+        rows.append((str(Role.OPERATOR.label), operator.id_number, operator.name))
     admins = {row[1] for row in rows}
     teachers = Teacher.objects.filter(user__isnull=False).select_related("unit", "user")
     for t in teachers.order_by("unit__path", "user__must_change_password", "id"):

@@ -7,14 +7,24 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
 from portal.converters import parse_id
-from portal.models import Teacher
+from portal.models import Announcement, Audience, Contact, Stage, Teacher, Unit, UnitKind
 from portal.roster_import import ConflictWording
 from portal.validators import check_mobile
+
+
+def add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """A domain function's ValidationError on the form: by field where the form has it, else above it."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 class ModelMultipleIdsField(forms.ModelMultipleChoiceField):
@@ -225,3 +235,123 @@ class RosterUploadForm(forms.Form):
             self.fields["unit"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.add_input(Submit("preview", _("上传并预览")))
+
+
+# --- the platform operator and the organisation's admins ---------------------------------------------------------
+
+
+def _password_field(required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=_("初始密码"),
+        required=required,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("新建账号时必填，本人首次登录时须改为自己的密码；已有账号的密码不会改变。"),
+    )
+
+
+class AdminGrantForm(forms.Form):
+    """Name an admin by ID number and name; a new login also needs a first password."""
+
+    id_number = forms.CharField(label=_("身份证号"), max_length=30)
+    name = forms.CharField(label=_("姓名"), max_length=50, help_text=_("须与身份证上的姓名一致"))
+    password = _password_field(required=False)
+
+    def __init__(self, *args, units=None, roles=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if units is not None:
+            self.fields["unit"] = forms.ModelChoiceField(label=_("单位"), queryset=units)
+            self.fields["role"] = forms.ChoiceField(label=_("角色"), choices=[(r.value, r.label) for r in roles])
+            self.order_fields(["unit", "role", "id_number", "name", "password"])
+
+
+class CityCreateForm(forms.Form):
+    code = forms.CharField(label=_("城市代码"), max_length=32, help_text=_("行政区划代码，例如深圳市 440300"))
+    name = forms.CharField(label=_("城市名称"), max_length=100)
+    admin_id_number = forms.CharField(label=_("首位市级管理员身份证号"), max_length=30)
+    admin_name = forms.CharField(label=_("管理员姓名"), max_length=50)
+    admin_password = _password_field(required=False)
+
+
+class UnitCreateForm(forms.ModelForm):
+    class Meta:
+        model = Unit
+        fields = ["parent", "kind", "code", "name", "district_type", "ownership"]
+
+    def __init__(self, *args, parents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents
+        self.fields["parent"].required = True
+        self.fields["kind"].choices = [(k.value, k.label) for k in UnitKind if k != UnitKind.CITY]
+
+    def validate_unique(self):
+        pass  # unit_create's full_clean answers it
+
+
+class StageForm(forms.ModelForm):
+    class Meta:
+        model = Stage
+        fields = ["code", "name", "order", "compulsory"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+
+
+class ScheduleForm(forms.Form):
+    enabled = forms.BooleanField(label=_("启用"), required=False)
+    minute = forms.CharField(label=_("分钟"), max_length=60, help_text=_("0–59，例如 0、*/10、5-59/10"))
+    hour = forms.CharField(label=_("小时"), max_length=60, help_text=_("0–23，* 表示每小时"))
+    day_of_week = forms.CharField(label=_("星期"), max_length=60, initial="*", help_text=_("0–6（0 为星期日）"))
+    day_of_month = forms.CharField(label=_("日"), max_length=60, initial="*")
+    month_of_year = forms.CharField(label=_("月"), max_length=60, initial="*")
+
+
+# --- contacts and announcements ----------------------------------------------------------------------------------
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["unit", "name", "phone", "duty", "order"]
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        units = list(units)
+        if len(units) == 1:
+            self.fields["unit"].initial = units[0]
+
+
+class AnnouncementForm(forms.ModelForm):
+    """Unit, audience and (for an app's audience) its target, e.g. one programme's applicants."""
+
+    audience = forms.ChoiceField(label=_("通知对象"))
+    target_id = forms.TypedChoiceField(label=_("项目"), coerce=int, required=False, empty_value=None)
+
+    class Meta:
+        model = Announcement
+        fields = ["unit", "audience", "target_id", "kind", "title", "body", "event_on", "publish_at"]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 6}),
+            "event_on": DateInput,
+            "publish_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+        help_texts = {"publish_at": _("到这个时间才在首页显示并发送站内通知（只发一次）")}
+
+    def __init__(self, *args, units, audiences, targets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        units = list(units)
+        if len(units) == 1:
+            self.fields["unit"].initial = units[0]
+        self.fields["audience"].choices = [(a.value, a.label) for a in Audience] + [
+            (a.code, a.label) for a in audiences
+        ]
+        self.fields["target_id"].choices = [("", "—")] + [
+            (str(a.label), [(pk, label) for pk, label in targets.get(a.code, [])]) for a in audiences
+        ]
+        self.fields["target_id"].help_text = _("通知对象为某项目的报名者时选择")
+        if not self.instance.pk and not self.is_bound:
+            self.initial.setdefault("publish_at", timezone.localtime().replace(second=0, microsecond=0))

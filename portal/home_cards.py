@@ -160,3 +160,39 @@ def _teacher_card(teacher) -> HomeCard:
         url=reverse("portal:teacher_detail", args=[teacher.pk]),
         link_label=_("查看档案"),
     )
+
+
+def help_cards(request, scope, now) -> list[HomeCard]:
+    """A teacher's Q&A contacts; the operator's platform to-dos."""
+    cards: list[HomeCard] = []
+    if scope.teacher is not None:
+        contacts = selectors.contacts_for(scope)
+        text = "；".join(f"{c.name} {c.phone}（{c.duty}）" for c in contacts[:3])
+        cards.append(
+            HomeCard(
+                role=Role.TEACHER,
+                title=_("咨询联系人"),
+                text=text or _("本区尚未公布咨询联系人，请先联系学校继续教育管理员。"),
+                url=reverse("portal:help"),
+                link_label=_("咨询与帮助"),
+                order=90,
+            )
+        )
+    if scope.is_operator:
+        cities = list(selectors.cities_for_operator())
+        without = [c.name for c in cities if not c.n_admins]
+        cards.append(
+            HomeCard(
+                role=Role.OPERATOR,
+                title=_("城市"),
+                count=len(cities),
+                text=_("尚未指定市级管理员：%(names)s") % {"names": "、".join(without)}
+                if without
+                else _("每个城市都有市级管理员。"),
+                url=reverse("portal:operator_cities"),
+                link_label=_("管理城市"),
+                level="warning" if without else "primary",
+                order=10,
+            )
+        )
+    return cards

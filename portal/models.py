@@ -482,3 +482,88 @@ class RosterConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.teacher}"
+
+
+class Contact(models.Model):
+    """Whom a district's (or the city's) teachers ask: the notices' attachment 3 (咨询联系人).
+
+    Kept by the district's admins (and the city's); shown to the unit's teachers on their home
+    page and the help page.
+    """
+
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("单位"),
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        limit_choices_to={"kind__in": (UnitKind.CITY, UnitKind.DISTRICT)},
+    )
+    name = models.CharField(_("联系人"), max_length=50)
+    phone = models.CharField(_("联系电话"), max_length=40)
+    duty = models.CharField(_("负责事项"), max_length=100, help_text=_("例如：选课咨询、专项培训报名、学时认定"))
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        ordering = ["unit__path", "order", "id"]
+        verbose_name = _("咨询联系人")
+        verbose_name_plural = _("咨询联系人")
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.name}"
+
+
+class AnnouncementKind(models.TextChoices):
+    SELECTION = "selection", _("选课通知")
+    CLASS_START = "class_start", _("开班通知")
+    PROGRAMME_START = "programme_start", _("专项培训开班日期")
+    OTHER = "other", _("其他通知")
+
+
+class Audience(models.TextChoices):
+    """Who an announcement concerns inside its unit; apps add their own (``portal.registry.register_audience``)."""
+
+    EVERYONE = "everyone", _("全体教师和管理员")
+    TEACHERS = "teachers", _("教师")
+    ADMINS = "admins", _("各级管理员")
+
+
+class Announcement(models.Model):
+    """A city's or district's notice (选课通知, 开班通知, a programme's start date) with a publish date.
+
+    From ``publish_at`` it shows on the home page of everyone it concerns, and the
+    announcement job sends it to their inboxes once (``notified_at`` claims the sending;
+    each message carries the dedup key ``announcement:<id>``).
+    """
+
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("发布范围"),
+        on_delete=models.CASCADE,
+        related_name="announcements",
+        limit_choices_to={"kind__in": (UnitKind.CITY, UnitKind.DISTRICT)},
+    )
+    audience = models.CharField(_("通知对象"), max_length=40, default=Audience.EVERYONE)
+    target_id = models.PositiveBigIntegerField(_("对象编号"), null=True, blank=True)
+    kind = models.CharField(_("类别"), max_length=20, choices=AnnouncementKind.choices, default=AnnouncementKind.OTHER)
+    title = models.CharField(_("标题"), max_length=120)
+    body = models.TextField(_("正文"))
+    event_on = models.DateField(_("开班（活动）日期"), null=True, blank=True)
+    publish_at = models.DateTimeField(_("发布时间"))
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    notified_at = models.DateTimeField(_("通知发送时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-publish_at", "-id"]
+        verbose_name = _("通知公告")
+        verbose_name_plural = _("通知公告")
+        indexes = [
+            models.Index(fields=["unit", "publish_at"], name="announcement_unit_time"),
+            models.Index(fields=["publish_at"], name="announcement_unsent", condition=Q(notified_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_published(self, now) -> bool:
+        return self.publish_at <= now

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.views import imports, roster, units
+from portal.views import announcements, imports, operator, roster, units
 
 app_name = "portal"
 urlpatterns = [
@@ -19,5 +19,22 @@ urlpatterns = [
     path("teachers/<id:pk>/reactivate/", roster.teacher_reactivate, name="teacher_reactivate"),
     path("me/", roster.my_record, name="my_record"),
     path("units/", units.unit_tree, name="unit_tree"),
+    path("units/admins/<id:pk>/revoke/", units.admin_revoke, name="admin_revoke"),
+    path("setup/", announcements.setup_hub, name="setup"),
+    path("setup/contacts/", announcements.contacts, name="contacts"),
+    path("setup/contacts/<id:pk>/", announcements.contacts, name="contact_edit"),
+    path("setup/contacts/<id:pk>/delete/", announcements.contact_delete, name="contact_delete"),
+    path("setup/announcements/", announcements.announcements, name="announcements"),
+    path("setup/announcements/new/", announcements.announcement_edit, name="announcement_create"),
+    path("setup/announcements/<id:pk>/", announcements.announcement_edit, name="announcement_edit"),
+    path("setup/announcements/<id:pk>/delete/", announcements.announcement_delete, name="announcement_delete"),
+    path("announcements/<id:pk>/", announcements.announcement, name="announcement"),
+    path("help/", announcements.help_page, name="help"),
+    path("operator/cities/", operator.cities, name="operator_cities"),
+    path("operator/cities/<id:pk>/", operator.city_detail, name="operator_city"),
+    path("operator/stages/", operator.stages, name="operator_stages"),
+    path("operator/stages/<id:pk>/", operator.stages, name="operator_stage"),
+    path("operator/schedules/", operator.schedules, name="operator_schedules"),
+    path("operator/schedules/<id:pk>/", operator.schedule_edit, name="operator_schedule"),
     path("personal-data/", roster.personal_data_log, name="personal_data_log"),
 ]

@@ -4,12 +4,14 @@ The portal is the ground floor: it imports none of the apps built on it. Each ap
 registers, from its ``AppConfig.ready()``, through the functions below:
 
 - nav items: the links in the header, per role;
+- setup links: the city's year set-up pages, gathered on one page (portal:setup);
 - home cards: what each role must do now, shown on its home page;
 - memberships: roles held through an app's own table (provider staff), for the scope;
 - notification kinds: the kinds a user can opt in to by e-mail;
 - export kinds: long exports the export runner writes in the background;
 - jobs: periodic tasks, kept as django-celery-beat rows (``portal.schedules``);
-- demo steps: what each app adds to the demo data.
+- demo steps: what each app adds to the demo data;
+- audiences: whom an announcement may address beyond a unit's people (a programme's applicants).
 
 ``portal.checks`` verifies at start-up that every registered job names a task that exists.
 """
@@ -26,6 +28,17 @@ class NavItem:
     label: str
     url_name: str
     roles: tuple[Role, ...]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class SetupLink:
+    """One of the pages on which admins set up their city's year (periods, rules, programmes, ...)."""
+
+    label: Any
+    url_name: str
+    roles: tuple[Role, ...]
+    description: Any = ""
     order: int = 100
 
 
@@ -107,18 +120,42 @@ class Job:
 
 DemoStep = Callable[[Any], None]  # (portal.demo.DemoContext) -> None
 
+
+@dataclass(frozen=True)
+class AudienceKind:
+    """An announcement's audience an app knows (enrollment: a programme's applicants).
+
+    ``targets(city)`` gives the (id, label) choices inside a city, ``user_ids(target_id)``
+    the users the announcement reaches, ``targets_of(user_id)`` the target ids a user
+    belongs to (for her home page).
+    """
+
+    code: str
+    label: Any
+    targets: Callable[[Any], list[tuple[int, str]]]
+    user_ids: Callable[[int], Iterable[int]]
+    targets_of: Callable[[int], Iterable[int]]
+
+
 NAV_ITEMS: list[NavItem] = []
+SETUP_LINKS: list[SetupLink] = []
 CARD_PROVIDERS: list[CardProvider] = []
 MEMBERSHIPS: list[Membership] = []
 NOTIFICATION_KINDS: dict[str, NotificationKind] = {}
 EXPORT_KINDS: dict[str, ExportKind] = {}
 JOBS: dict[str, Job] = {}
 DEMO_STEPS: list[tuple[int, DemoStep]] = []
+AUDIENCES: dict[str, AudienceKind] = {}
 
 
 def register_nav(*items: NavItem) -> None:
     NAV_ITEMS.extend(items)
     NAV_ITEMS.sort(key=lambda item: item.order)
+
+
+def register_setup(*links: SetupLink) -> None:
+    SETUP_LINKS.extend(link for link in links if link not in SETUP_LINKS)
+    SETUP_LINKS.sort(key=lambda link: link.order)
 
 
 def register_cards(provider: CardProvider) -> None:
@@ -147,3 +184,7 @@ def register_demo(step: DemoStep, order: int) -> None:
     if all(existing is not step for _order, existing in DEMO_STEPS):
         DEMO_STEPS.append((order, step))
         DEMO_STEPS.sort(key=lambda pair: pair[0])
+
+
+def register_audience(kind: AudienceKind) -> None:
+    AUDIENCES[kind.code] = kind

@@ -1,6 +1,7 @@
 """Reads for the roster pages, every one starting from portal.scoping, and the teacher
 batches the apps' reminder jobs walk."""
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -9,7 +10,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from portal import idcard
 from portal.models import (
     EMPLOYER_KINDS,
+    Announcement,
+    Audience,
+    Contact,
     Role,
+    RoleAssignment,
     RosterConflict,
     Teacher,
     TeacherMove,
@@ -18,7 +23,8 @@ from portal.models import (
     UnitKind,
     User,
 )
-from portal.scoping import scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
+from portal.registry import AUDIENCES
+from portal.scoping import Scope, scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
 
 
 def teacher_search_q(value: str, prefix: str = "") -> Q:
@@ -156,3 +162,98 @@ def organisation_counts(user: User) -> dict[str, int]:
     )
     teachers = Teacher.objects.filter(scope.unit_q("unit"), status=TeacherStatus.ACTIVE).count()
     return {**units, "teachers": teachers}
+
+
+# --- the platform operator's view: cities, never their people ----------------------------------------------------
+
+
+def cities_for_operator() -> QuerySet[Unit]:
+    """Every city with the size of its tree (counts only: the operator sees no city's people). One query."""
+    return (
+        Unit.objects.filter(kind=UnitKind.CITY)
+        .annotate(
+            n_districts=Count("children", filter=Q(children__kind=UnitKind.DISTRICT), distinct=True),
+            n_admins=Count("role_assignments", filter=Q(role_assignments__role=Role.CITY_ADMIN), distinct=True),
+        )
+        .order_by("code")
+    )
+
+
+def city_admins(city: Unit) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(unit=city, role=Role.CITY_ADMIN).select_related("user").order_by("pk")
+
+
+def admins_of(user: User) -> QuerySet[RoleAssignment]:
+    """The admin roles held in the user's reach (the unit tree page lists them). One query."""
+    return (
+        RoleAssignment.objects.filter(scope_for(user).unit_q("unit"))
+        .select_related("user", "unit")
+        .order_by("unit__path", "role", "user__name")
+    )
+
+
+def parent_units_for(user: User) -> QuerySet[Unit]:
+    """Where the user may add units: her cities (a district or a city-level school) and districts."""
+    scope = scope_for(user)
+    q = scope.unit_q("", roles=(Role.CITY_ADMIN, Role.DISTRICT_ADMIN))
+    return Unit.objects.filter(q, kind__in=(UnitKind.CITY, UnitKind.DISTRICT), is_active=True).order_by("path")
+
+
+# --- contacts and announcements ----------------------------------------------------------------------------------
+
+PUBLISHER_ROLES = (Role.CITY_ADMIN, Role.DISTRICT_ADMIN)
+
+
+def publisher_units_for(user: User) -> QuerySet[Unit]:
+    """The city and districts whose contacts and announcements the user keeps."""
+    q = scope_for(user).unit_q("", roles=PUBLISHER_ROLES)
+    return Unit.objects.filter(q, kind__in=(UnitKind.CITY, UnitKind.DISTRICT), is_active=True).order_by("path")
+
+
+def contacts_managed_by(user: User) -> QuerySet[Contact]:
+    return Contact.objects.filter(scope_for(user).unit_q("unit", roles=PUBLISHER_ROLES)).select_related("unit")
+
+
+def contacts_for(scope: Scope) -> list[Contact]:
+    """A teacher's contacts: her district's first, then the city's. One query."""
+    if scope.teacher is None:
+        return []
+    paths = scope.teacher.unit.ancestor_paths()
+    contacts = Contact.objects.filter(unit__path__in=paths).select_related("unit")
+    return sorted(contacts, key=lambda c: (-len(c.unit.path), c.order, c.pk))
+
+
+def announcements_managed_by(user: User) -> QuerySet[Announcement]:
+    return Announcement.objects.filter(scope_for(user).unit_q("unit", roles=PUBLISHER_ROLES)).select_related("unit")
+
+
+def announcements_for(user: User, now: dt.datetime) -> list[Announcement]:
+    """Published announcements that concern the user, newest first: her units' people's, and an app's audiences.
+
+    A teacher is concerned by her school's district and city, an admin by those above her
+    units; a programme's applicants by that programme's. One query, plus one per app audience.
+    """
+    scope = scope_for(user)
+    teacher_paths = set(scope.teacher.unit.ancestor_paths()) if scope.teacher else set()
+    admin_paths = {p for units in scope.units.values() for u in units for p in u.ancestor_paths()}
+    cities = {p.split("/")[1] for p in teacher_paths | admin_paths}
+    if not cities:
+        return []
+    candidates = Announcement.objects.filter(
+        Q(unit__path__in=teacher_paths | admin_paths) | Q(audience__in=list(AUDIENCES), unit__code__in=cities),
+        publish_at__lte=now,
+    ).select_related("unit")
+    targets: dict[str, set[int]] = {}
+    found = []
+    for a in candidates.order_by("-publish_at", "-pk")[:200]:
+        if a.audience in AUDIENCES:
+            if a.audience not in targets:
+                targets[a.audience] = set(AUDIENCES[a.audience].targets_of(user.pk))
+            concerned = a.target_id in targets[a.audience]
+        else:
+            as_teacher = a.unit.path in teacher_paths and a.audience != Audience.ADMINS
+            as_admin = a.unit.path in admin_paths and a.audience != Audience.TEACHERS
+            concerned = as_teacher or as_admin
+        if concerned:
+            found.append(a)
+    return found

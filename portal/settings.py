@@ -313,3 +313,9 @@ PERMISSIONS_POLICY = {
 } | {"fullscreen": ["self"]}
 
 PORTAL_NAME = _("继教通")
+
+# The installation's first platform operator: `migrate` creates her when no operator exists yet
+# (portal.bootstrap), so nobody needs a shell after installing. Later operators are named in the portal.
+FIRST_OPERATOR_ID_NUMBER = env_str("FIRST_OPERATOR_ID_NUMBER")
+FIRST_OPERATOR_NAME = env_str("FIRST_OPERATOR_NAME", "平台运营")
+FIRST_OPERATOR_PASSWORD = env_secret("FIRST_OPERATOR_PASSWORD")

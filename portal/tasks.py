@@ -12,6 +12,7 @@ from portal import account, export_runner
 from portal.celery import parse_now
 from portal.export_runner import EXPORT_TASK, export_job_run
 from portal.notifications import EMAIL_PENDING_TASK, EMAIL_TASK, notifications_email_pending, notifications_email_send
+from portal.services import announcements_send_due
 
 
 @shared_task(name=EMAIL_TASK)
@@ -27,6 +28,11 @@ def notifications_email_pending_task(now: str | None = None) -> int:
 @shared_task(name=EXPORT_TASK)
 def export_run(job_id: int) -> str:
     return export_job_run(job_id)
+
+
+@shared_task
+def announcements_send(now: str | None = None) -> int:
+    return announcements_send_due(parse_now(now))
 
 
 @shared_task

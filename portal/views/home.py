@@ -4,6 +4,9 @@ from django.utils import timezone
 
 from portal.registry import CARD_PROVIDERS
 from portal.scoping import scope_for
+from portal.selectors import announcements_for
+
+HOME_ANNOUNCEMENTS = 5
 
 
 @login_required
@@ -13,4 +16,5 @@ def home(request):
     now = timezone.now()
     cards = [card for provider in CARD_PROVIDERS for card in provider(request, scope, now)]
     sections = [(role, sorted((c for c in cards if c.role == role), key=lambda c: c.order)) for role in scope.roles]
-    return render(request, "portal/home.html", {"sections": sections, "now": now})
+    announcements = announcements_for(request.user, now)[:HOME_ANNOUNCEMENTS]
+    return render(request, "portal/home.html", {"sections": sections, "now": now, "announcements": announcements})

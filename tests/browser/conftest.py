@@ -1,7 +1,9 @@
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 # Playwright's sync API runs an event loop in this thread; Django then refuses
 # ORM calls from the test body unless told this is intended (the live server
@@ -38,3 +40,61 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# --- journeys: one user after another, at desktop width and at 375 px -------------------------------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"  # not committed (.gitignore)
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 812}}
+
+
+class Journey:
+    """One viewport's pages: log in, follow the nav, check the width, keep a screenshot."""
+
+    def __init__(self, browser, base: str, viewport: str):
+        self.browser, self.base, self.viewport = browser, base, viewport
+        self.context = None
+
+    def login(self, number: str, password: str):
+        if self.context is not None:
+            self.context.close()
+        self.context = self.browser.new_context(locale="zh-CN", viewport=VIEWPORTS[self.viewport])
+        page = self.context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{self.base}/accounts/login/")
+        page.get_by_label("身份证号").fill(number)
+        page.get_by_label("密码").fill(password)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+        return page
+
+    def nav(self, page, label: str) -> None:
+        toggler = page.locator(".navbar-toggler")
+        if toggler.is_visible():
+            toggler.click()
+        page.get_by_role("link", name=label, exact=True).first.click()
+        page.wait_for_load_state()
+
+    def setup(self, page, url_name: str) -> None:
+        """From the 年度设置 page, the link to one set-up page."""
+        self.nav(page, "年度设置")
+        page.locator(f"#setup-links a[href='{reverse(url_name)}']").first.click()
+        page.wait_for_load_state()
+
+    def check(self, page, name: str) -> None:
+        """No sideways scrolling at this width, and a screenshot of the page."""
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= VIEWPORTS[self.viewport]["width"], f"{name}: {width} px wide"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{self.viewport}-{name}.png", full_page=True)
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+
+
+@pytest.fixture
+def journey(browser, live_server, request):
+    journey = Journey(browser, live_server.url, request.param)
+    yield journey
+    journey.close()

@@ -110,6 +110,7 @@ def test_course_import_dry_run_writes_nothing(gzou):
 
 def test_course_import_view_for_provider_staff(client, gzou):
     period = PeriodFactory()
+    gzou.cities.add(period.city)
     user = UserFactory()
     ProviderStaff.objects.create(provider=gzou, user=user)
     client.force_login(user)

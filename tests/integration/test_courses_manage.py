@@ -14,8 +14,9 @@ IN_WINDOW = shanghai(2022, 3, 20, 10)
 
 
 @pytest.fixture
-def staff(db):
+def staff(tree):
     provider = ProviderFactory(code="GDEI", name="广东第二师范学院")
+    provider.cities.add(tree.city)  # its staff see and use the periods of the cities it serves
     user = UserFactory()
     ProviderStaff.objects.create(provider=provider, user=user)
     user.provider = provider

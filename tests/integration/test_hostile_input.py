@@ -30,7 +30,8 @@ from courses.models import Course, CourseSelection, CourseSession, OfferRule, Pr
 from courses.results_import import COLUMNS as RESULT_COLUMNS
 from courses.results_import import provider_results_import
 from credits import forms as credit_forms
-from credits.models import Category, CreditKind
+from credits.models import Category, CreditKind, RuleSet
+from credits.rule_builder import measure_choices
 from enrollment import filters as enrollment_filters
 from enrollment import forms as enrollment_forms
 from enrollment.models import Application
@@ -38,8 +39,8 @@ from enrollment.services import quota_table_import
 from portal import filters as portal_filters
 from portal import forms as portal_forms
 from portal.importing import ImportFileError, RowError
-from portal.models import Teacher, Unit
-from portal.registry import NOTIFICATION_KINDS
+from portal.models import Role, Teacher, Unit
+from portal.registry import AUDIENCES, NOTIFICATION_KINDS
 from portal.roster_import import roster_import
 from portal.views import notifications as notification_views
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory
@@ -199,6 +200,8 @@ def form_makers(world):
     periods, providers = TrainingPeriod.objects.all(), Provider.objects.all()
     units, teachers = Unit.objects.all(), Teacher.objects.all()
     kinds_by_year = {2022: {"professional": list(CreditKind.objects.filter(category="professional"))}}
+    cities = Unit.objects.filter(pk=world.city.pk)
+    measures = measure_choices(list(CreditKind.objects.values_list("code", "name")), [("ethics", "师德")])
     return {
         course_forms.CourseForm: lambda d: course_forms.CourseForm(d, periods=periods, providers=providers),
         course_forms.SessionForm: lambda d: course_forms.SessionForm(d, instance=CourseSession(course=world.course)),
@@ -206,6 +209,31 @@ def form_makers(world):
         course_forms.CourseImportForm: lambda d: course_forms.CourseImportForm(d, {}, periods=periods),
         course_forms.ResultImportForm: lambda d: course_forms.ResultImportForm(
             d, {}, providers=providers, periods=periods
+        ),
+        course_forms.PeriodForm: lambda d: course_forms.PeriodForm(d, cities=cities, rule_sets=RuleSet.objects.all()),
+        course_forms.ProviderAddForm: lambda d: course_forms.ProviderAddForm(d, cities=cities),
+        course_forms.ProviderCreateForm: lambda d: course_forms.ProviderCreateForm(d, cities=cities),
+        course_forms.StaffAddForm: lambda d: course_forms.StaffAddForm(d),
+        enrollment_forms.ProgrammeSetupForm: lambda d: enrollment_forms.ProgrammeSetupForm(d, periods=periods),
+        enrollment_forms.QuotaTableForm: lambda d: enrollment_forms.QuotaTableForm(
+            d, districts=[world.district1, world.district2], seats={}
+        ),
+        credit_forms.RuleSetForm: lambda d: credit_forms.RuleSetForm(d, cities=cities),
+        credit_forms.GroupModesForm: lambda d: credit_forms.GroupModesForm(d),
+        credit_forms.RequirementForm: lambda d: credit_forms.RequirementForm(d, measures=measures),
+        credit_forms.RuleCopyForm: lambda d: credit_forms.RuleCopyForm(d),
+        credit_forms.TopicForm: lambda d: credit_forms.TopicForm(d),
+        credit_forms.CreditKindForm: lambda d: credit_forms.CreditKindForm(d),
+        portal_forms.AdminGrantForm: lambda d: portal_forms.AdminGrantForm(
+            d, units=units, roles=[Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN]
+        ),
+        portal_forms.CityCreateForm: lambda d: portal_forms.CityCreateForm(d),
+        portal_forms.UnitCreateForm: lambda d: portal_forms.UnitCreateForm(d, parents=units),
+        portal_forms.StageForm: lambda d: portal_forms.StageForm(d),
+        portal_forms.ScheduleForm: lambda d: portal_forms.ScheduleForm(d),
+        portal_forms.ContactForm: lambda d: portal_forms.ContactForm(d, units=cities),
+        portal_forms.AnnouncementForm: lambda d: portal_forms.AnnouncementForm(
+            d, units=cities, audiences=list(AUDIENCES.values()), targets={}
         ),
         course_forms.OfferForm: lambda d: course_forms.OfferForm(
             d, providers=providers, rules=OfferRule.objects.all(), areas=units
@@ -244,11 +272,15 @@ def form_makers(world):
         notification_views.PreferencesForm: lambda d: notification_views.PreferencesForm(
             d, kinds=list(NOTIFICATION_KINDS.values())
         ),
-        course_filters.CatalogueFilter: lambda d: course_filters.CatalogueFilter(d, queryset=Course.objects.all()),
+        course_filters.CatalogueFilter: lambda d: course_filters.CatalogueFilter(
+            d, queryset=Course.objects.all(), period=world.period
+        ),
         course_filters.CourseManageFilter: lambda d: course_filters.CourseManageFilter(
             d, queryset=Course.objects.all(), periods=periods, providers=providers
         ),
-        course_filters.FillRateFilter: lambda d: course_filters.FillRateFilter(d, queryset=Course.objects.all()),
+        course_filters.FillRateFilter: lambda d: course_filters.FillRateFilter(
+            d, queryset=Course.objects.all(), providers=providers
+        ),
         course_filters.NudgeFilter: lambda d: course_filters.NudgeFilter(
             d, queryset=Teacher.objects.all(), units=units
         ),

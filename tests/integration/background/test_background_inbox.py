@@ -172,6 +172,7 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "credits.tasks.hours_reminders": "8",
         "credits.tasks.declaration_reminders": "8",
         "portal.tasks.notifications_email_pending": "*",
+        "portal.tasks.announcements_send": "*",
         "portal.tasks.exports_expire": "3",
         "portal.tasks.login_records_purge": "3",
     }
