@@ -91,6 +91,7 @@ def fresh_database(name: str) -> str:
     bench_url = urlunsplit(parts._replace(path=f"/{name}"))
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # not a line per login (django-axes)
     import django
 
     django.setup()
@@ -168,8 +169,12 @@ class Report:
         unit: str = "s",
         higher_is_better: bool = False,
         note: str = "",
+        **extra,
     ) -> float:
-        """Ours against the bare baseline of the same run (lists: the median of the runs is used)."""
+        """Ours against the bare baseline of the same run (lists: the median of the runs is used).
+
+        ``extra`` goes into the row as it is (a page's query count, the size it was measured at).
+        """
         ours_v, bare_v = _central(ours), _central(bare)
         ratio = ours_v / bare_v if bare_v else float("inf")
         met = None if target is None else (ratio >= target if higher_is_better else ratio <= target)
@@ -187,6 +192,7 @@ class Report:
             "baseline_spread": _spread(bare),
             "peak_rss_mb": round(rss_mb()),
             "note": note,
+            **extra,
         }
         self.rows.append(row)
         print(_line(row), flush=True)
