@@ -248,7 +248,7 @@ def fmt(value: float | None, unit: str) -> str:
     if unit == "s":
         return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
     if unit == "ms":
-        return f"{value:.1f} ms"
+        return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
     if unit in ("req/s", "/s"):
         return f"{value:.1f} {unit}"
     return f"{value:g} {unit}".strip()
