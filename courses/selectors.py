@@ -29,6 +29,7 @@ from credits.models import Category
 from credits.rule_engine import Evaluation, Totals, evaluate
 from credits.selectors import totals_for_teachers
 from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind, User
+from portal.replica import reading_connection
 from portal.scoping import Scope, scope_for
 
 ZERO = Decimal(0)
@@ -430,7 +431,7 @@ def _like_prefix(path: str) -> str:
 
 
 def _fetch(sql: str, params: list) -> list[dict]:
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

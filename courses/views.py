@@ -33,6 +33,7 @@ from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import Role, Teacher, Unit, UnitKind
 from portal.notifications import notify
+from portal.replica import replica_reads
 from portal.scoping import get_visible_or_404, scope_for
 
 PAGE_SIZE = 20
@@ -359,6 +360,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.CITY_ADMIN)
+@replica_reads()
 def fill_rates(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     period, periods = _period(request, now)
@@ -428,6 +430,7 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+@replica_reads()
 def school_progress(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     period, periods = _period(request, now)

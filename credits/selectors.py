@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from credits.models import Category, ComplianceSnapshot, CreditEntry, RuleSet
 from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
 from portal.models import TeacherStatus, Unit
+from portal.replica import reading_connection
 
 
 def _add_rows(result: dict[int, Totals], rows: Iterable[tuple[int, str, str | None, str | None, Any]]) -> None:
@@ -41,7 +42,7 @@ def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Tota
     if not ids:
         return result
     if totals_kept():
-        with connection.cursor() as cursor:
+        with reading_connection().cursor() as cursor:
             cursor.execute(_KEPT_TOTALS_SQL, [ids, year])
             for teacher_id, total, public, professional, elective, kinds, topics in cursor.fetchall():
                 by_category = {"public": public, "professional": professional, "elective": elective}
@@ -261,7 +262,7 @@ def compliance_by_path(
     rule = CompiledRule(tree)
     inner, params = rule.per_teacher(unit, year, as_of=as_of)
     sql = f"SELECT s.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END) FROM ({inner}) s GROUP BY s.path"
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, [*rule.met_params, *params])
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
 
@@ -322,7 +323,7 @@ def teacher_rows(
     if limit is not None:
         sql += " LIMIT %s OFFSET %s"
         params += [limit, offset]
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(2000):
             for row in chunk:
@@ -338,7 +339,7 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all
     if not show_all:
         sql += f" WHERE NOT {rule.met_sql}"
         params += rule.met_params
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
 
@@ -404,7 +405,8 @@ def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple
 
     def rows() -> Iterator[list]:
         sentences: dict[tuple, str] = {}
-        with transaction.atomic(), connection.chunked_cursor() as cursor:
+        reading = reading_connection()
+        with transaction.atomic(using=reading.alias), reading.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while chunk := cursor.fetchmany(5000):
                 for unit_name, name, id_number, met, *values in chunk:
