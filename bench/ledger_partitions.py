@@ -40,7 +40,16 @@ def load(entries: int, teachers: int) -> None:
 
     per_year = entries // len(YEARS)
     with connection.cursor() as cur:
-        cur.execute("CREATE TABLE ledger_plain (LIKE credits_creditentry INCLUDING ALL)")
+        # The ledger's indexes and unique constraints, created on each copy after its load.
+        cur.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'credits_creditentry'"
+            " AND indexname <> 'credits_creditentry_pkey'"
+        )
+        indexes = [row[0] for row in cur.fetchall()]
+        cur.execute(
+            "CREATE TABLE ledger_plain (LIKE credits_creditentry INCLUDING DEFAULTS INCLUDING IDENTITY"
+            " INCLUDING CONSTRAINTS)"
+        )
         # The same rows for both; each teacher's entries of a year spread through it, as they arrive.
         cur.execute(
             """
@@ -57,10 +66,6 @@ def load(entries: int, teachers: int) -> None:
             {"t": teachers, "first": YEARS[0], "per": per_year, "n": per_year * len(YEARS)},
         )
         cur.execute(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'ledger_plain' AND indexdef NOT LIKE '%%UNIQUE%%'"
-        )
-        plain_indexes = [row[0] for row in cur.fetchall()]
-        cur.execute(
             """
             CREATE TABLE ledger_by_year (LIKE credits_creditentry INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
             PARTITION BY RANGE (year)
@@ -71,12 +76,14 @@ def load(entries: int, teachers: int) -> None:
                 f"CREATE TABLE ledger_{year} PARTITION OF ledger_by_year FOR VALUES FROM ({year}) TO ({year + 1})"
             )
         cur.execute("INSERT INTO ledger_by_year SELECT * FROM ledger_plain")
+        cur.execute("ALTER TABLE ledger_plain ADD PRIMARY KEY (id)")
         cur.execute("ALTER TABLE ledger_by_year ADD PRIMARY KEY (id, year)")
-        cur.execute("ALTER TABLE ledger_by_year ADD UNIQUE (source, reference, year)")
-        cur.execute("ALTER TABLE ledger_by_year ADD UNIQUE (reverses_id, year)")
-        for definition in plain_indexes:
-            if "(id)" not in definition:
-                cur.execute(definition.replace("ledger_plain", "ledger_by_year").replace("INDEX ", "INDEX p_", 1))
+        for n, definition in enumerate(indexes):
+            for table in ("ledger_plain", "ledger_by_year"):
+                head, _on, columns = definition.partition(" ON public.credits_creditentry ")
+                if table == "ledger_by_year" and head.startswith("CREATE UNIQUE"):
+                    columns = columns[:-1] + ", year)"  # a partitioned table's unique keys hold the partition key
+                cur.execute(f"CREATE {'UNIQUE ' if 'UNIQUE' in head else ''}INDEX {table}_{n} ON {table} {columns}")
         cur.execute("CREATE SEQUENCE ledger_by_year_id START 1000000000")
         cur.execute("VACUUM ANALYZE ledger_plain")
         cur.execute("VACUUM ANALYZE ledger_by_year")
@@ -85,7 +92,7 @@ def load(entries: int, teachers: int) -> None:
             " FROM pg_inherits WHERE inhparent = 'ledger_by_year'::regclass)"
         )
         plain, parted = cur.fetchone()
-    print(f"sizes: plain {plain / 1e9:.2f} GB, by year {parted / 1e9:.2f} GB", flush=True)
+    print(f"sizes: plain {plain / 1e9:.2f} GB, by year {float(parted) / 1e9:.2f} GB", flush=True)
 
 
 def run_each(sql: str, params: list[list]) -> callable:

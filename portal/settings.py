@@ -105,6 +105,11 @@ if env_str("DATABASE_REPLICA_URL"):
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["portal.replica.PrimaryReplicaRouter"]
+# Behind PgBouncer in transaction mode (docs/scaling.md) a server-side cursor opened outside a
+# transaction (Django declares it WITH HOLD; its form widgets iterate choices that way) does not
+# survive the pooler: switch them off for the primary. The replica keeps its own: every replica
+# read runs inside replica_reads()' transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 # How long a background export waits for the replica to replay the primary's commits before it
 # reads from the primary instead.
 REPLICA_WAIT_SECONDS = env_int("REPLICA_WAIT_SECONDS", 10)

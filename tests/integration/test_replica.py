@@ -137,6 +137,24 @@ def test_background_export_reads_the_replica_and_reports_on_the_primary(city, re
     assert not ExportJob.objects.using(REPLICA).filter(pk=job.pk).exists()
 
 
+def test_replica_streams_inside_a_transaction(city, replica, client):
+    """Server-side cursors on the replica never run in autocommit (safe behind PgBouncer's transaction mode)."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((bool(getattr(context["cursor"].cursor, "name", None)), context["connection"].get_autocommit()))
+        return execute(sql, params, many, context)
+
+    client.force_login(city.erin)
+    with connections[REPLICA].execute_wrapper(record):
+        response = client.get(reverse("credits:dashboard_export") + "?year=2022&show=all")
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+
+    assert (response.status_code, content[:2]) == (200, b"PK")
+    assert (True, False) in seen  # the export's rows came through a server-side cursor ...
+    assert (True, True) not in seen  # ... and never outside a transaction
+
+
 def test_a_row_read_from_the_replica_is_saved_to_the_primary(city, replica):
     teacher = Teacher.objects.using(REPLICA).get(pk=city.teacher_a.teacher.pk)
     teacher.subject = "物理"
@@ -170,7 +188,7 @@ def test_without_a_replica_everything_reads_the_primary(db):
         assert (alias, reading_alias(), Teacher.objects.all().db) == ("default", "default", "default")
 
 
-def test_replica_url_configures_a_mirrored_replica_alias(monkeypatch):
+def test_replica_url_and_pooled_primary_settings(monkeypatch):
     import importlib
 
     import portal.settings as portal_settings
