@@ -90,6 +90,21 @@ def build(teachers: int, courses: int):
     return users, pages
 
 
+def table_sizes() -> dict:
+    """Rows and MB (with indexes) of the biggest tables, and the whole database's MB: for docs/scaling.md."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) / 1048576"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 8"
+        )
+        tables = {name: {"rows": rows, "mb": mb} for name, rows, mb in cur.fetchall()}
+        cur.execute("SELECT pg_database_size(current_database()) / 1048576")
+        return {"database_mb": cur.fetchone()[0], "tables": tables}
+
+
 def client_for(user):
     from django.test import Client
 
@@ -112,7 +127,8 @@ def measure(report: Report, teachers: int, courses: int, repeat: int) -> None:
     users, pages = build(teachers, courses)
     clients = {role: client_for(user) for role, user in users.items()}
     label = f"{teachers:,} teachers / {courses:,} courses"
-    print(f"built {label}", flush=True)
+    report.context[f"database at {label}"] = sizes = table_sizes()
+    print(f"built {label}: {sizes}", flush=True)
     for name, (role, method, url) in pages.items():
         client = clients[role]
         response = request(client, method, url)

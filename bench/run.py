@@ -92,12 +92,18 @@ def markdown(data: dict) -> str:
         "",
     ]
     for bench in data["benches"]:
-        context = ", ".join(f"{k} {v}" for k, v in bench["context"].items())
+        context = ", ".join(f"{k} {v}" for k, v in bench["context"].items() if not isinstance(v, dict))
         lines += [
             f"## {bench['bench']}",
             "",
             f"{context}; {bench['seconds']:.0f} s; peak RSS {bench['peak_rss_mb']} MB.",
             "",
+        ]
+        for key, value in bench["context"].items():
+            if isinstance(value, dict) and "database_mb" in value:
+                tables = ", ".join(f"{t} {d['rows']:,} rows {d['mb']} MB" for t, d in value["tables"].items())
+                lines += [f"{key}: {value['database_mb']:,} MB in all; {tables}.", ""]
+        lines += [
             "| path | ours | bare baseline | ratio | target | met | peak RSS | notes |",
             "|---|---|---|---|---|---|---|---|",
         ]
