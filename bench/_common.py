@@ -154,7 +154,7 @@ class Report:
 
     def __init__(self, bench: str, **context):
         self.bench = bench
-        self.context = {"size": size_name(), **context}
+        self.context = {"size": size_name(), **context, "load_average_at_start": _load()}
         self.rows: list[dict] = []
         self.started = time.monotonic()
 
@@ -225,13 +225,18 @@ class Report:
         path = OUT / f"{self.bench}.json"
         data = {
             "bench": self.bench,
-            "context": self.context,
+            "context": {**self.context, "load_average_at_end": _load()},
             "seconds": round(time.monotonic() - self.started, 1),
             "peak_rss_mb": round(rss_mb()),
             "rows": self.rows,
         }
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=float))
         return path
+
+
+def _load() -> str:
+    """The machine's 1-, 5- and 15-minute load averages: how shared the two cores were."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _central(value: float | list[float]) -> float:

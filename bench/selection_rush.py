@@ -49,8 +49,8 @@ PASSWORD = _data.PASSWORD
 CATEGORY_LABELS = {"公需科目": "public", "专业科目": "professional", "选修科目": "elective"}
 SEARCH_WORDS = ["", "", "", "教学", "师德", "课程", "能力", "设计"]
 P95_TARGET_MS = 300
-RUSH_STEPS = [2, 4, 6, 8, 12, 16, 24]
-BARE_STEPS = [2, 4, 8, 16, 32, 48]
+RUSH_STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24]
+BARE_STEPS = [1, 2, 4, 8, 16, 32, 48]
 
 
 # --------------------------------------------------------------------------- setup
