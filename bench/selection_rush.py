@@ -417,7 +417,7 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=size()["rush_seconds"] / 2)
     parser.add_argument(
         "--configs",
-        default="gthread:4x4" if os.environ.get("BENCH_SIZE") != "city" else "sync:4,sync:8,gthread:2x8,gthread:4x4",
+        default="gthread:4x4" if os.environ.get("BENCH_SIZE") != "city" else "gthread:4x4,sync:5,gthread:2x4",
         help="gunicorn configurations to measure capacity on: sync:WORKERS or gthread:WORKERSxTHREADS; "
         "the first also serves the rush",
     )

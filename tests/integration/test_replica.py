@@ -63,9 +63,14 @@ def replica(city):
     """A read-only copy of the test database as it is now, configured as the replica; dropped after."""
     primary = connections["default"].settings_dict
     name = f"{primary['NAME']}_replica"
-    connections.close_all()  # a template must have no other connections
+    connections.close_all()  # a template must have no other connections ...
     admin = _server_admin()
     with admin.cursor() as cur:
+        # ... nor idle ones left by earlier tests' threads and processes (live servers, workers).
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [primary["NAME"]],
+        )
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{primary["NAME"]}"')
         cur.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
