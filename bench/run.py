@@ -69,7 +69,9 @@ def machine() -> dict:
 
 
 def write_report(meta: dict) -> None:
-    results = [json.loads(p.read_text()) for name in BENCHES if (p := OUT / f"{name}.json").exists()]
+    listed = [OUT / f"{name}.json" for name in BENCHES]
+    extra = sorted(set(OUT.glob("*.json")) - set(listed))  # runs at other sizes, e.g. ledger_partitions_25_000_000
+    results = [json.loads(p.read_text()) for p in [*listed, *extra] if p.exists()]
     data = {**meta, "benches": results}
     (HERE / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     (HERE / "REPORT.md").write_text(markdown(data))
