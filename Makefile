@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install assets services bench lint messages clean
+.PHONY: demo test prod-smoke install assets services bench lint messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: install
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
 	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not celery" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory prod-smoke
+
+## make prod-smoke: docker-compose.yml's processes (.ci/process) on loopback with production settings,
+## driven end to end: /healthz, log in, select a course, a notice through the workers, Redis down -> 503.
+prod-smoke: install
+	$(PY) .ci/prod_smoke.py
 
 services:
 	.ci/services start

@@ -8,6 +8,14 @@ def _provider_ids_of(user_id: int) -> tuple[int, ...]:
     return tuple(ProviderStaff.objects.filter(user_id=user_id).values_list("provider_id", flat=True))
 
 
+def _provider_staff_reached(scope):
+    """The staff of the providers serving a city admin's cities (she manages them in the admin)."""
+    from courses.models import ProviderStaff
+    from portal.models import Role
+
+    return ProviderStaff.objects.filter(scope.unit_q("provider__cities", roles=(Role.CITY_ADMIN,))).values("user_id")
+
+
 def _provider_staff():
     from courses.models import ProviderStaff
 
@@ -20,6 +28,7 @@ class CoursesConfig(AppConfig):
     verbose_name = _("培训周期与课程")
 
     def ready(self) -> None:
+        from credits.declaration_services import register_duplicate_check
         from portal.models import ADMIN_ROLES, Role
         from portal.registry import (
             Job,
@@ -33,18 +42,37 @@ class CoursesConfig(AppConfig):
             register_notification_kind,
         )
 
-        from . import demo, home_cards
+        from . import attendance_cards, demo, demo_attendance, home_cards
+        from .attendance_services import KIND_LEAVE, KIND_NO_SHOW
+        from .declaration_checks import course_duplicates
         from .reminders import KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
+        from .sessions import course_session_kind, register_session_kind
 
-        register_membership(Membership(Role.PROVIDER, ids_of=_provider_ids_of, holders=_provider_staff))
+        register_membership(
+            Membership(
+                Role.PROVIDER,
+                ids_of=_provider_ids_of,
+                holders=_provider_staff,
+                users_reached=_provider_staff_reached,
+            )
+        )
         register_nav(
             NavItem(_("课程超市"), "courses:catalogue", (Role.TEACHER,), order=20),
             NavItem(_("课程管理"), "courses:manage_list", (Role.CITY_ADMIN, Role.PROVIDER), order=40),
             NavItem(_("选课统计"), "courses:fill_rates", (Role.CITY_ADMIN,), order=45),
             NavItem(_("学校选课进度"), "courses:school_progress", (Role.DISTRICT_ADMIN,), order=46),
             NavItem(_("选课提醒"), "courses:nudge", ADMIN_ROLES, order=47),
+            NavItem(_("考勤"), "courses:attendance_sessions", (Role.CITY_ADMIN, Role.PROVIDER), order=48),
+            NavItem(_("我的课次"), "courses:my_sessions", (Role.TEACHER,), order=25),
+            NavItem(_("请假审批"), "courses:leave_list", (Role.SCHOOL_ADMIN,), order=48),
+            NavItem(_("无故未参训"), "courses:no_shows", ADMIN_ROLES, order=49),
         )
         register_cards(home_cards.selection_cards)
+        register_cards(attendance_cards.attendance_cards)
+        register_session_kind(course_session_kind())
+        register_duplicate_check(course_duplicates)
+        register_notification_kind(KIND_NO_SHOW, _("无故未参训"), 53)
+        register_notification_kind(KIND_LEAVE, _("请假申请与审批"), 54)
         register_notification_kind(KIND_SELECTION_REMINDER, _("选课截止提醒"), 20)
         register_notification_kind(KIND_ROSTER_REMINDER, _("名册核对提醒"), 40)
         register_notification_kind("course_waitlist_promoted", _("候补转正（已为您选上课程）"), 50)
@@ -76,3 +104,4 @@ class CoursesConfig(AppConfig):
             )
         )
         register_demo(demo.load, order=20)
+        register_demo(demo_attendance.load, order=22)

@@ -4,6 +4,7 @@ from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseSession
+from portal.forms import ModelMultipleIdsField, SpreadsheetField
 
 
 class CourseForm(forms.ModelForm):
@@ -27,6 +28,7 @@ class CourseForm(forms.ModelForm):
             "description",
             "status",
         ]
+        field_classes = {"topics": ModelMultipleIdsField, "stages": ModelMultipleIdsField}
         widgets = {
             "topics": forms.CheckboxSelectMultiple,
             "stages": forms.CheckboxSelectMultiple,
@@ -69,7 +71,18 @@ class SessionForm(forms.ModelForm):
         }
 
 
-SessionFormSet = inlineformset_factory(Course, CourseSession, form=SessionForm, extra=2, can_delete=True)
+# A posted TOTAL_FORMS of 999,999 builds no more than absolute_max forms (and is a form error past max_num).
+MAX_SESSIONS = 60
+SessionFormSet = inlineformset_factory(
+    Course,
+    CourseSession,
+    form=SessionForm,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_SESSIONS,
+    absolute_max=MAX_SESSIONS,
+    validate_max=True,
+)
 
 
 class BulkForm(forms.Form):
@@ -86,7 +99,7 @@ class BulkForm(forms.Form):
 
 class CourseImportForm(forms.Form):
     period = forms.ModelChoiceField(label=_("培训周期"), queryset=None)
-    file = forms.FileField(label=_("Excel 文件（.xlsx）"))
+    file = SpreadsheetField(label=_("Excel 文件（.xlsx）"))
     dry_run = forms.BooleanField(label=_("只检查，不写入"), required=False)
 
     def __init__(self, *args, periods, **kwargs):
@@ -99,7 +112,7 @@ class CourseImportForm(forms.Form):
 class ResultImportForm(forms.Form):
     provider = forms.ModelChoiceField(label=_("施教机构"), queryset=None)
     period = forms.ModelChoiceField(label=_("培训周期"), queryset=None)
-    file = forms.FileField(
+    file = SpreadsheetField(
         label=_("考核结果表（.xlsx）"), help_text=_("列：身份证号、姓名、课程编号、学时、考核结果（合格/不合格）")
     )
     dry_run = forms.BooleanField(label=_("只检查，不导入"), required=False, initial=True)

@@ -17,7 +17,7 @@ from courses.models import Course, CourseMode, CourseStatus, Provider, TrainingP
 from credits.models import Category, CreditKind, Topic
 from credits.rule_engine import fmt_hours
 from portal import exporting
-from portal.importing import Column, ImportResult, PreviewRow, choice, read_table, text
+from portal.importing import Column, ImportResult, PreviewRow, choice, excerpt, name, read_table, text
 from portal.models import Stage
 
 CATEGORY_NAMES = {
@@ -32,17 +32,21 @@ CATEGORY_NAMES = {
 }
 MODE_NAMES = {"线上": CourseMode.ONLINE, "线下": CourseMode.OFFLINE, "混合": CourseMode.MIXED}
 STATUS_NAMES = {"草稿": CourseStatus.DRAFT, "发布": CourseStatus.PUBLISHED, "已发布": CourseStatus.PUBLISHED}
+MAX_CAPACITY = 1_000_000
+MAX_ROWS = 10_000  # courses of one period in one file
 _SPLIT = re.compile(r"[、,，;；/\s]+")
 
 
-def _decimal(what: str, *, minimum: Decimal, places: int):
+def _decimal(what: str, *, minimum: Decimal, maximum: Decimal, places: int):
     def parse(value: Any) -> Decimal:
         try:
             number = Decimal(str(value))
         except InvalidOperation:
-            raise ValueError(_("“%(v)s”不是数字，请填写%(what)s") % {"v": value, "what": what}) from None
+            raise ValueError(_("“%(v)s”不是数字，请填写%(what)s") % {"v": excerpt(value), "what": what}) from None
         if not number.is_finite() or number < minimum:
             raise ValueError(_("%(what)s不能小于 %(min)s") % {"what": what, "min": minimum})
+        if number > maximum:
+            raise ValueError(_("%(what)s不能大于 %(max)s") % {"what": what, "max": maximum})
         if number != round(number, places):
             raise ValueError(_("%(what)s最多保留 %(n)d 位小数") % {"what": what, "n": places})
         return number
@@ -54,11 +58,13 @@ def _capacity(value: Any) -> int | None:
     if str(value).strip() in ("不限", "无限", "0"):
         return None
     try:
-        number = int(str(value))
+        number = int(str(value)) if len(str(value)) <= 12 else None
     except ValueError:
-        raise ValueError(_("“%(v)s”不是整数；名额填正整数，不限名额请留空或填“不限”") % {"v": value}) from None
-    if number < 1:
-        raise ValueError(_("名额必须是正整数，不限名额请留空"))
+        number = None
+    if number is None:
+        raise ValueError(_("“%(v)s”不是整数；名额填正整数，不限名额请留空或填“不限”") % {"v": excerpt(value)}) from None
+    if not 1 <= number <= MAX_CAPACITY:
+        raise ValueError(_("名额必须是 1 到 %(max)d 之间的整数，不限名额请留空") % {"max": MAX_CAPACITY})
     return number
 
 
@@ -68,12 +74,12 @@ def _names(value: Any) -> list[str]:
 
 COLUMNS = [
     Column("code", "课程代码", parse=text(32)),
-    Column("title", "课程名称", parse=text(200)),
+    Column("title", "课程名称", parse=name(200)),
     Column(
         "category", "科目类别", parse=choice(CATEGORY_NAMES, "科目类别", shown=["公需科目", "专业科目", "选修科目"])
     ),
-    Column("hours", "学时", parse=_decimal("学时", minimum=Decimal("0.5"), places=1)),
-    Column("provider", "施教机构", aliases=("机构代码", "施教机构代码"), parse=text(100)),
+    Column("hours", "学时", parse=_decimal("学时", minimum=Decimal("0.5"), maximum=Decimal(1000), places=1)),
+    Column("provider", "施教机构", aliases=("机构代码", "施教机构代码"), parse=name(100)),
     Column("mode", "形式", required=False, parse=choice(MODE_NAMES, "形式"), default=CourseMode.ONLINE),
     Column("capacity", "名额", required=False, parse=_capacity),
     Column(
@@ -81,12 +87,12 @@ COLUMNS = [
         "每学时收费",
         aliases=("收费",),
         required=False,
-        parse=_decimal("每学时收费", minimum=Decimal(0), places=2),
+        parse=_decimal("每学时收费", minimum=Decimal(0), maximum=Decimal(10000), places=2),
         default=Decimal(0),
     ),
     Column("topics", "专题", required=False, parse=_names, default=[]),
     Column("stages", "面向学段", aliases=("学段",), required=False, parse=_names, default=[]),
-    Column("kind", "学时类型", required=False, parse=text(60), default=""),
+    Column("kind", "学时类型", required=False, parse=name(60), default=""),
     Column("description", "课程简介", required=False, parse=text(4000), default=""),
     Column(
         "status",
@@ -130,7 +136,7 @@ def course_import(file: Any, *, period: TrainingPeriod, providers, dry_run: bool
     naming another provider, or updating another provider's course, is an error. Side effects: bulk
     INSERT/UPDATE of courses and their topic/stage links in one transaction; nothing on error.
     """
-    table = read_table(file, COLUMNS)
+    table = read_table(file, COLUMNS, max_rows=MAX_ROWS)
     table.check_unique("code")
     by_code = {p.code.lower(): p for p in providers}
     by_name = {p.name: p for p in providers}

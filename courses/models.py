@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from credits.models import Category
 from credits.rule_engine import fmt_hours
+from portal.text import NameField
 
 
 class Provider(models.Model):
     """A training provider (施教机构), serving the cities that list it (set by each city's admin)."""
 
     code = models.CharField(_("机构代码"), max_length=32, unique=True)
-    name = models.CharField(_("机构名称"), max_length=100)
+    name = NameField(_("机构名称"), max_length=100)
     cities = models.ManyToManyField(
         "portal.Unit",
         verbose_name=_("服务城市"),
@@ -25,7 +26,7 @@ class Provider(models.Model):
         related_name="providers",
         limit_choices_to={"kind": "city"},
     )
-    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_name = NameField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     contact_email = models.EmailField(_("联系邮箱"), blank=True)
     is_active = models.BooleanField(_("有效"), default=True)
@@ -78,7 +79,7 @@ class TrainingPeriod(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("年度"))
     code = models.CharField(_("期次代码"), max_length=20, unique=True)
-    name = models.CharField(_("名称"), max_length=100)
+    name = NameField(_("名称"), max_length=100)
     rule_set = models.ForeignKey(
         "credits.RuleSet",
         verbose_name=_("学时规则"),
@@ -121,6 +122,8 @@ class TrainingPeriod(models.Model):
             errors["late_closes_at"] = _("补选截止时间必须晚于开始时间")
         if self.training_starts_on and self.training_ends_on and self.training_ends_on < self.training_starts_on:
             errors["training_ends_on"] = _("培训结束日期不能早于开始日期")
+        if self.rule_set_id and self.city_id and self.rule_set.city_id != self.city_id:
+            errors["rule_set"] = _("学时规则必须是本周期所在城市的规则")
         if errors:
             raise ValidationError(errors)
 
@@ -146,6 +149,23 @@ class TrainingPeriod(models.Model):
         """The last moment anything may be selected (the later of the two windows' ends)."""
         return max(filter(None, (self.selection_closes_at, self.late_closes_at)))
 
+    def accepts_training_date(self, day) -> bool:
+        """Whether results and attendance may be registered on ``day`` (a local date): within the training dates."""
+        return self.training_starts_on <= day <= self.training_ends_on
+
+    def training_dates_refusal(self, day) -> str | None:
+        """Why nothing may be registered on ``day`` (a sentence naming the dates), or None within them."""
+        if self.accepts_training_date(day):
+            return None
+        return _(
+            "“%(period)s”的培训日期为 %(a)s 至 %(b)s，%(day)s 不在其内；逾期登记须由市级管理员填写原因后受理。"
+        ) % {
+            "period": self.name,
+            "a": f"{self.training_starts_on:%Y-%m-%d}",
+            "b": f"{self.training_ends_on:%Y-%m-%d}",
+            "day": f"{day:%Y-%m-%d}",
+        }
+
 
 class CourseMode(models.TextChoices):
     ONLINE = "online", _("线上")
@@ -170,7 +190,7 @@ class Course(models.Model):
         TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="courses"
     )
     code = models.CharField(_("课程代码"), max_length=32)
-    title = models.CharField(_("课程名称"), max_length=200)
+    title = NameField(_("课程名称"), max_length=200)
     category = models.CharField(_("科目类别"), max_length=20, choices=Category.choices)
     kind = models.ForeignKey(
         "credits.CreditKind",
@@ -359,3 +379,123 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher} · {self.course}（{self.get_status_display()}）"
+
+
+# --- attendance, leave and no-shows (无故未参训) ------------------------------------------------------------------
+#
+# Offline course sessions (CourseSession) and special programmes' sessions (enrollment.ProgrammeSession) take
+# attendance the same way: a row names its session by kind and id (courses.sessions registers the kinds; the
+# programme kind is registered by enrollment, which builds on courses).
+
+
+class SessionKind(models.TextChoices):
+    COURSE = "course", _("课程课次")
+    PROGRAMME = "programme", _("专项培训课次")
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("出勤")
+    ABSENT = "absent", _("无故未参训")
+    EXCUSED = "excused", _("请假")
+
+
+class Attendance(models.Model):
+    """A registered teacher's attendance at one session; ``absent`` (without approved leave) is a no-show.
+
+    ``school``, ``period`` and ``session_date`` are copied when marked, so statistics and the
+    consequences of a no-show are indexed filters without joining the session's own table.
+    """
+
+    session_kind = models.CharField(_("课次类型"), max_length=10, choices=SessionKind.choices)
+    session_id = models.PositiveBigIntegerField(_("课次"))
+    teacher = models.ForeignKey(
+        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="attendances"
+    )
+    school = models.ForeignKey("portal.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    period = models.ForeignKey(TrainingPeriod, verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="+")
+    session_date = models.DateField(_("课次日期"))
+    status = models.CharField(_("考勤"), max_length=10, choices=AttendanceStatus.choices)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(_("登记时间"))
+
+    class Meta:
+        ordering = ["-session_date", "id"]
+        verbose_name = _("考勤")
+        verbose_name_plural = _("考勤")
+        constraints = [
+            models.UniqueConstraint(fields=["session_kind", "session_id", "teacher"], name="attendance_once"),
+        ]
+        indexes = [
+            models.Index(fields=["teacher", "status", "session_date"], name="attendance_teacher_status"),
+            models.Index(fields=["school", "status"], name="attendance_school_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} · {self.session_date:%Y-%m-%d} · {self.get_status_display()}"
+
+
+class LeaveState(models.TextChoices):
+    REQUESTED = "requested", _("待批准")
+    APPROVED = "approved", _("已批准")
+    REFUSED = "refused", _("未批准")
+
+
+class LeaveRequest(models.Model):
+    """A teacher's request for leave (请假) from one session, decided by her school admin."""
+
+    session_kind = models.CharField(_("课次类型"), max_length=10, choices=SessionKind.choices)
+    session_id = models.PositiveBigIntegerField(_("课次"))
+    teacher = models.ForeignKey(
+        "portal.Teacher", verbose_name=_("教师"), on_delete=models.PROTECT, related_name="leave_requests"
+    )
+    school = models.ForeignKey("portal.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    session_title = models.CharField(_("课次"), max_length=200)
+    session_starts_at = models.DateTimeField(_("课次开始"))
+    reason = models.TextField(_("请假原因"))
+    state = models.CharField(_("状态"), max_length=10, choices=LeaveState.choices, default=LeaveState.REQUESTED)
+    requested_at = models.DateTimeField(_("申请时间"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("请假")
+        verbose_name_plural = _("请假")
+        constraints = [
+            models.UniqueConstraint(fields=["session_kind", "session_id", "teacher"], name="leave_once_per_session"),
+        ]
+        indexes = [models.Index(fields=["school", "state"], name="leave_school_state")]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} · {self.session_title} · {self.get_state_display()}"
+
+
+class NoShowPolicy(models.Model):
+    """What follows a no-show (无故未参训) in a city: data, enforced at request time."""
+
+    city = models.OneToOneField(
+        "portal.Unit",
+        verbose_name=_("城市"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": "city"},
+    )
+    withhold_session_hours = models.BooleanField(
+        _("不计该课次学时"), default=True, help_text=_("按缺席课次占全部课次的比例扣减课程学时")
+    )
+    programme_ban_months = models.PositiveSmallIntegerField(
+        _("几个月内不能报名专项培训"), default=0, help_text=_("0 表示不限制")
+    )
+    count_in_statistics = models.BooleanField(_("计入学校统计"), default=True)
+
+    class Meta:
+        verbose_name = _("无故未参训处理规则")
+        verbose_name_plural = _("无故未参训处理规则")
+
+    def __str__(self) -> str:
+        return str(self.city)

@@ -24,11 +24,15 @@ from django.utils.translation import gettext as _
 
 from credits.models import CreditEntry, Source
 from portal import idcard
-from portal.importing import Column, ImportResult, choice, read_table, text
+from portal.importing import Column, ImportResult, choice, excerpt, name, read_table, text
 from portal.locking import lock_rows
 from portal.models import Teacher
 
+from .attendance_selectors import hours_withheld
 from .models import Course, CourseSelection, SelectionStatus, ledger_reference
+
+MAX_ROWS = 300_000  # a provider's learners in one sheet
+MAX_HOURS = 1000  # one course's hours
 
 
 def _parse_id(value: Any) -> str:
@@ -42,9 +46,11 @@ def _parse_hours(value: Any) -> Decimal:
     try:
         hours = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError(_("“%(value)s”不是数字，请填写学时数，例如 12 或 1.5") % {"value": value}) from None
+        raise ValueError(_("“%(value)s”不是数字，请填写学时数，例如 12 或 1.5") % {"value": excerpt(value)}) from None
     if not hours.is_finite() or hours <= 0:
         raise ValueError(_("学时必须大于 0"))
+    if hours > MAX_HOURS:
+        raise ValueError(_("学时不能大于 %(max)d") % {"max": MAX_HOURS})
     if hours != hours.quantize(Decimal("0.1")):
         raise ValueError(_("学时最多保留一位小数"))
     return hours
@@ -52,7 +58,7 @@ def _parse_hours(value: Any) -> Decimal:
 
 COLUMNS = [
     Column("id_number", "身份证号", aliases=("身份证号码", "证件号码"), parse=_parse_id),
-    Column("name", "姓名", parse=text(50)),
+    Column("name", "姓名", parse=name(50)),
     Column("course_code", "课程编号", aliases=("课程代码",), parse=text(32)),
     Column("hours", "学时", aliases=("获得学时",), parse=_parse_hours),
     Column("passed", "考核结果", aliases=("考核结论",), parse=choice({"合格": True, "不合格": False}, "考核结果")),
@@ -77,7 +83,7 @@ def provider_results_import(
     A fixed number of queries whatever the sheet's length.
     """
     now = now or timezone.now()
-    table = read_table(file, COLUMNS)
+    table = read_table(file, COLUMNS, max_rows=MAX_ROWS)
     result = ResultImport(errors=table.errors, dry_run=dry_run)
     recs = list(table.records())
     teachers = {
@@ -143,6 +149,9 @@ def provider_results_import(
         else:
             passed.append((selection, teacher, course, rec["hours"]))
     table.sort_errors()
+    # Hours of sessions missed without leave are not granted where the city says so.
+    withheld = hours_withheld(p[0] for p in passed)
+    passed = [(e, t, c, max(h - withheld.get(e.pk, 0), Decimal(0))) for e, t, c, h in passed]
     result.errors = table.errors
     result.created = len(passed)
     result.unchanged = result.failed + result.already
@@ -182,7 +191,7 @@ def _record(passed, year: int, actor, now: dt.datetime) -> None:
                     reason=_("%(code)s %(title)s 考核合格") % {"code": course.code, "title": course.title},
                 )
                 for selection, teacher, course, hours in passed
-                if selection.pk in claimed
+                if selection.pk in claimed and hours > 0
             ],
             batch_size=2000,
         )

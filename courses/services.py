@@ -8,6 +8,7 @@ lock timeout so a crowd gets "请稍后重试" (LockBusy) instead of a hung requ
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -344,10 +345,13 @@ def waitlist_release_closed(now: datetime) -> int:
 def selection_complete(selection: CourseSelection, actor: User, now: datetime) -> bool:
     """Mark a selected course completed and record its hours in the teacher's ledger, once.
 
-    Only staff of the course's provider or an admin of the period's city may do it.
-    Side effects: one conditional update of the selection, one credit entry
-    (reference ``ledger_reference(id)``). Returns False when it was already completed.
+    Only staff of the course's provider or an admin of the period's city may do it. Where the
+    city withholds the hours of sessions missed without leave (courses.attendance_selectors),
+    they are not granted. Side effects: one conditional update of the selection, one credit
+    entry (reference ``ledger_reference(id)``; none when every hour is withheld). Returns False
+    when it was already completed.
     """
+    from courses.attendance_selectors import hours_withheld
     from credits.models import Source
     from credits.services import credit_entry_record
     from portal.models import Role
@@ -366,17 +370,24 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
             if selection.status == SelectionStatus.DROPPED:
                 raise SelectionError(_("该选课已退选，不能登记完成"))
             return False
+        withheld = hours_withheld([selection]).get(selection.pk, Decimal(0))
+        if withheld >= course.hours:
+            selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor
+            return True
+        reason = f"{course.code} {course.title}"
+        if withheld:
+            reason += _("（无故未参训，扣除 %(h)s 学时）") % {"h": f"{withheld.normalize():f}"}
         credit_entry_record(
             teacher=selection.teacher,
             year=course.period.year,
             category=course.category,
-            hours=course.hours,
+            hours=course.hours - withheld,
             kind=course.kind,
             topics=[t.code for t in course.topics.all()],
             source=Source.COURSE,
             reference=ledger_reference(selection.pk),
             actor=actor,
-            reason=f"{course.code} {course.title}",
+            reason=reason,
             now=now,
         )
     selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor

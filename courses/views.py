@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +26,7 @@ from courses.results_import import provider_results_import
 from credits.models import Category
 from credits.rule_engine import fmt_hours
 from portal import idcard
+from portal.converters import next_url, parse_ids
 from portal.decorators import role_required
 from portal.exporting import xlsx_download
 from portal.importing import ImportFileError
@@ -54,13 +54,6 @@ def _period(request: HttpRequest, now) -> tuple[TrainingPeriod | None, list[Trai
                 return period, periods
         raise Http404
     return selectors.period_current(periods, now), periods
-
-
-def _next_url(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
 
 
 def _querystring(request: HttpRequest, drop=("page",)) -> str:
@@ -162,7 +155,7 @@ def _selection_response(request: HttpRequest, course: Course, ok: bool, text: st
         )
         return render(request, "courses/_selection_response.html", context)
     (messages.success if ok else messages.error)(request, text)
-    return redirect(_next_url(request, reverse("courses:course_detail", args=[course.pk])))
+    return redirect(next_url(request, reverse("courses:course_detail", args=[course.pk])))
 
 
 def _selection_action(request: HttpRequest, pk: int, action, done_message=None) -> HttpResponse:
@@ -322,7 +315,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("teacher__unit__path", "teacher__name")
     )
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parse_ids(request.POST.getlist("ids"))
         done = 0
         now = timezone.now()
         for selection in selections.filter(pk__in=ids, status=SelectionStatus.SELECTED).select_related(
@@ -344,7 +337,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
             (
                 [
                     e.teacher.name,
-                    e.teacher.id_number,
+                    e.teacher.masked_id_number,
                     e.teacher.unit.name,
                     e.get_status_display(),
                     timezone.localtime(e.selected_at).strftime("%Y-%m-%d %H:%M"),
@@ -510,7 +503,7 @@ def nudge(request: HttpRequest) -> HttpResponse:
             (
                 [
                     r.teacher.name,
-                    r.teacher.id_number,
+                    r.teacher.masked_id_number,
                     r.teacher.unit.name,
                     *[float(line.total) for line in r.plan.categories],
                     r.plan.evaluation.sentence if r.plan.evaluation else "",
@@ -541,10 +534,10 @@ def nudge_remind(request: HttpRequest) -> HttpResponse:
     period, _periods = _period(request, now)
     if period is None:
         raise Http404
-    ids = {int(i) for i in request.POST.getlist("ids") if i.isdigit()}
+    ids = set(parse_ids(request.POST.getlist("ids")))
     if not ids:
         messages.error(request, _("请先勾选要提醒的教师"))
-        return redirect(_next_url(request, reverse("courses:nudge")))
+        return redirect(next_url(request, reverse("courses:nudge")))
     scope = scope_for(request.user)
     if not scope.is_admin:
         raise PermissionDenied
@@ -575,7 +568,7 @@ def nudge_remind(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("已向 %(n)d 位教师发送选课提醒") % {"n": reminded})
     if without_login:
         messages.warning(request, _("%(n)d 位教师尚未开通账号，无法提醒") % {"n": without_login})
-    return redirect(_next_url(request, f"{reverse('courses:nudge')}?period={period.pk}"))
+    return redirect(next_url(request, f"{reverse('courses:nudge')}?period={period.pk}"))
 
 
 # --- provider result sheets -----------------------------------------------------------------------

@@ -15,12 +15,21 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from credits.models import Certificate, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet, Topic
+from credits.models import (
+    Category,
+    Certificate,
+    ComplianceSnapshot,
+    CreditEntry,
+    CreditKind,
+    DeclarationSettings,
+    RuleSet,
+    Topic,
+)
 from credits.rule_engine import evaluate, parse_tree
 from credits.selectors import teacher_totals, totals_for_teachers
 from portal import idcard
-from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
-from portal.models import Role, Teacher, UnitKind
+from portal.admin import InUnits, Platform, ReadOnlyAdmin, ScopedModelAdmin
+from portal.models import Role, Teacher, Unit, UnitKind
 from portal.scoping import teachers_visible_to
 
 TREE_HELP = _(
@@ -33,13 +42,15 @@ TREE_HELP = _(
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ScopedModelAdmin):
+    reach = Platform(shared_choices=True)
     list_display = ("name", "code")
     search_fields = ("name", "code")
 
 
 @admin.register(CreditKind)
-class CreditKindAdmin(admin.ModelAdmin):
+class CreditKindAdmin(ScopedModelAdmin):
+    reach = Platform(shared_choices=True)
     list_display = ("name", "code", "category")
     list_filter = ("category",)
 
@@ -86,22 +97,21 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    unit_lookup = "city"
-    scope_roles = (Role.CITY_ADMIN,)
+class RuleSetAdmin(ScopedModelAdmin):
+    reach = InUnits("city", roles=(Role.CITY_ADMIN,))
     form = RuleSetForm
     list_display = ("name", "city", "year")
-    list_filter = ("year", "city")
+    list_filter = ("year", ("city", admin.RelatedOnlyFieldListFilter))
     readonly_fields = ("preview",)
     fields = ("city", "year", "name", "tree", "description", "preview")
 
     list_select_related = ("city",)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
         if db_field.name == "city":
-            field.queryset = field.queryset.filter(kind=UnitKind.CITY)
-        return field
+            queryset = (queryset if queryset is not None else Unit.objects.all()).filter(kind=UnitKind.CITY)
+        return queryset
 
     def get_urls(self):
         return [
@@ -160,6 +170,7 @@ class RuleSetAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(CreditEntry)
 class CreditEntryAdmin(ReadOnlyAdmin):
+    reach = InUnits("teacher__unit")
     list_display = ("teacher", "year", "category", "kind", "hours", "source", "reference", "recorded_at")
     list_filter = ("year", "category", "source", "kind")
     search_fields = ("teacher__name", "=teacher__id_number", "reference")
@@ -170,6 +181,7 @@ class CreditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Certificate)
 class CertificateAdmin(ReadOnlyAdmin):
+    reach = InUnits("teacher__unit")
     list_display = ("code", "teacher", "year", "issued_at")
     search_fields = ("=code", "teacher__name")
     list_select_related = ("teacher",)
@@ -178,6 +190,36 @@ class CertificateAdmin(ReadOnlyAdmin):
 
 @admin.register(ComplianceSnapshot)
 class ComplianceSnapshotAdmin(ReadOnlyAdmin):
+    reach = InUnits("unit")
     list_display = ("unit", "year", "date", "teachers", "compliant")
     list_filter = ("year", "date")
     list_select_related = ("unit",)
+
+
+class DeclarationSettingsForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("可申报的科目类别"), choices=Category.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = DeclarationSettings
+        fields = [
+            "city",
+            "year",
+            "categories",
+            "hours_per_day",
+            "minutes_per_hour",
+            "declare_until",
+            "certify_until",
+            "remind_days_before",
+        ]
+
+
+@admin.register(DeclarationSettings)
+class DeclarationSettingsAdmin(ScopedModelAdmin):
+    """A city's rules for declared hours per year: declarable categories, the conversion rule, deadlines."""
+
+    reach = InUnits("city", roles=(Role.CITY_ADMIN,))
+    form = DeclarationSettingsForm
+    list_display = ["city", "year", "hours_per_day", "minutes_per_hour", "declare_until", "certify_until"]
+    list_filter = [("city", admin.RelatedOnlyFieldListFilter), "year"]

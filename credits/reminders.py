@@ -57,3 +57,49 @@ def hours_reminders_send(now: dt.datetime) -> int:
             )
             sent += len(user_ids)
     return sent
+
+
+def declaration_reminders_send(now: dt.datetime) -> int:
+    """School admins whose school still has uncertified declarations, in the days before the city's last day
+    for certification (``DeclarationSettings.remind_days_before``). Once per admin, school and deadline.
+
+    Returns how many admins were reminded. Side effects: notifications through ``notify``.
+    """
+    from django.db.models import Count
+
+    from portal.models import Role, RoleAssignment
+
+    from .declaration_services import KIND_DECLARATION_REMINDER
+    from .models import Declaration, DeclarationSettings, DeclarationState
+
+    today = timezone.localdate(now)
+    sent = 0
+    for settings in DeclarationSettings.objects.filter(certify_until__gte=today).select_related("city"):
+        if today < settings.certify_until - dt.timedelta(days=settings.remind_days_before):
+            continue
+        pending = dict(
+            Declaration.objects.filter(
+                school__path__startswith=settings.city.path, year=settings.year, state=DeclarationState.SUBMITTED
+            )
+            .values_list("school_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        admins: dict[int, list[int]] = defaultdict(list)
+        for unit_id, user_id in RoleAssignment.objects.filter(
+            role=Role.SCHOOL_ADMIN, unit_id__in=list(pending)
+        ).values_list("unit_id", "user_id"):
+            admins[unit_id].append(user_id)
+        for school_id, n in sorted(pending.items()):
+            sent += len(
+                notify(
+                    admins.get(school_id, []),
+                    KIND_DECLARATION_REMINDER,
+                    _("学时认定提醒：还有 %(n)d 份学时申报待认定") % {"n": n},
+                    _("%(year)d 年度学时认定将于 %(day)s 截止，逾期不能再认定。")
+                    % {"year": settings.year, "day": f"{settings.certify_until:%Y-%m-%d}"},
+                    reverse("credits:declaration_review"),
+                    dedup_key=f"declaration-certify:{settings.pk}:{settings.certify_until:%Y%m%d}:{school_id}",
+                )
+            )
+    return sent

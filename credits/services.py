@@ -100,6 +100,17 @@ def credit_entry_reverse(entry: CreditEntry, actor: User, reason: str, now: dt.d
     teacher = Teacher.objects.select_related("unit").get(pk=entry.teacher_id)
     if not scope_for(actor).reaches(teacher.unit, roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)):
         raise PermissionDenied
+    return credit_entry_reversal_insert(entry, actor, reason, now)
+
+
+def credit_entry_reversal_insert(
+    entry: CreditEntry, actor: User, reason: str, now: dt.datetime | None = None
+) -> CreditEntry:
+    """The reversal itself, for callers that checked who may reverse (a school revoking its own certification).
+
+    Side effects: one INSERT under a lock on the original. Raises ValidationError for a reversal or an
+    entry reversed before.
+    """
     if entry.source == Source.REVERSAL:
         raise ValidationError(_("冲正记录不能再冲正；如需更正，请新增一条记录"))
     with transaction.atomic():

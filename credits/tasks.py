@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.celery import parse_now
 
-from .reminders import hours_reminders_send
+from .reminders import declaration_reminders_send, hours_reminders_send
 from .services import compliance_snapshot_take
 
 
@@ -22,3 +22,8 @@ def compliance_snapshot_nightly(now: str | None = None) -> int:
 @shared_task
 def hours_reminders(now: str | None = None) -> int:
     return hours_reminders_send(parse_now(now))
+
+
+@shared_task
+def declaration_reminders(now: str | None = None) -> int:
+    return declaration_reminders_send(parse_now(now))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,12 +19,15 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from credits import selectors, services
 from credits.certificates import certificate_issue, certificate_pdf, certificate_verify, normalize_code
 from credits.forms import AdjustmentForm, ReverseForm, VerifyForm
 from credits.models import CreditEntry
 from credits.rule_engine import evaluate, fmt_hours
+from portal.account import client_ip_key
+from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
 from portal.replica import replica_reads
@@ -35,11 +39,8 @@ ADJUST_ROLES = (Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
 
 def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
     """The ?year= asked for, else the latest year with a rule that has begun, else this year."""
-    try:
-        asked = int(request.GET.get("year", ""))
-    except ValueError:
-        asked = None
-    if asked and 2000 <= asked <= 2100:
+    asked = parse_year(request.GET.get("year"))
+    if asked:
         return asked
     started = [y for y in years if y <= today.year]
     return max(started) if started else (max(years) if years else today.year)
@@ -52,8 +53,8 @@ def _year(request: HttpRequest, years: list[int], today: dt.date) -> int:
 def mine(request: HttpRequest) -> HttpResponse:
     teacher = scope_for(request.user).teacher
     url = reverse("credits:teacher", args=[teacher.pk])
-    if request.GET.get("year"):
-        url += f"?year={request.GET['year']}"
+    if year := parse_year(request.GET.get("year")):
+        url += f"?year={year}"
     return redirect(url)
 
 
@@ -164,14 +165,17 @@ def entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- certificates
 
 
+@require_POST
 @login_required
 def certificate(request: HttpRequest, pk: int) -> HttpResponse:
-    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF."""
+    """Issue (or re-issue, unchanged) the year's certificate and download it as PDF.
+
+    POST, since issuing writes a row the first time; the same content gives the same certificate.
+    """
     teacher = _visible_teacher(request, pk)
-    try:
-        year = int(request.GET.get("year", ""))
-    except ValueError:
-        raise Http404 from None
+    year = parse_year(request.POST.get("year"))
+    if year is None:
+        raise Http404
     cert = certificate_issue(teacher, year, actor=request.user)
     url = request.build_absolute_uri(reverse("credits:verify_code", args=[cert.code]))
     response = HttpResponse(certificate_pdf(cert, url), content_type="application/pdf")
@@ -182,10 +186,21 @@ def certificate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def verify(request: HttpRequest, code: str | None = None) -> HttpResponse:
-    """Public (no login): is this certificate genuine and unchanged? Shows only what it shows."""
+    """Public (no login): is this certificate genuine and unchanged? Shows only what it shows.
+
+    Each lookup counts against the client's address (VERIFY_RATE_LIMIT, in the cache): nobody
+    walks the codes to collect names.
+    """
     form = VerifyForm(request.GET or None, initial={"code": code})
     if code is None and form.is_valid():
         return redirect("credits:verify_code", code=normalize_code(form.cleaned_data["code"]) or "0")
+    if code and is_ratelimited(
+        request, group="credits.verify", key=client_ip_key, rate=settings.VERIFY_RATE_LIMIT, increment=True
+    ):
+        message = _("核验过于频繁，请稍后再试。")
+        response = render(request, "busy.html", {"message": message}, status=429)
+        response["Retry-After"] = "60"
+        return response
     result = certificate_verify(code) if code else None
     return render(request, "credits/verify.html", {"form": form, "code": code, "result": result})
 
@@ -204,9 +219,7 @@ def _home_unit(request: HttpRequest) -> Unit:
 def _dashboard_unit(request: HttpRequest) -> Unit:
     raw = request.GET.get("unit")
     if raw:
-        if not raw.isdigit():
-            raise Http404
-        return get_visible_or_404(units_visible_to(request.user), pk=int(raw))
+        return get_visible_or_404(units_visible_to(request.user), pk=parse_id(raw))
     return _home_unit(request)
 
 

@@ -12,12 +12,12 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.admin import ReadOnlyAdmin, ScopedAdminMixin
-from portal.models import UnitKind
+from portal.admin import InUnits, ReadOnlyAdmin, ScopedInline, ScopedModelAdmin
+from portal.models import Role, UnitKind
 
 from . import services
 from .forms import ProgrammeAdminForm
-from .models import LEVEL_KIND_RANK, Application, AuditEntry, Programme, ProgrammeLevel, Quota
+from .models import LEVEL_KIND_RANK, Application, AuditEntry, Programme, ProgrammeLevel, ProgrammeSession, Quota
 
 
 class LevelFormSet(BaseInlineFormSet):
@@ -41,7 +41,7 @@ class LevelFormSet(BaseInlineFormSet):
             raise ValidationError(_("第一级审核截止时间不能早于报名截止时间。"))
 
 
-class ProgrammeLevelInline(admin.TabularInline):
+class ProgrammeLevelInline(ScopedInline, admin.TabularInline):
     model = ProgrammeLevel
     formset = LevelFormSet
     extra = 0
@@ -49,9 +49,7 @@ class ProgrammeLevelInline(admin.TabularInline):
     ordering = ["order"]
 
 
-class QuotaInline(ScopedAdminMixin, admin.TabularInline):
-    unit_lookup = "district"
-
+class QuotaInline(ScopedInline, admin.TabularInline):
     model = Quota
     extra = 0
     autocomplete_fields = []
@@ -59,16 +57,22 @@ class QuotaInline(ScopedAdminMixin, admin.TabularInline):
     readonly_fields = ["reopened_until"]
 
 
-@admin.register(Programme)
-class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    unit_lookup = "period__city"
+class ProgrammeSessionInline(ScopedInline, admin.TabularInline):
+    """The programme's meetings, whose attendance the city takes in the portal."""
 
+    model = ProgrammeSession
+    extra = 0
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(ScopedModelAdmin):
+    reach = InUnits("period__city", roles=(Role.CITY_ADMIN,))
     form = ProgrammeAdminForm
     list_display = ["title", "period", "total_seats", "registration_opens_at", "registration_closes_at"]
-    list_filter = ["period__city", "period"]
+    list_filter = ["period"]
     search_fields = ["title"]
     filter_horizontal = ["eligible_stages"]
-    inlines = [ProgrammeLevelInline, QuotaInline]
+    inlines = [ProgrammeLevelInline, QuotaInline, ProgrammeSessionInline]
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Quota:
@@ -85,19 +89,17 @@ class ProgrammeAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    unit_lookup = "school"
-
+class ApplicationAdmin(ReadOnlyAdmin):
+    reach = InUnits("school")
     list_display = ["teacher", "programme", "school", "state", "level", "deadline", "submitted_at"]
     list_filter = ["state", "programme"]
-    search_fields = ["teacher__name", "teacher__id_number"]
+    search_fields = ["teacher__name", "=teacher__id_number"]
     list_select_related = ["teacher", "programme", "school", "level"]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ScopedAdminMixin, ReadOnlyAdmin):
-    unit_lookup = "programme__period__city"
-
+class AuditEntryAdmin(ReadOnlyAdmin):
+    reach = InUnits("programme__period__city", roles=(Role.CITY_ADMIN,))
     list_display = ["created_at", "actor_name", "actor_role", "action", "programme", "application", "comment"]
     list_filter = ["action", "actor_role", "programme"]
     search_fields = ["actor_name", "comment"]

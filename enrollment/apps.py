@@ -7,6 +7,7 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("专项培训报名与审核")
 
     def ready(self) -> None:
+        from courses.sessions import register_session_kind
         from portal.models import ADMIN_ROLES, Role
         from portal.registry import (
             Job,
@@ -18,8 +19,9 @@ class EnrollmentConfig(AppConfig):
             register_notification_kind,
         )
 
-        from . import demo, home_cards
+        from . import demo, demo_sessions, home_cards
         from .reminders import KIND_APPROVAL_REMINDER
+        from .sessions import programme_session_kind
 
         register_nav(
             NavItem(_("专项培训"), "enrollment:programme_list", (Role.TEACHER, *ADMIN_ROLES), order=40),
@@ -51,3 +53,5 @@ class EnrollmentConfig(AppConfig):
             )
         )
         register_demo(demo.load, order=30)
+        register_demo(demo_sessions.load, order=35)
+        register_session_kind(programme_session_kind())

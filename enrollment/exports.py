@@ -1,7 +1,8 @@
 """Lists on paper: the district's approved list, the city's final list and the roster review, as xlsx.
 
-ID numbers are written whole only for the city admin (who files the list with the
-province); every other role gets them masked. Each list export is audited.
+ID numbers are written whole only in the final participant list the city admin files with the
+province (and recorded by portal.privacy); every other list and role gets them masked. Each
+list export is audited.
 """
 
 import datetime as dt
@@ -10,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal import idcard
 from portal.exporting import xlsx_response
 from portal.models import Role, Unit
+from portal.privacy import id_number_for, personal_data_access_record
 from portal.scoping import scope_for
 
 from . import selectors, services
@@ -21,8 +22,9 @@ from .models import Programme
 LIST_HEADERS = ("序号", "区", "学校", "姓名", "性别", "身份证号", "学段", "职务", "手机号码")
 
 
-def may_see_whole_id(user, programme: Programme) -> bool:
-    return scope_for(user).reaches(programme.period.city, roles=(Role.CITY_ADMIN,))
+def may_see_whole_id(user, programme: Programme, *, final: bool) -> bool:
+    """Only the city's final list, for its city admin: the province registers those teachers."""
+    return final and scope_for(user).reaches(programme.period.city, roles=(Role.CITY_ADMIN,))
 
 
 def exporting_role(user, programme: Programme) -> Role:
@@ -42,7 +44,7 @@ def list_rows(applications, whole_id: bool):
             a.school.name,
             t.name,
             t.get_gender_display(),
-            t.id_number if whole_id else idcard.mask(t.id_number),
+            id_number_for(t.id_number, whole=whole_id),
             t.stage.name if t.stage_id else "",
             t.get_position_display(),
             t.mobile,
@@ -52,8 +54,9 @@ def list_rows(applications, whole_id: bool):
 def list_response(
     request: HttpRequest, programme: Programme, *, district: Unit | None, final: bool, now: dt.datetime
 ) -> HttpResponse:
-    """Side effect: an EXPORT audit entry naming the list, the district and whether IDs were masked."""
-    whole = may_see_whole_id(request.user, programme)
+    """Side effects: an EXPORT audit entry naming the list, the district and whether IDs were masked;
+    a personal-data access record when they were not."""
+    whole = may_see_whole_id(request.user, programme, final=final)
     applications = selectors.export_rows(request.user, programme, finalized_only=final, district=district)
     what = _("参训名单") if final else _("审核通过名单")
     where = district.name if district else ""
@@ -68,6 +71,10 @@ def list_response(
         masked=not whole,
         now=now,
     )
+    if whole:
+        personal_data_access_record(
+            request.user, purpose=_("专项培训参训名单（报省）"), count=count, detail=title, unit=programme.period.city
+        )
     stamp = timezone.localtime(now).strftime("%Y%m%d")
     return xlsx_response(
         f"{programme.title}{where}{what}{stamp}.xlsx",
@@ -82,7 +89,6 @@ ROSTER_HEADERS = ("序号", "学校", "姓名", "性别", "身份证号", "学�
 
 
 def roster_response(request: HttpRequest, programme: Programme, teachers, now: dt.datetime) -> HttpResponse:
-    whole = may_see_whole_id(request.user, programme)
 
     def rows():
         for n, t in enumerate(teachers.iterator(chunk_size=2000), start=1):
@@ -91,7 +97,7 @@ def roster_response(request: HttpRequest, programme: Programme, teachers, now: d
                 t.unit.name,
                 t.name,
                 t.get_gender_display(),
-                t.id_number if whole else idcard.mask(t.id_number),
+                id_number_for(t.id_number),
                 t.stage.name if t.stage_id else "",
                 t.get_position_display(),
                 t.mobile,
@@ -105,7 +111,7 @@ def roster_response(request: HttpRequest, programme: Programme, teachers, now: d
         programme=programme,
         district=None,
         rows=teachers.count(),
-        masked=not whole,
+        masked=True,
         now=now,
     )
     title = f"{programme.title}{_('报名情况')}（{programme.period.name}）"

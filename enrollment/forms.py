@@ -3,9 +3,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.converters import parse_id
+from portal.forms import SpreadsheetField
 from portal.models import Position, Unit, UnitKind
 
 from .models import Programme
+from .services import MAX_SEATS
 
 
 class ProgrammeAdminForm(forms.ModelForm):
@@ -62,7 +65,7 @@ class BulkDecisionForm(DecisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the service only acts on those the user may decide.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: parse_id(value) is not None
 
 
 def _districts(programme: Programme):
@@ -73,7 +76,7 @@ def _districts(programme: Programme):
 
 class QuotaSetForm(forms.Form):
     district = forms.ModelChoiceField(label=_("区（县）"), queryset=Unit.objects.none())
-    seats = forms.IntegerField(label=_("名额"), min_value=0)
+    seats = forms.IntegerField(label=_("名额"), min_value=0, max_value=MAX_SEATS)
 
     def __init__(self, *args, programme: Programme, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +86,7 @@ class QuotaSetForm(forms.Form):
 class QuotaMoveForm(forms.Form):
     from_district = forms.ModelChoiceField(label=_("调出区"), queryset=Unit.objects.none())
     to_district = forms.ModelChoiceField(label=_("调入区"), queryset=Unit.objects.none())
-    seats = forms.IntegerField(label=_("名额数"), min_value=1)
+    seats = forms.IntegerField(label=_("名额数"), min_value=1, max_value=MAX_SEATS)
     comment = forms.CharField(label=_("说明"), max_length=200, required=False)
 
     def __init__(self, *args, programme: Programme, **kwargs):
@@ -103,7 +106,7 @@ class QuotaReopenForm(forms.Form):
 
 
 class QuotaImportForm(forms.Form):
-    file = forms.FileField(label=_("名额分配表（.xlsx）"))
+    file = SpreadsheetField(label=_("名额分配表（.xlsx）"))
 
 
 class FinalizeForm(forms.Form):

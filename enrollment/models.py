@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Position, Role, UnitKind
+from portal.text import NameField
 
 LEVEL_KINDS = (UnitKind.SCHOOL, UnitKind.DISTRICT, UnitKind.CITY)
 LEVEL_KIND_RANK = {UnitKind.SCHOOL: 1, UnitKind.DISTRICT: 2, UnitKind.CITY: 3}
@@ -32,7 +33,7 @@ class Programme(models.Model):
     period = models.ForeignKey(
         "courses.TrainingPeriod", verbose_name=_("培训周期"), on_delete=models.PROTECT, related_name="programmes"
     )
-    title = models.CharField(_("项目名称"), max_length=120)
+    title = NameField(_("项目名称"), max_length=120)
     description = models.TextField(_("项目简介"), blank=True)
     eligible_stages = models.ManyToManyField(
         "portal.Stage",
@@ -328,3 +329,29 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit entries are immutable")
+
+
+class ProgrammeSession(models.Model):
+    """One meeting of a special programme; its finalized participants' attendance is taken as for a course session
+    (courses.attendance_services, session kind "programme")."""
+
+    programme = models.ForeignKey(Programme, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="sessions")
+    date = models.DateField(_("日期"))
+    starts_at = models.TimeField(_("开始时间"))
+    ends_at = models.TimeField(_("结束时间"))
+    place = models.CharField(_("地点"), max_length=200)
+
+    class Meta:
+        ordering = ["date", "starts_at", "id"]
+        verbose_name = _("专项培训课次")
+        verbose_name_plural = _("专项培训课次")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="programme_session_ends_after"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.starts_at:%H:%M}–{self.ends_at:%H:%M} {self.place}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("结束时间必须晚于开始时间")})

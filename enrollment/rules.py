@@ -45,7 +45,7 @@ def _is_city_admin(user) -> bool:
     return scope_for(user).has(Role.CITY_ADMIN)
 
 
-for _model in ("programme", "programmelevel", "quota"):
+for _model in ("programme", "programmelevel", "quota", "programmesession"):
     for _action in ("view", "add", "change", "delete"):
         rules.add_perm(f"enrollment.{_action}_{_model}", _city_staff)
 rules.add_perm("enrollment.view_application", _city_staff)

@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.importing import Column, ImportResult, read_table
+from courses.attendance_selectors import programme_ban
+from portal.importing import Column, ImportResult, excerpt, name, read_table
 from portal.locking import lock_row, lock_rows
 from portal.models import Role, Teacher, Unit, UnitKind, User
 from portal.notifications import notify
@@ -218,6 +219,9 @@ def application_submit(*, actor: User, programme: Programme, now: dt.datetime, n
     problem = application_eligibility_problem(teacher, programme)
     if problem:
         raise ActionRefused(problem)
+    ban = programme_ban(teacher, now)
+    if ban is not None:
+        raise ActionRefused(ban.message)
     levels = _levels(programme.pk)
     if not levels:
         raise ActionRefused(_("该项目尚未设置审核流程，请联系市级管理员。"))
@@ -916,19 +920,23 @@ def export_audit(
 # --- quota table import (名额分配表) ----------------------------------------------------------------------------------
 
 
+QUOTA_MAX_ROWS = 1_000  # a city has a few dozen districts
+MAX_SEATS = 1_000_000
+
+
 def _parse_seats(value: Any) -> int:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SEATS:
         value = int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 7:
         value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(_("名额应为 0 或正整数，现在是“%(v)s”") % {"v": value})
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
+        raise ValueError(_("名额应为 0 到 %(max)d 之间的整数，现在是“%(v)s”") % {"v": excerpt(value), "max": MAX_SEATS})
     return value
 
 
 def _quota_columns() -> list[Column]:
     return [
-        Column("district", "区", aliases=("区（县）", "区县", "区名", "县（市、区）", "单位", "区域")),
+        Column("district", "区", aliases=("区（县）", "区县", "区名", "县（市、区）", "单位", "区域"), parse=name(50)),
         Column("seats", "名额", aliases=("名额数", "分配名额", "人数"), parse=_parse_seats),
     ]
 
@@ -947,7 +955,7 @@ def quota_table_import(
     one QUOTA_IMPORT audit entry listing the changes.
     """
     _require_city_admin(actor, programme)
-    table = read_table(file, _quota_columns())
+    table = read_table(file, _quota_columns(), max_rows=QUOTA_MAX_ROWS)
     city = programme.period.city
     units = list(Unit.objects.filter(path__startswith=city.path, kind__in=(UnitKind.DISTRICT, UnitKind.CITY)))
     by_key = {u.name: u for u in units} | {u.code: u for u in units}

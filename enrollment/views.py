@@ -7,11 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from portal.converters import next_url, parse_id
 from portal.decorators import role_required
+from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
 from portal.scoping import get_visible_or_404, scope_for
@@ -32,13 +33,6 @@ from .models import Application, Programme
 
 PAGE_SIZE = 50
 ALL_ROLES = (Role.TEACHER, *ADMIN_ROLES)
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _refused(request: HttpRequest, exc: Exception) -> None:
@@ -174,7 +168,7 @@ def application_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_visible_or_404(selectors.applications_visible_to(request.user), pk=pk)
     form = DecisionForm(request.POST)
-    back = _back(request, reverse("enrollment:application_detail", args=[pk]))
+    back = next_url(request, reverse("enrollment:application_detail", args=[pk]))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -196,8 +190,8 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _review_programme(request: HttpRequest, programmes) -> Programme | None:
     wanted = request.GET.get("programme") or request.POST.get("programme")
-    if wanted and wanted.isdigit():
-        return get_visible_or_404(programmes, pk=int(wanted))
+    if wanted:
+        return get_visible_or_404(programmes, pk=parse_id(wanted))
     return programmes.first()
 
 
@@ -250,7 +244,7 @@ def review(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(*ADMIN_ROLES)
 def review_bulk(request: HttpRequest) -> HttpResponse:
-    back = _back(request, reverse("enrollment:review"))
+    back = next_url(request, reverse("enrollment:review"))
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -285,7 +279,7 @@ def review_bulk(request: HttpRequest) -> HttpResponse:
 def programme_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     programme = _programme_or_404(request, pk)
     form = FinalizeForm(request.POST, programme=programme)
-    back = _back(request, reverse("enrollment:programme_detail", args=[pk]))
+    back = next_url(request, reverse("enrollment:programme_detail", args=[pk]))
     if form.is_valid():
         try:
             result = services.application_finalize(
@@ -336,13 +330,17 @@ def quota_manage(request: HttpRequest, pk: int) -> HttpResponse:
             elif which == "import":
                 form = forms["import"] = QuotaImportForm(request.POST, request.FILES, prefix="import")
                 if form.is_valid():
-                    result = services.quota_table_import(
-                        actor=request.user, programme=programme, file=form.cleaned_data["file"], now=now
-                    )
-                    if result.ok:
-                        messages.success(request, _("名额分配表已导入：%(s)s。") % {"s": result.summary_zh})
-                        return redirect("enrollment:quota_manage", pk)
-                    errors = result.error_lines()
+                    try:
+                        result = services.quota_table_import(
+                            actor=request.user, programme=programme, file=form.cleaned_data["file"], now=now
+                        )
+                    except ImportFileError as exc:
+                        form.add_error("file", str(exc))
+                    else:
+                        if result.ok:
+                            messages.success(request, _("名额分配表已导入：%(s)s。") % {"s": result.summary_zh})
+                            return redirect("enrollment:quota_manage", pk)
+                        errors = result.error_lines()
         except (services.ActionRefused, LockBusy) as exc:
             _refused(request, exc)
     return render(
@@ -406,11 +404,12 @@ def programme_export(request: HttpRequest, pk: int) -> HttpResponse:
     return exports.list_response(request, programme, district=district, final=final, now=timezone.now())
 
 
-def _district_or_404(request: HttpRequest, pk: str) -> Unit:
-    if not pk.isdigit():
+def _district_or_404(request: HttpRequest, raw: str) -> Unit:
+    pk = parse_id(raw)
+    if pk is None:
         raise Http404
     scope = scope_for(request.user)
-    unit = Unit.objects.filter(pk=int(pk), kind__in=("district", "city")).first()
+    unit = Unit.objects.filter(pk=pk, kind__in=("district", "city")).first()
     if unit is None or not scope.reaches(unit):
         raise Http404
     return unit

@@ -230,9 +230,11 @@ def logins() -> list[tuple[str, str, str]]:
         for organisation, user in membership.holders():
             rows.append((f"{membership.role.label}（{organisation}）", user.id_number, user.name))
     admins = {row[1] for row in rows}
-    for t in Teacher.objects.filter(user__isnull=False).select_related("unit").order_by("unit__path"):
+    teachers = Teacher.objects.filter(user__isnull=False).select_related("unit", "user")
+    for t in teachers.order_by("unit__path", "user__must_change_password", "id"):
         if t.id_number not in admins:
-            rows.append((f"{Role.TEACHER.label}（{t.unit.name}）", t.id_number, t.name))
+            note = "，首次登录须修改密码" if t.user.must_change_password else ""
+            rows.append((f"{Role.TEACHER.label}（{t.unit.name}{note}）", t.id_number, t.name))
     return rows
 
 

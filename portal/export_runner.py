@@ -1,7 +1,10 @@
 """The export runner: long exports (city-wide roster, compliance list) written by a worker.
 
 The apps register what can be exported (``portal.registry.ExportKind``); this module
-queues a job, writes its xlsx with progress, keeps the file and tells the user.
+queues a job, writes its xlsx with progress, keeps the file and tells the user. Files hold
+personal data: each is kept EXPORT_KEEP_DAYS (``exports_expire``, a job) and served only while
+its requester still holds a role that may make it, over the same part of the tree
+(``export_job_downloadable``).
 """
 
 import datetime as dt
@@ -20,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from portal.celery import enqueue_on_commit
 from portal.exporting import write_xlsx
-from portal.models import EXPORT_ACTIVE_STATES, ExportJob, ExportStatus, Role, User
+from portal.models import ADMIN_ROLES, EXPORT_ACTIVE_STATES, ExportJob, ExportStatus, Role, User
 from portal.notifications import KIND_EXPORT_DONE, notify
 from portal.registry import EXPORT_KINDS, ExportKind, ExportRefused
 from portal.replica import replica_reads
@@ -48,6 +51,30 @@ def top_unit(user: User):
     return min(units, key=lambda u: len(u.path), default=None)
 
 
+def _reach(user: User, kind: ExportKind) -> list[str]:
+    """What the user's roles for ``kind`` cover: unit paths, and "role:id" for roles held through an app."""
+    scope = scope_for(user)
+    paths = list(scope.admin_paths(tuple(r for r in kind.roles if r in ADMIN_ROLES)))
+    members = [f"{role}:{pk}" for role, ids in scope.memberships.items() if role in kind.roles for pk in ids]
+    return paths + sorted(members)
+
+
+def _covers(now: list[str], then: list[str]) -> bool:
+    paths = [p for p in now if p.startswith("/")]
+    return all(entry in now if not entry.startswith("/") else any(entry.startswith(p) for p in paths) for entry in then)
+
+
+def export_job_downloadable(user: User, job: ExportJob, now: dt.datetime | None = None) -> bool:
+    """The file exists, has not expired, and the user still may make this export over what it covers."""
+    now = now or timezone.now()
+    kind = EXPORT_KINDS.get(job.kind)
+    if job.status != ExportStatus.DONE or not job.file or kind is None or kind not in export_kinds_for(user):
+        return False
+    if job.finished_at and job.finished_at < now - dt.timedelta(days=settings.EXPORT_KEEP_DAYS):
+        return False
+    return _covers(_reach(user, kind), job.reach)
+
+
 def export_job_start(user: User, kind_code: str, params: dict | None = None) -> ExportJob:
     """Queue an export for ``user``; an identical one still running is returned instead of a second.
 
@@ -64,7 +91,7 @@ def export_job_start(user: User, kind_code: str, params: dict | None = None) -> 
         ).first()
         if existing is not None:
             return existing
-        job = ExportJob.objects.create(user=user, kind=kind_code, params=params)
+        job = ExportJob.objects.create(user=user, kind=kind_code, params=params, reach=_reach(user, kind))
         enqueue_on_commit(EXPORT_TASK, job.pk)
     return job
 
@@ -155,3 +182,18 @@ def _progress(job_id: int, done: int, total: int, final: bool = False) -> None:
 def export_jobs_of(user: User):
     """The user's own exports, newest first (nobody sees another's)."""
     return ExportJob.objects.filter(user=user)
+
+
+def exports_expire(now: dt.datetime | None = None) -> int:
+    """Delete the files of exports finished more than EXPORT_KEEP_DAYS ago; returns how many.
+
+    Side effects: each file removed from storage; its job marked EXPIRED (the row stays, without file).
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.EXPORT_KEEP_DAYS)
+    expired = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, finished_at__lt=cutoff).exclude(file=""):
+        job.file.delete(save=False)
+        expired += ExportJob.objects.filter(pk=job.pk, status=ExportStatus.DONE).update(
+            status=ExportStatus.EXPIRED, file=""
+        )
+    return expired

@@ -11,8 +11,42 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
+from portal.converters import parse_id
 from portal.models import Teacher
+from portal.roster_import import ConflictWording
 from portal.validators import check_mobile
+
+
+class ModelMultipleIdsField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows by integer id: an id no 64-bit key can be is an invalid choice, not
+    an overflow in SQLite's ``IN (...)`` (Django bounds the single-id lookups, not ``__in``)."""
+
+    def _check_values(self, value):
+        for pk in value if self.to_field_name is None else ():
+            if parse_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
+class SpreadsheetField(forms.FileField):
+    """The upload of every import: refused here only when over IMPORT_MAX_BYTES; whether it is a
+    usable .xlsx (an empty file included) is for portal.importing.read_table to say, in its words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_empty_file", True)
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload and upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
+                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
+            )
+        return upload
 
 
 class DateInput(forms.DateInput):
@@ -22,18 +56,54 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format=format or "%Y-%m-%d")  # what <input type=date> understands
 
 
-class TeacherForm(forms.ModelForm):
-    """Name, ID number and teaching facts; gender and birth date follow from the ID number."""
+class IdNumberCorrection:
+    """For a ModelForm of a stored record: its 身份证号 is never written into the page.
+
+    The field starts empty, its help shows the number masked; left empty it keeps the number,
+    filled in it corrects it (``corrected_id_number`` checks and normalizes what was typed).
+    """
+
+    def hide_id_number(self) -> None:
+        if self.instance.pk is None:
+            return
+        field = self.fields["id_number"]
+        field.required = False
+        field.max_length = None  # typed with spaces is fine; checked after normalizing
+        field.validators = []
+        field.label = _("身份证号（更正时填写）")
+        field.help_text = _("当前为 %(masked)s。不需更正请留空；更正时填写完整的 18 位号码，性别和出生日期随之更新") % {
+            "masked": idcard.mask(self.instance.id_number)
+        }
+        field.widget.attrs["autocomplete"] = "off"
+        self.initial["id_number"] = ""
+
+    def corrected_id_number(self) -> str:
+        raw = self.cleaned_data.get("id_number") or ""
+        if not raw.strip() and self.instance.pk is not None:
+            return self.instance.id_number
+        try:
+            return idcard.check(raw).number
+        except idcard.IdNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class TeacherForm(IdNumberCorrection, forms.ModelForm):
+    """Name, ID number and teaching facts; gender and birth date follow from the ID number.
+
+    The stored number is never written into the page (``IdNumberCorrection``). A number already
+    on another unit's roster is answered with what the editor may see (``ConflictWording``); the
+    refused teacher is in ``conflict`` for the view to record.
+    """
 
     class Meta:
         model = Teacher
         fields = ["name", "id_number", "stage", "subject", "mobile", "position"]
-        help_texts = {"id_number": _("18 位；性别和出生日期由身份证号自动得出")}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["id_number"].max_length = None  # typed with spaces is fine; checked after normalizing
-        self.fields["id_number"].validators = []
+        self.actor = actor
+        self.conflict: Teacher | None = None
+        self.hide_id_number()
         self.fields["mobile"].validators = []
         self.fields["mobile"].max_length = None
         self.helper = FormHelper()
@@ -55,15 +125,17 @@ class TeacherForm(forms.ModelForm):
         return name
 
     def clean_id_number(self) -> str:
-        try:
-            number = idcard.check(self.cleaned_data["id_number"]).number
-        except idcard.IdNumberError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        number = self.corrected_id_number()
+        if number == self.instance.id_number:
+            return number
         other = Teacher.objects.filter(id_number=number).exclude(pk=self.instance.pk).select_related("unit").first()
         if other is not None:
+            wording = ConflictWording(self.instance.unit, self.actor)
+            if not wording.in_reach(other.unit.path):
+                self.conflict = other
             raise forms.ValidationError(
-                _("身份证号 %(number)s 已登记在“%(unit)s”；教师调动请由调出单位办理调动")
-                % {"number": idcard.mask(number), "unit": other.unit.name}
+                _("身份证号 %(number)s %(why)s")
+                % {"number": idcard.mask(number), "why": wording.message(other.unit.path, other.unit.name)}
             )
         return number
 
@@ -74,7 +146,7 @@ class TeacherForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
     def validate_unique(self):
-        # clean_id_number already answers uniqueness with a message naming the unit.
+        # clean_id_number already answers uniqueness, saying only what the editor may see.
         pass
 
 
@@ -86,7 +158,7 @@ class BulkActionForm(forms.Form):
     ACTIONS = [(RETIRE, _("标记为退休")), (TRANSFER, _("标记为调出"))]
 
     action = forms.ChoiceField(label=_("批量操作"), choices=ACTIONS)
-    ids = forms.ModelMultipleChoiceField(
+    ids = ModelMultipleIdsField(
         queryset=Teacher.objects.none(), label=_("教师"), error_messages={"required": _("请先勾选教师")}
     )
     date = forms.DateField(label=_("日期"), widget=DateInput, initial=timezone.localdate)
@@ -139,7 +211,7 @@ class TeacherPasswordForm(forms.Form):
 
 
 class RosterUploadForm(forms.Form):
-    file = forms.FileField(label=_("名册文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+    file = SpreadsheetField(label=_("名册文件（.xlsx）"))
     unit = forms.ModelChoiceField(
         queryset=None, label=_("导入到"), help_text=_("学校管理员导入本校名册；区、市管理员可导入含“学校代码”列的名册")
     )
@@ -153,13 +225,3 @@ class RosterUploadForm(forms.Form):
             self.fields["unit"].widget = forms.HiddenInput()
         self.helper = FormHelper()
         self.helper.add_input(Submit("preview", _("上传并预览")))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("文件有 %(size).1f MB，超过上限 %(max).0f MB；请删除无关的工作表或拆分后再导入")
-                % {"size": upload.size / 2**20, "max": settings.IMPORT_MAX_BYTES / 2**20}
-            )
-        # Whether it really is an .xlsx is for the importer to say (it reads the content, not the name).
-        return upload

@@ -53,11 +53,18 @@ Errors
     numbers rows. :func:`errors_workbook` turns a list of them into an .xlsx
     for download.
 
-Safety
+Safety (a worker's memory stays within a budget for any upload; see README "Imports")
     Files over ``settings.IMPORT_MAX_BYTES`` are refused before any parsing.
-    Before python-calamine builds a sheet (it allocates the whole used range at
-    once), the sheet XML is scanned for its extent so that a stray cell at
-    XFD1048576 is answered with an error instead of exhausting memory.
+    Before python-calamine sees the file, :func:`_survey` inflates every part
+    of the zip itself, in 1 MB pieces that it counts and drops: a part that
+    unzips to more than its header says (headers that understate a bomb), or
+    parts that unzip to more than ``MAX_UNZIPPED_BYTES`` together, are refused
+    at that point, as are more than ``MAX_CELLS`` shared strings (each one a
+    string the reader would keep). On the way it finds each worksheet's extent
+    from the cell references, so that a sheet whose used range python-calamine
+    could not hold (it allocates rows x columns at once: a stray cell at
+    XFD1048576, a million rows, more rows than the importer takes) is refused
+    before it is read. At most ``MAX_ERRORS`` messages are kept for a file.
 """
 
 from __future__ import annotations
@@ -83,10 +90,20 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from portal.text import clean_name, drop_unsafe
+
 HEADER_SCAN_ROWS = 20
 MAX_COLUMNS = 200  # used columns of a sheet (a stray cell far to the right is refused)
-MAX_CELLS = 8_000_000  # used rows x used columns (python-calamine keeps the range dense)
-MAX_UNZIPPED_BYTES = 400 * 1024 * 1024  # zip-bomb guard
+# Used rows x used columns (python-calamine keeps the range dense): a 300,000-row roster of 8 columns.
+# With MAX_UNZIPPED_BYTES it bounds the reader's memory (bench/hostile_uploads.py measures it).
+MAX_CELLS = 2_500_000
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # counted while inflating; a 300,000-row roster unzips to 144 MB
+MAX_ERRORS = 1_000  # messages kept for one file
+# What reading one upload (of at most IMPORT_MAX_BYTES) may add to a process's resident memory, in MB:
+# the README's stated budget, checked by tests/integration/test_hostile_uploads.py (every hostile kind)
+# and measured at the limits by bench/hostile_uploads.py.
+READER_BUDGET_MB = 600
+_PIECE = 1 << 20  # inflated bytes handled at a time
 
 _OPTIONAL_HEADER_NOTE = re.compile(r"\*|\([^)]*\)|:$")
 
@@ -102,6 +119,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        if not self.column:
+            return self.message
         return _("第 %(row)d 行 %(column)s：%(message)s") % {
             "row": self.row,
             "column": self.column,
@@ -228,10 +247,24 @@ class Table:
         return len(self.rows)
 
     def add_error(self, index: int, key_or_header: str, message: str) -> None:
-        """Record an error for data row ``index`` (0-based into ``rows``)."""
+        """Record an error for data row ``index`` (0-based into ``rows``).
+
+        Past ``MAX_ERRORS`` the row is still marked bad but no more messages are kept: one last
+        line says so (a sheet of a million wrong cells must not become a million messages).
+        """
+        self.bad.add(index)
+        if len(self.errors) >= MAX_ERRORS:
+            if len(self.errors) == MAX_ERRORS:
+                self.errors.append(
+                    RowError(
+                        self.rows[index],
+                        "",
+                        _("错误太多，以上只列出前 %(n)d 处；请先改正这些，再重新导入") % {"n": MAX_ERRORS},
+                    )
+                )
+            return
         header = next((c.header for c in self.columns if c.key == key_or_header), key_or_header)
         self.errors.append(RowError(self.rows[index], header, message))
-        self.bad.add(index)
 
     def check_unique(self, key: str, message: str | None = None) -> None:
         """A value twice in the file is an error on both rows, each naming the other.
@@ -253,7 +286,7 @@ class Table:
 
     def sort_errors(self) -> None:
         order = {c.header: n for n, c in enumerate(self.columns)}
-        self.errors.sort(key=lambda e: (e.row, order.get(e.column, 99)))
+        self.errors.sort(key=lambda e: (e.row if e.column else 1 << 62, order.get(e.column, 99)))
 
     def records(self, *, include_bad: bool = False) -> Iterator[Record]:
         keys = [k for k in self.values]
@@ -307,6 +340,10 @@ def _file_bytes(file: Any) -> bytes:
 _NOT_XLSX = _("文件不是 Excel 的 .xlsx 格式，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入")
 
 
+_DAMAGED = _("文件已损坏（压缩内容与文件记录不符），请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入")
+_TOO_BIG_UNZIPPED = _("文件解压后过大，请删去无关的工作表和格式后再导入")
+
+
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise ImportFileError(_("文件是空的，请选择填好的 .xlsx 文件"))
@@ -317,13 +354,205 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         names = set(zf.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise ImportFileError(_NOT_XLSX) from None
     if "xl/workbook.xml" not in names:
         raise ImportFileError(_NOT_XLSX)
     if sum(i.file_size for i in zf.infolist()) > MAX_UNZIPPED_BYTES:
-        raise ImportFileError(_("文件解压后过大，请删去无关的工作表和格式后再导入"))
+        raise ImportFileError(_TOO_BIG_UNZIPPED)
     return zf
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, budget: list[int]) -> Iterator[bytes]:
+    """The part's bytes as they unzip, ``_PIECE`` at a time, read from ``data`` (the whole upload).
+
+    Inflated here rather than by zipfile, which trusts the header's size, and counted: a part
+    that unzips to more (or less) than its header says is refused as damaged, and ``budget[0]``
+    (bytes still allowed for the whole file) going below zero refuses the file as too big.
+    """
+    start = info.header_offset
+    if data[start : start + 4] != b"PK\x03\x04" or info.flag_bits & 0x1:
+        raise ImportFileError(_DAMAGED)
+    name_length, extra_length = (
+        int.from_bytes(data[start + 26 : start + 28], "little"),
+        int.from_bytes(data[start + 28 : start + 30], "little"),
+    )
+    begin = start + 30 + name_length + extra_length
+    packed = memoryview(data)[begin : begin + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        pieces: Iterator[bytes] = (bytes(packed[i : i + _PIECE]) for i in range(0, len(packed), _PIECE))
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        pieces = _inflated_pieces(packed)
+    else:
+        raise ImportFileError(_NOT_XLSX)
+    produced = 0
+    for piece in pieces:
+        produced += len(piece)
+        budget[0] -= len(piece)
+        if produced > info.file_size:
+            raise ImportFileError(_DAMAGED)
+        if budget[0] < 0:
+            raise ImportFileError(_TOO_BIG_UNZIPPED)
+        yield piece
+    if produced != info.file_size:
+        raise ImportFileError(_DAMAGED)
+
+
+def _inflated_pieces(packed: memoryview) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        for i in range(0, len(packed), 1 << 16):
+            piece = inflater.decompress(packed[i : i + (1 << 16)], _PIECE)
+            while True:
+                if piece:
+                    yield piece
+                if not inflater.unconsumed_tail:
+                    break
+                piece = inflater.decompress(inflater.unconsumed_tail, _PIECE)
+        rest = inflater.flush()
+    except zlib.error:
+        raise ImportFileError(_DAMAGED) from None
+    if rest:
+        yield rest
+    if not inflater.eof:
+        raise ImportFileError(_DAMAGED)
+
+
+def _tag_aligned(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The same bytes, re-cut so that no tag is split between two pieces (regexes see whole tags)."""
+    carry = b""
+    for piece in pieces:
+        piece = carry + piece if carry else piece
+        cut = piece.rfind(b"<", max(0, len(piece) - 256))
+        if cut <= 0:
+            carry = b""
+            yield piece
+        else:
+            carry = piece[cut:]
+            yield piece[:cut]
+    if carry:
+        yield carry
+
+
+@dataclass
+class _Extent:
+    """A worksheet's used range as its cell references give it (python-calamine allocates rows x columns)."""
+
+    rows: int = 0
+    columns: int = 0
+
+
+def _survey(data: bytes, zf: zipfile.ZipFile) -> dict[str, _Extent]:
+    """Inflate every part once (counted, nothing kept): the extent of each worksheet part, by path.
+
+    Refuses (ImportFileError) a damaged or too big file, a sheet whose cells do not say where they
+    are, and more shared strings than ``MAX_CELLS``.
+    """
+    budget = [MAX_UNZIPPED_BYTES]
+    extents: dict[str, _Extent] = {}
+    shared_strings = 0
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        pieces = _inflate(data, info, budget)
+        first = next(pieces, b"")
+        if b"sheetData" in first:
+            extents[info.filename] = _sheet_extent(_tag_aligned(itertools.chain([first], pieces)))
+        elif b"<sst" in first or b":sst" in first:
+            shared_strings += first.count(b"si>") // 2 + sum(p.count(b"si>") // 2 for p in pieces)
+            if shared_strings > MAX_CELLS:
+                raise ImportFileError(_("文件里的文字条目太多，请删去无关的工作表和内容，或分几次导入"))
+        else:
+            for _piece in pieces:
+                pass
+    return extents
+
+
+_REFERENCE = r'(?:c|row) r="([A-Z]*)(\d+)"'
+
+
+def _greater(value: str, alphabet: str, digit: str) -> str:
+    """A regex for the strings of ``alphabet`` that sort after ``value`` as numbers or column letters do."""
+    options = [f"{digit}{{{len(value) + 1},}}"]
+    for i, ch in enumerate(value):
+        higher = alphabet[alphabet.index(ch) + 1 :]
+        if higher:
+            rest = len(value) - i - 1
+            options.append(
+                re.escape(value[:i]) + f"[{higher[0]}-{higher[-1]}]" + (f"{digit}{{{rest}}}" if rest else "")
+            )
+    return "|".join(options)
+
+
+def _beyond(rows: int, columns: int) -> re.Pattern[bytes]:
+    """Finds (or over-finds: any ``r="..."``) a reference right of ``columns`` or below ``rows``."""
+    letters = _greater(_column_letters(columns), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "[A-Z]") if columns else "[A-Z]+"
+    numbers = _greater(str(rows), "0123456789", r"\d") if rows else r"\d+"
+    return re.compile(f'r="(?:(?:{letters})\\d|[A-Z]*(?:{numbers})")'.encode())
+
+
+def _sheet_extent(pieces: Iterator[bytes]) -> _Extent:
+    """Rows and columns of the used range, from every cell and row reference.
+
+    Excel writes rows in order, so the last reference of a piece is its lowest; one regex search
+    per piece (a fraction of the read itself) then looks for a reference beyond the extent so far,
+    and only a piece where one turns up (a stray cell, a row out of order) is examined in full.
+    Rows and cells without a reference (python-calamine would place them one after another,
+    unbounded by anything here) are refused: every spreadsheet program writes them.
+    """
+    extent = _Extent()
+    exact = without_reference = last = None
+    for piece in pieces:
+        if exact is None:
+            prefix = re.search(rb"<(\w+:)?sheetData", piece)
+            ns = re.escape(prefix.group(1)) if prefix and prefix.group(1) else b""
+            exact = re.compile(b"<" + ns + _REFERENCE.encode())
+            without_reference = re.compile(b"<" + ns + rb'(?:row|c)(?! r=")[\s/>]')
+            last = re.compile(rb'r="[A-Z]*(\d+)"')
+            beyond = None
+        if without_reference.search(piece):
+            raise ImportFileError(_("文件中有单元格没有记录位置，请用 Excel 或 WPS 打开后“另存为” .xlsx 再导入"))
+        tail = last.match(piece, max(piece.rfind(b'r="'), 0))
+        if tail and int(tail.group(1)) > extent.rows and beyond is not None:
+            extent.rows = int(tail.group(1))
+            beyond = _beyond(extent.rows, extent.columns)
+        if beyond is None or beyond.search(piece):
+            for letters, number in exact.findall(piece):
+                extent.rows = max(extent.rows, int(number))
+                if letters:
+                    extent.columns = max(extent.columns, _column_number(letters))
+            beyond = _beyond(extent.rows, extent.columns)
+    return extent
+
+
+def _column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _cells(extent: _Extent) -> int:
+    return extent.rows * max(extent.columns, 1)
+
+
+def _check_extent(extent: _Extent, max_rows: int | None) -> None:
+    """Refuse a sheet whose used range python-calamine could not hold, or that the importer does not take."""
+    if extent.columns > MAX_COLUMNS:
+        raise ImportFileError(
+            _("表格在第 %(col)d 列还有内容，列数太多；请删除数据右侧多余的列（包括空格）后再导入")
+            % {"col": extent.columns}
+        )
+    if max_rows is not None and extent.rows > max_rows + HEADER_SCAN_ROWS:
+        raise ImportFileError(
+            _("表格一直用到第 %(row)d 行，这里一次最多导入 %(max)d 行；请删除数据下方多余的行，或分几次导入")
+            % {"row": extent.rows, "max": max_rows}
+        )
+    if _cells(extent) > MAX_CELLS:
+        raise ImportFileError(
+            _("表格一直用到第 %(row)d 行，太大了；请删除数据下方多余的行，或分几次导入") % {"row": extent.rows}
+        )
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -347,59 +576,11 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
-def _worksheet_parts(zf: zipfile.ZipFile) -> list[str]:
-    """Every part that could be a worksheet, for a workbook whose sheet list could not be resolved."""
-    return [
-        n
-        for n in zf.namelist()
-        if n.endswith(".xml")
-        and not n.startswith(("docProps/", "customXml/"))
-        and n not in ("[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml")
-    ]
-
-
-def _column_number(letters: bytes) -> int:
+def _column_number(letters: bytes | str) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.encode() if isinstance(letters, str) else letters:
         n = n * 26 + ch - 64
     return n
-
-
-def _check_extent(zf: zipfile.ZipFile, path: str) -> None:
-    """Refuse a sheet whose used range python-calamine could not hold in memory.
-
-    Width: the <dimension> element's claim, checked by one search for any cell
-    to the right of it (a wrong or missing claim costs one more search);
-    height: the row numbers of the first and the last row element. Done on the
-    raw XML, a fraction of the read itself.
-    """
-    try:
-        with zf.open(path) as fh:
-            data = fh.read(MAX_UNZIPPED_BYTES + 1)
-    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
-        raise ImportFileError(_NOT_XLSX) from None
-    prefix = rb"(?:\w+:)?" if b":sheetData" in data[:4096] or b":c r=" in data[:65536] else rb""
-    cell = rb"<" + prefix + rb'c r="'
-    dimension = re.search(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+\d+:)?([A-Z]+)\d+"', data[:8192])
-    width = min(_column_number(dimension.group(1)), 26) if dimension else 26
-    beyond = rb"[A-Z]{2}" if width >= 26 else rb"(?:[A-Z]{2}|[" + bytes([65 + width]) + rb"-Z]\d)"
-    if re.search(cell + beyond, data):
-        wide = re.findall(cell + rb"([A-Z]{2,})", data)
-        width = max(map(_column_number, wide)) if wide else 26
-    # Rows come in ascending order (ECMA-376); the first and the last row element bound the height.
-    row_tag = re.compile(rb"<" + prefix + rb'row r="(\d+)"')
-    first = row_tag.search(data)
-    last_at = max(data.rfind(b'row r="'), 0)
-    last = row_tag.search(data, max(data.rfind(b"<", 0, last_at), 0))
-    height = max(int(m.group(1)) for m in (first, last) if m) if first else 0
-    if width > MAX_COLUMNS:
-        raise ImportFileError(
-            _("表格在第 %(col)d 列还有内容，列数太多；请删除数据右侧多余的列（包括空格）后再导入") % {"col": width}
-        )
-    if width * height > MAX_CELLS:
-        raise ImportFileError(
-            _("表格一直用到第 %(row)d 行，太大了；请删除数据下方多余的行，或分几次导入") % {"row": height}
-        )
 
 
 def _find_header(rows: list[list[Any]], columns: Sequence[Column]) -> tuple[int, dict[str, int], set[str]]:
@@ -437,10 +618,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_table(file: Any, columns: Sequence[Column]) -> Table:
+def read_table(file: Any, columns: Sequence[Column], *, max_rows: int | None = None) -> Table:
     """Read the first worksheet that has the header; clean and parse every cell.
 
     ``file``: a path, bytes, or a file object (Django UploadedFile included).
+    ``max_rows``: the most data rows this import takes (a quota table has a few dozen); a sheet
+    that runs further is refused before it is read.
     Raises ImportFileError for a file that cannot be imported at all; cell
     problems are collected in ``Table.errors`` (nothing raised).
     """
@@ -448,6 +631,7 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
 
     data = _file_bytes(file)
     zf = _open_zip(data)
+    extents = _survey(data, zf)
     sheet_paths = _sheet_paths(zf)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -464,8 +648,9 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
     best_missing: set[str] | None = None
     for meta in metas:
         path = sheet_paths.get(meta.name)
-        for part in [path] if path in zf.NameToInfo else _worksheet_parts(zf):
-            _check_extent(zf, part)
+        # A sheet whose part could not be told from the workbook is as big as the biggest one.
+        extent = extents.get(path) if path in extents else max(extents.values(), key=_cells, default=_Extent())
+        _check_extent(extent, max_rows)
         try:
             with _gc_paused():
                 raw = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)  # the sheet goes at once
@@ -479,7 +664,7 @@ def read_table(file: Any, columns: Sequence[Column]) -> Table:
                 best_missing = missing
             continue
         with _gc_paused():
-            exact = _ExactNumbers(zf, path if path in zf.NameToInfo else None)
+            exact = _ExactNumbers(data, zf.NameToInfo.get(path) if path else None)
             return _build_table(meta.name, raw, header_index, positions, columns, exact)
     if best_missing is None:
         raise ImportFileError(_("文件里没有任何内容，请在第一个工作表中填写表头和数据"))
@@ -501,18 +686,18 @@ class _ExactNumbers:
 
     _CELL = re.compile(rb'<(?:\w+:)?c r="([A-Z]+)(\d+)"(?: (?!t="s")[^>]*)?><(?:\w+:)?v>(-?\d{16,})</')
 
-    def __init__(self, zf: zipfile.ZipFile, path: str | None):
-        self.zf, self.path = zf, path
+    def __init__(self, data: bytes, info: zipfile.ZipInfo | None):
+        self.data, self.info = data, info
         self.found: dict[tuple[int, int], int] | None = None
 
     def get(self, row: int, column: int) -> int | None:
         if self.found is None:
             self.found = {}
-            if self.path:
-                with self.zf.open(self.path) as fh:
-                    data = fh.read()
-                for letters, r, value in self._CELL.findall(data):
-                    self.found[int(r), _column_number(letters)] = int(value)
+            if self.info is not None:
+                # Piece by piece, tags whole: the sheet is never held in memory as one string.
+                for piece in _tag_aligned(_inflate(self.data, self.info, [MAX_UNZIPPED_BYTES])):
+                    for letters, r, value in self._CELL.findall(piece):
+                        self.found[int(r), _column_number(letters)] = int(value)
         return self.found.get((row, column))
 
 
@@ -631,11 +816,36 @@ def _collect_problems(table: Table, column: Column, out: list[Any], blank_messag
 # --------------------------------------------------------------------------- common parsers
 
 
+def excerpt(value: Any, limit: int = 40) -> str:
+    """A cell's value as an error message quotes it: at most ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def text(max_length: int) -> Callable[[Any], str]:
-    """A parser for free text of at most ``max_length`` characters (numbers become text)."""
+    """A parser for free text of at most ``max_length`` characters (numbers become text).
+
+    Control and format characters (bidi overrides, zero-width spaces) are dropped; line breaks stay.
+    """
 
     def parse(value: Any) -> str:
         value = value if value.__class__ is str else str(value)
+        if not value.isascii() or not value.isprintable():
+            value = drop_unsafe(value)
+        if len(value) > max_length:
+            raise ValueError(_("不能超过 %(n)d 个字，现在是 %(len)d 个") % {"n": max_length, "len": len(value)})
+        return value
+
+    return parse
+
+
+def name(max_length: int) -> Callable[[Any], str]:
+    """A parser for a name (a person's, a unit's, a course's...): :func:`portal.text.clean_name`, then the length."""
+
+    def parse(value: Any) -> str:
+        value = clean_name(value)
+        if not value:
+            raise ValueError(_("不能为空，也不能只有空格或不可见字符"))
         if len(value) > max_length:
             raise ValueError(_("不能超过 %(n)d 个字，现在是 %(len)d 个") % {"n": max_length, "len": len(value)})
         return value
@@ -663,7 +873,7 @@ def choice(mapping: dict[str, Any], what: str, shown: Sequence[str] | None = Non
         except KeyError:
             raise ValueError(
                 _("“%(value)s”不是有效的%(what)s，请填写：%(allowed)s")
-                % {"value": value, "what": what, "allowed": allowed}
+                % {"value": excerpt(value), "what": what, "allowed": allowed}
             ) from None
         return found
 

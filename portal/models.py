@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
+from portal.text import NameField
 from portal.validators import validate_id_number, validate_mobile
 
 
@@ -63,7 +64,7 @@ class Unit(models.Model):
     """
 
     code = models.CharField(_("单位代码"), max_length=32, unique=True, validators=[unit_code_validator])
-    name = models.CharField(_("名称"), max_length=100)
+    name = NameField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=10, choices=UnitKind.choices)
     parent = models.ForeignKey(
         "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -134,7 +135,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Everybody logs in with the ID number (身份证号) and a password."""
 
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
-    name = models.CharField(_("姓名"), max_length=50)
+    name = NameField(_("姓名"), max_length=50)
     email = models.EmailField(_("电子邮箱"), blank=True)
     mobile = models.CharField(_("手机号码"), max_length=11, blank=True, validators=[validate_mobile])
     is_active = models.BooleanField(_("有效"), default=True)
@@ -143,6 +144,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("平台运营"),
         default=False,
         help_text=_("省级中心或运维方：建立城市及其首位市级管理员，维护全平台的设置；不因此看到任何城市的个人信息"),
+    )
+    must_change_password = models.BooleanField(
+        _("须修改密码"),
+        default=False,
+        help_text=_("密码由他人设置（管理员、批量开通、演示数据）：本人下次登录时须先修改密码"),
     )
     date_joined = models.DateTimeField(_("创建时间"), default=timezone.now)
 
@@ -237,7 +243,7 @@ class Gender(models.TextChoices):
 class Teacher(models.Model):
     """A teacher on a unit's roster. Gender and birth date come from the ID number."""
 
-    name = models.CharField(_("姓名"), max_length=50)
+    name = NameField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True, validators=[validate_id_number])
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, editable=False)
     birth_date = models.DateField(_("出生日期"), editable=False)
@@ -379,6 +385,7 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", _("生成中")
     DONE = "done", _("已完成")
     FAILED = "failed", _("失败")
+    EXPIRED = "expired", _("已过期")
 
 
 EXPORT_ACTIVE_STATES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
@@ -399,6 +406,9 @@ class ExportJob(models.Model):
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     error = models.TextField(_("错误"), blank=True)
+    # The unit paths the requester's roles reached when she asked: the file is hers only while
+    # she still reaches them (portal.export_runner.export_job_downloadable).
+    reach = models.JSONField(_("范围"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -419,9 +429,13 @@ class PersonalDataAccess(models.Model):
 
     Written by ``portal.privacy.personal_data_access_record`` wherever a job needs the whole
     numbers (a provider's participant form, the city's final list); never changed afterwards.
+    ``unit`` is whose people they were (a city, a school): its admins see the record.
     """
 
     user = models.ForeignKey(User, verbose_name=_("用户"), null=True, on_delete=models.SET_NULL, related_name="+")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     user_name = models.CharField(_("姓名"), max_length=50)
     purpose = models.CharField(_("用途"), max_length=60)
     detail = models.CharField(_("内容"), max_length=200, blank=True)
@@ -435,3 +449,36 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_name} · {self.purpose} · {self.count}"
+
+
+class RosterConflictSource(models.TextChoices):
+    IMPORT = "import", _("名册导入")
+    EDIT = "edit", _("修改教师信息")
+
+
+class RosterConflict(models.Model):
+    """An import or edit refused because the ID number is already on another unit's roster.
+
+    Kept for the district (区县; the city for city-direct units) over the unit that tried, whose
+    admin arranges the transfer; the school itself was told no more than it may already see.
+    One row per teacher and unit; a repeated refusal counts up.
+    """
+
+    teacher = models.ForeignKey(Teacher, verbose_name=_("教师"), on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, verbose_name=_("申请单位"), on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(Unit, verbose_name=_("主管单位"), on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(User, verbose_name=_("操作人"), null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("来源"), max_length=10, choices=RosterConflictSource.choices)
+    first_at = models.DateTimeField(_("首次"))
+    last_at = models.DateTimeField(_("最近"))
+    attempts = models.PositiveIntegerField(_("次数"), default=1)
+
+    class Meta:
+        ordering = ["-last_at", "-id"]
+        verbose_name = _("名册冲突")
+        verbose_name_plural = _("名册冲突")
+        constraints = [models.UniqueConstraint(fields=["teacher", "unit"], name="roster_conflict_unique")]
+        indexes = [models.Index(fields=["district", "-last_at"], name="roster_conflict_district")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.teacher}"

@@ -49,12 +49,15 @@ class Membership:
     """A role held through an app's own table rather than a RoleAssignment (provider staff).
 
     ``ids_of(user_id)`` gives the ids of the organisations the user belongs to under
-    this role; ``holders()`` gives (organisation name, user) for every member (demo logins).
+    this role; ``holders()`` gives (organisation name, user) for every member (demo logins);
+    ``users_reached(scope)`` the ids (a values queryset) of the members an admin with that
+    ``portal.scoping.Scope`` looks after (a city admin: the staff of providers serving her city).
     """
 
     role: Role
     ids_of: Callable[[int], tuple[int, ...]]
     holders: Callable[[], Iterable[tuple[str, User]]]
+    users_reached: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Roster (花名册) export: the roster page's download, the background export and the command.
 
-序号, 区, 学校代码, 学校, 姓名, 性别, 身份证号 (whole, as text), 学段, 任教学科, 职务,
+序号, 区, 学校代码, 学校, 姓名, 性别, 身份证号 (masked: portal.privacy), 学段, 任教学科, 职务,
 手机号码, 状态; one query for the teachers, streamed into the file.
 """
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from portal.export_runner import export_stamp
 from portal.exporting import write_xlsx, xlsx_response
 from portal.models import Gender, Position, Teacher, TeacherStatus, Unit, UnitKind, User
+from portal.privacy import id_number_for
 from portal.registry import ExportSpec
 from portal.scoping import teachers_managed_by
 
@@ -35,8 +36,11 @@ EXPORT_HEADERS = (
 WIDTHS = (6, 10, 12, 28, 10, 5, 21, 8, 10, 10, 13, 6)
 
 
-def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
-    """Export rows for ``teachers`` (already scoped by the caller), in roster order, streamed."""
+def roster_rows(teachers: QuerySet[Teacher], *, whole: bool = False) -> Iterator[tuple]:
+    """Export rows for ``teachers`` (already scoped by the caller), in roster order, streamed.
+
+    ID numbers masked unless ``whole`` (only ``manage.py export_roster --whole-id-numbers``).
+    """
     districts = dict(Unit.objects.filter(kind=UnitKind.DISTRICT).values_list("code", "name"))
     genders = {k: str(v) for k, v in Gender.choices}
     positions = {k: str(v) for k, v in Position.choices}
@@ -69,7 +73,7 @@ def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
             unit_name,
             name,
             genders.get(gender, ""),
-            number,
+            id_number_for(number, whole=whole),
             stage or "",
             subject,
             positions.get(position, position),
@@ -78,14 +82,14 @@ def roster_rows(teachers: QuerySet[Teacher]) -> Iterator[tuple]:
         )
 
 
-def roster_export(teachers: QuerySet[Teacher], out: Any, *, title: str | None = None) -> int:
+def roster_export(teachers: QuerySet[Teacher], out: Any, *, title: str | None = None, whole: bool = False) -> int:
     """Write the roster of ``teachers`` to ``out`` (path or binary file); returns the row count."""
     title = title or _("教师花名册（导出于 %(time)s）") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
     return write_xlsx(
         out,
         title=title,
         headers=[_(h) for h in EXPORT_HEADERS],
-        rows=roster_rows(teachers),
+        rows=roster_rows(teachers, whole=whole),
         sheet_name=_("花名册"),
         widths=WIDTHS,
     )

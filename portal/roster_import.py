@@ -16,7 +16,11 @@ Public interface (used by the roster pages and the management commands):
     Rows are matched by ID number: new ones are created, changed ones updated,
     identical ones left alone (re-importing a file changes nothing). A number
     already on another unit's roster is an error naming that unit (a transfer
-    is a deliberate action, never a side effect of an import); a number twice
+    is a deliberate action, never a side effect of an import). The error says
+    only what the uploader may already see (``ConflictWording``): the unit is named
+    when it lies in her reach or in the same district, otherwise "another unit's
+    roster: ask your district admin"; each such refusal is kept for that district
+    (``portal.services.roster_conflicts_record``, dry runs too). A number twice
     in the file is an error naming both rows. Gender and birth date come from
     the ID number. ``dry_run`` checks everything, fills ``result.preview`` and
     writes nothing.
@@ -31,6 +35,7 @@ Public interface (used by the roster pages and the management commands):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import io
 import itertools
@@ -58,15 +63,21 @@ from portal.locking import LockBusy, lock_key
 from portal.models import (
     EMPLOYER_KINDS,
     Position,
+    RosterConflictSource,
     Stage,
     Teacher,
     TeacherMove,
     TeacherStatus,
     Unit,
+    UnitKind,
     User,
 )
+from portal.scoping import scope_for
+from portal.services import roster_conflicts_record
+from portal.text import clean_name
 
 PREVIEW_LIMIT = 200
+ROSTER_MAX_ROWS = 300_000  # a city's whole roster in one file (Guangzhou has some 200,000 teachers)
 ROSTER_LOCK_KEY = 0x726F73746572  # portal.locking.lock_key: one roster import at a time
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -81,6 +92,10 @@ def roster_needs_school_code(unit: Unit) -> bool:
 
 def _parse_name(value: Any) -> str:
     value = value if value.__class__ is str else str(value)
+    if not value.isprintable() or not value.isascii():
+        value = clean_name(value)  # controls and bidi overrides out
+        if not value:
+            raise ValueError(_("不能为空，也不能只有空格或不可见字符"))
     if " " in value or "\t" in value:
         value = _CJK_SPACE.sub("", value)
         value = re.sub(r"\s+", " ", value)
@@ -248,6 +263,46 @@ def roster_template(unit: Unit) -> bytes:
     return out.getvalue()
 
 
+# --------------------------------------------------------------------------- conflicts
+
+
+class ConflictWording:
+    """What someone adding a teacher to ``unit`` may be told about a number already on another roster.
+
+    Inside her reach: the unit's name, and "use 调动". In the same district (for a city-direct
+    unit: another city-direct unit): the name, and "ask the district admin". Anywhere else: only
+    that it is another unit's roster. ``district`` is the unit whose admin is told (and asked).
+    """
+
+    def __init__(self, unit: Unit, actor: User | None):
+        self.unit = unit
+        self.reach = scope_for(actor).admin_paths() if actor is not None else (unit.path,)
+
+    @functools.cached_property
+    def district(self) -> Unit:
+        return self.unit.ancestor_of_kind(UnitKind.DISTRICT) or self.unit.ancestor_of_kind(UnitKind.CITY) or self.unit
+
+    def in_reach(self, path: str) -> bool:
+        return any(path.startswith(p) for p in self.reach)
+
+    def message(self, path: str, name: str) -> str:
+        if self.in_reach(path):
+            return _("已在 %(unit)s 的花名册中，调动请使用“调动”功能") % {"unit": name}
+        district = self.district
+        who = (
+            _("区级管理员")
+            if district.kind == UnitKind.DISTRICT and self.unit.kind in EMPLOYER_KINDS
+            else _("市级管理员")
+        )
+        if district.kind == UnitKind.DISTRICT:
+            near = path.startswith(district.path)
+        else:  # city-direct: only another city-direct unit
+            near = path.startswith(district.path) and path.count("/") == 3
+        if near:
+            return _("已在%(unit)s的花名册中：请联系%(who)s办理调动") % {"unit": name, "who": who}
+        return _("已在其他单位的花名册中：请联系%(who)s办理调动") % {"who": who}
+
+
 # --------------------------------------------------------------------------- import
 
 _FIELDS = ("name", "stage_id", "subject", "mobile", "status", "position")
@@ -258,6 +313,7 @@ class _Existing:
     pk: int
     unit_id: int
     unit_name: str
+    unit_path: str
     values: tuple  # in _FIELDS order
     status_date: dt.date | None
 
@@ -271,7 +327,7 @@ def _lookup(numbers: list[str]) -> tuple[dict[str, _Existing], dict[str, int]]:
         return _fetch_existing(numbers), _free_logins(numbers)
     t, u, usr = Teacher._meta.db_table, Unit._meta.db_table, User._meta.db_table
     sql = (
-        f"SELECT n.id_number, t.id, t.unit_id, u.name, t.name, t.stage_id, t.subject, t.mobile, t.status, "  # noqa: S608
+        f"SELECT n.id_number, t.id, t.unit_id, u.name, u.path, t.name, t.stage_id, t.subject, t.mobile, t.status, "  # noqa: S608
         f"t.position, t.status_date, l.id FROM unnest(%s::varchar[]) AS n(id_number) "
         f"LEFT JOIN {t} t ON t.id_number = n.id_number LEFT JOIN {u} u ON u.id = t.unit_id "
         f"LEFT JOIN {usr} l ON t.id IS NULL AND l.id_number = n.id_number "
@@ -282,9 +338,9 @@ def _lookup(numbers: list[str]) -> tuple[dict[str, _Existing], dict[str, int]]:
     logins: dict[str, int] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, [numbers])
-        for number, pk, unit_id, unit_name, *values, status_date, login in cursor.fetchall():
+        for number, pk, unit_id, unit_name, unit_path, *values, status_date, login in cursor.fetchall():
             if pk is not None:
-                existing[number] = _Existing(pk, unit_id, unit_name, tuple(values), status_date)
+                existing[number] = _Existing(pk, unit_id, unit_name, unit_path, tuple(values), status_date)
             else:
                 logins[number] = login
     return existing, logins
@@ -294,15 +350,15 @@ def _fetch_existing(numbers: list[str]) -> dict[str, _Existing]:
     """Teachers already stored under these ID numbers, anywhere in the system (one query on PostgreSQL)."""
     t, u = Teacher._meta.db_table, Unit._meta.db_table
     sql = (
-        f"SELECT t.id_number, t.id, t.unit_id, u.name, t.name, t.stage_id, t.subject, t.mobile, t.status, "  # noqa: S608
+        f"SELECT t.id_number, t.id, t.unit_id, u.name, u.path, t.name, t.stage_id, t.subject, t.mobile, t.status, "  # noqa: S608
         f"t.position, t.status_date FROM {t} t JOIN {u} u ON u.id = t.unit_id WHERE "
     )
     found: dict[str, _Existing] = {}
     with connection.cursor() as cursor:
         for batch_sql, params in _in_batches(sql, "t.id_number", numbers):
             cursor.execute(batch_sql, params)
-            for number, pk, unit_id, unit_name, *values, status_date in cursor.fetchall():
-                found[number] = _Existing(pk, unit_id, unit_name, tuple(values), status_date)
+            for number, pk, unit_id, unit_name, unit_path, *values, status_date in cursor.fetchall():
+                found[number] = _Existing(pk, unit_id, unit_name, unit_path, tuple(values), status_date)
     return found
 
 
@@ -365,9 +421,9 @@ def _resolve_schools(table: Table, unit: Unit) -> list[int | None]:
                         "name": name,
                     }
                 else:
-                    message = _("“%(code)s”（%(name)s）不属于%(unit)s，只能导入本单位范围内的学校") % {
+                    # Whose code it is stays unsaid: the uploader may not see that unit.
+                    message = _("“%(code)s”不属于%(unit)s，只能导入本单位范围内的学校") % {
                         "code": code,
-                        "name": name,
                         "unit": unit.name,
                     }
             else:
@@ -383,9 +439,10 @@ class _Plan:
     updates: list[tuple]  # (index, _Existing, values)
     unchanged: int
     logins: dict[str, int]  # ID number -> id of a login no teacher points to yet
+    conflicts: list[int]  # teachers on a roster outside the uploader's reach
 
 
-def _plan(table: Table, targets: list[int | None]) -> _Plan:
+def _plan(table: Table, targets: list[int | None], wording: ConflictWording) -> _Plan:
     """Compare every good row with what is stored; record conflicts as errors."""
     vals = table.values
     ids: list[str | None] = vals["id_number"]
@@ -397,9 +454,8 @@ def _plan(table: Table, targets: list[int | None]) -> _Plan:
     # A column left out of the file: new rows take its default, stored rows keep their value.
     absent = [k not in table.present for k in keys]
     cols = [[defaults[k]] * n if a else vals[k] for k, a in zip(keys, absent, strict=True)]
-    creates, updates, unchanged = [], [], 0
+    creates, updates, unchanged, conflicts = [], [], 0, []
     get_existing = existing.get
-    conflict = _("已在 %(unit)s 的花名册中，调动请使用“调动”功能")
     for i, number, target, row in zip(range(n), ids, targets, zip(*cols, strict=True), strict=True):
         if number is None or target is None or i in bad:
             continue
@@ -408,7 +464,9 @@ def _plan(table: Table, targets: list[int | None]) -> _Plan:
             creates.append((i, number, target, row))
             continue
         if old.unit_id != target:
-            table.add_error(i, "id_number", conflict % {"unit": old.unit_name})
+            table.add_error(i, "id_number", wording.message(old.unit_path, old.unit_name))
+            if not wording.in_reach(old.unit_path):
+                conflicts.append(old.pk)
             continue
         if any(absent):
             row = tuple(o if a else v for v, o, a in zip(row, old.values, absent, strict=True))
@@ -416,7 +474,7 @@ def _plan(table: Table, targets: list[int | None]) -> _Plan:
             unchanged += 1
         else:
             updates.append((i, old, row))
-    return _Plan(creates, updates, unchanged, logins)
+    return _Plan(creates, updates, unchanged, logins, conflicts)
 
 
 def _preview(table: Table, plan: _Plan, stages: dict[int, str], limit: int) -> list[PreviewRow]:
@@ -467,7 +525,7 @@ class RosterFile:
 def roster_parse(file: Any, *, unit: Unit) -> RosterFile:
     """Read and check a roster file: cells, duplicates, school codes. Raises ImportFileError."""
     stages = list(Stage.objects.all())
-    table = read_table(file, roster_columns(unit, stages))
+    table = read_table(file, roster_columns(unit, stages), max_rows=ROSTER_MAX_ROWS)
     table.check_unique("id_number", _("与第 %(row)d 行重复，同一人只能出现一次"))
     targets = _resolve_schools(table, unit)
     return RosterFile(unit, table, targets, {s.pk: s.name for s in stages})
@@ -487,7 +545,16 @@ def roster_apply(
             if not dry_run:
                 # Imports run one at a time, so a number added by another import meanwhile is seen as existing.
                 lock_key(ROSTER_LOCK_KEY)
-            plan = _plan(table, parsed.targets)
+            wording = ConflictWording(parsed.unit, actor)
+            plan = _plan(table, parsed.targets, wording)
+            if plan.conflicts:
+                roster_conflicts_record(
+                    plan.conflicts,
+                    unit=parsed.unit,
+                    district=wording.district,
+                    actor=actor,
+                    source=RosterConflictSource.IMPORT,
+                )
             if table.errors:
                 table.sort_errors()
                 result.errors = table.errors

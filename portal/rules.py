@@ -56,24 +56,46 @@ rules.add_perm("portal.use_roster", is_admin)
 rules.add_perm("portal.view_unit_tree", is_district_or_city_admin)
 rules.add_perm("portal.transfer_to_unit", reaches_unit)
 
-# Django admin: staff city admins configure the tree (their querysets are
-# narrowed to their reach in portal.admin).
+# Django admin: staff city admins configure the tree of their city, the platform operator
+# (staff too) what belongs to no city; portal.admin narrows every queryset to the reach.
 city_staff = is_staff & is_city_admin
-for model in ("unit", "stage", "teacher", "roleassignment", "user"):
+
+
+@rules.predicate
+def is_operator(user) -> bool:
+    return bool(getattr(user, "is_operator", False))
+
+
+operator_staff = is_staff & is_operator
+
+for model in ("unit", "roleassignment", "user"):
     for action in ("view", "add", "change"):
-        rules.add_perm(f"portal.{action}_{model}", city_staff)
+        rules.add_perm(f"portal.{action}_{model}", city_staff | operator_staff)
+rules.add_perm("portal.delete_roleassignment", city_staff | operator_staff)
+for action in ("view", "add", "change"):
+    rules.add_perm(f"portal.{action}_teacher", city_staff)
+    rules.add_perm(f"portal.{action}_stage", operator_staff)
 rules.add_perm("portal.view_teachermove", city_staff)
-rules.add_perm("portal.delete_roleassignment", city_staff)
-rules.add_perm("portal.view_notification", city_staff)
-rules.add_perm("portal", city_staff)  # the app's entry on the admin index
+rules.add_perm("portal.view_personaldataaccess", city_staff)
+rules.add_perm("portal.view_notification", is_staff)  # each her own (portal.admin.Own)
+rules.add_perm("portal.view_exportjob", is_staff)
+rules.add_perm("portal", is_staff & (is_city_admin | is_operator))  # the app's entry on the admin index
 for action in ("view", "add", "change", "delete"):
     rules.add_perm(f"portal.{action}_reminderdate", city_staff)
 
-# The background jobs' schedules (django-celery-beat rows): city admins see them
-# and may move a time or pause a job; adding or deleting jobs stays with superusers.
-rules.add_perm("django_celery_beat", city_staff)
-rules.add_perm("django_celery_beat.view_periodictask", city_staff)
-rules.add_perm("django_celery_beat.change_periodictask", city_staff)
+# The background jobs' schedules (django-celery-beat rows) belong to no city: the operator sees
+# them and may move a time or pause a job; adding or deleting jobs stays with superusers.
+rules.add_perm("django_celery_beat", operator_staff)
+rules.add_perm("django_celery_beat.view_periodictask", operator_staff)
+rules.add_perm("django_celery_beat.change_periodictask", operator_staff)
 for model in ("crontabschedule", "intervalschedule"):
     for action in ("view", "add", "change"):
-        rules.add_perm(f"django_celery_beat.{action}_{model}", city_staff)
+        rules.add_perm(f"django_celery_beat.{action}_{model}", operator_staff)
+for model in ("clockedschedule", "solarschedule"):
+    rules.add_perm(f"django_celery_beat.view_{model}", operator_staff)
+
+# Login records (django-axes): the operator looks and lifts a lockout (deletes the attempt).
+rules.add_perm("axes", operator_staff)
+for model in ("accessattempt", "accesslog", "accessfailurelog"):
+    rules.add_perm(f"axes.view_{model}", operator_staff)
+rules.add_perm("axes.delete_accessattempt", operator_staff)

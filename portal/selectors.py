@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from portal import idcard
-from portal.models import EMPLOYER_KINDS, Teacher, TeacherMove, TeacherStatus, Unit, UnitKind, User
+from portal.models import (
+    EMPLOYER_KINDS,
+    Role,
+    RosterConflict,
+    Teacher,
+    TeacherMove,
+    TeacherStatus,
+    Unit,
+    UnitKind,
+    User,
+)
 from portal.scoping import scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
 
 
@@ -40,6 +50,12 @@ def teacher_moves(teacher: Teacher) -> QuerySet[TeacherMove]:
 def employer_units_for(user: User) -> QuerySet[Unit]:
     """Schools and other employers in the user's reach (choices for filters and transfers)."""
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
+
+
+def roster_conflicts_visible_to(user: User) -> QuerySet[RosterConflict]:
+    """Refused additions kept for the districts (and cities) the user administers, newest first."""
+    q = scope_for(user).unit_q("district", roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN))
+    return RosterConflict.objects.filter(q).select_related("teacher__unit", "unit", "actor").order_by("-last_at", "-id")
 
 
 # What a roster must have before a period opens (the roster page counts the same gaps).

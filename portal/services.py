@@ -13,19 +13,19 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import idcard
 from portal.models import (
     EMPLOYER_KINDS,
-    Role,
     RoleAssignment,
+    RosterConflict,
     Teacher,
     TeacherMove,
     TeacherStatus,
     Unit,
-    UnitKind,
     User,
 )
 from portal.scoping import scope_for
@@ -157,8 +157,8 @@ def teacher_set_password(teacher: Teacher, *, password: str, actor: User) -> Use
 
     Side effects: creates the User with her ID number, name and mobile when she
     has none (or links the existing User with the same ID number), sets the
-    password and links Teacher.user. Raises ValidationError when the password
-    is too weak.
+    password (which she must change at her next login) and links Teacher.user.
+    Raises ValidationError when the password is too weak.
     """
     with transaction.atomic():
         user = teacher.user or User.objects.filter(id_number=teacher.id_number).first()
@@ -169,6 +169,7 @@ def teacher_set_password(teacher: Teacher, *, password: str, actor: User) -> Use
             raise PermissionDenied(_("该教师同时拥有其他管理权限，请由其上级管理员重置密码"))
         validate_password(password, user)
         user.set_password(password)
+        user.must_change_password = True  # someone else chose it: she picks her own at first login
         user.save()
         if teacher.user_id != user.pk:
             teacher.user = user
@@ -187,15 +188,33 @@ def _may_set_password_of(actor: User, user: User) -> bool:
     return not any(scope_for(user).memberships.values())
 
 
-def city_create(unit: Unit, *, actor: User) -> Unit:
-    """Save a new city (a root of the tree) and make its creator its city admin.
+def roster_conflicts_record(
+    teacher_ids: Iterable[int],
+    *,
+    unit: Unit,
+    district: Unit,
+    actor: User | None,
+    source: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Keep, for ``district``, that ``unit`` tried to add teachers already on another unit's roster.
 
-    Side effects: INSERT of the unit and of a RoleAssignment, so the creator can
-    go on to add the city's districts and schools and name its admins.
+    Side effects: one RosterConflict row per (teacher, unit), created or counted up (two
+    statements, however many teachers). Returns how many teachers.
     """
-    if unit.kind != UnitKind.CITY or unit.parent_id is not None:
-        raise ValueError("a city is a root unit of kind city")
-    with transaction.atomic():
-        unit.save()
-        RoleAssignment.objects.create(user=actor, role=Role.CITY_ADMIN, unit=unit)
-    return unit
+    now = now or timezone.now()
+    ids = sorted(set(teacher_ids))
+    known = RosterConflict.objects.filter(unit=unit, teacher_id__in=ids)
+    seen = set(known.values_list("teacher_id", flat=True))
+    known.update(last_at=now, attempts=F("attempts") + 1, actor=actor, source=source)
+    RosterConflict.objects.bulk_create(
+        [
+            RosterConflict(
+                teacher_id=pk, unit=unit, district=district, actor=actor, source=source, first_at=now, last_at=now
+            )
+            for pk in ids
+            if pk not in seen
+        ],
+        ignore_conflicts=True,  # a concurrent refusal of the same teacher already made the row
+    )
+    return len(ids)

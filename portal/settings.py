@@ -8,6 +8,7 @@ REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (see docker-compose.yml).
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -52,7 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.security_middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.security_middleware.AdminSessionMiddleware",
+    "portal.security_middleware.PasswordChangeRequiredMiddleware",
     "portal.middleware.LockBusyMiddleware",
 ]
 
@@ -134,10 +140,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock an ID number after repeated failures from the same address.
+# django-axes: lock an ID number after repeated failures, from wherever they come; and an address
+# after LOGIN_IP_FAILURE_LIMIT failures across ID numbers (portal.account.LoginAttemptHandler).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)  # a school's shared address types badly too
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_HANDLER = "portal.account.LoginAttemptHandler"
+AXES_CLIENT_IP_CALLABLE = "portal.account.client_ip"
+# axes.W006 asks for "ip_address" among the lockout parameters; it would share the ID number's small
+# limit (and a success from a school's address would clear every failure of that address): the
+# per-address limit is LoginAttemptHandler's instead.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Addresses (or networks) of the reverse proxies whose X-Forwarded-For is believed; nobody else's is.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Login attempts and records hold ID numbers and addresses: deleted after this many days (a job).
+LOGIN_RECORDS_KEEP_DAYS = env_int("LOGIN_RECORDS_KEEP_DAYS", 30)
+# A staff (Django admin) session ends this many hours after its login: a working day.
+ADMIN_SESSION_HOURS = env_int("ADMIN_SESSION_HOURS", 9)
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -176,6 +196,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Export files (they hold personal data) are deleted this many days after they were written (a job).
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
+# The public certificate check, per client address (django-ratelimit's "count/period").
+VERIFY_RATE_LIMIT = env_str("VERIFY_RATE_LIMIT", "20/m")
+
 # Celery: Redis when REDIS_URL is set, otherwise a broker on the filesystem
 # that needs no server (the demo).
 REDIS_URL = env_str("REDIS_URL")
@@ -196,6 +221,12 @@ else:
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+# The cache (rate limits): Redis beside the broker when there is one, this process's memory in the demo.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "jijiao"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -203,25 +234,98 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 3600  # the longest task; below the visibility timeout
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# One queue per kind of work, routed by task name, so that a city-wide export or a slow mail
+# server never holds up a deadline sweep. Production runs one worker per group (.ci/process,
+# docker-compose.yml); the demo's one worker takes every queue. A task not named here goes to
+# "default", which the deadline worker also takes; `manage.py check` fails on a route to a task
+# that does not exist.
+TASK_QUEUES = ("sweeps", "email", "exports", "default")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    # Deadlines and reminders: short, and due at a time.
+    "enrollment.tasks.applications_expire_overdue": {"queue": "sweeps"},
+    "enrollment.tasks.approval_reminders": {"queue": "sweeps"},
+    "courses.tasks.waitlists_release_closed": {"queue": "sweeps"},
+    "courses.tasks.selection_reminders": {"queue": "sweeps"},
+    "courses.tasks.roster_reminders": {"queue": "sweeps"},
+    "credits.tasks.hours_reminders": {"queue": "sweeps"},
+    # E-mail copies of notices: waits on the mail server.
+    "portal.tasks.notifications_email": {"queue": "email"},
+    "portal.tasks.notifications_email_pending": {"queue": "email"},
+    # Long and memory-hungry: background exports and the nightly compliance snapshot.
+    "portal.tasks.export_run": {"queue": "exports"},
+    "credits.tasks.compliance_snapshot_nightly": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")  # for the file-based backend (make prod-smoke)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "jijiao@localhost")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# No ID number and no query string reaches a log (portal.logs.LogFilter; gunicorn.conf.py for gunicorn).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"privacy": {"()": "portal.logs.LogFilter"}},
+    "formatters": {
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["privacy"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["privacy"], "formatter": "server"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own loggers pass through the filtered handlers, not Django's default ones.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},  # runserver (the demo)
+    },
 }
+
+# Headers on every response. No inline script or style anywhere (templates load static/js and
+# static/css only; htmx's own indicator style is switched off in base.html and lives in portal.css;
+# ECharts draws on a canvas and its tooltips are rich text, not HTML). Bootstrap's form controls
+# draw their arrows and ticks from data: SVGs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+} | {"fullscreen": ["self"]}
 
 PORTAL_NAME = _("继教通")

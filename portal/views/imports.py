@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from portal import exporting, importing
 from portal import roster_import as roster
+from portal.converters import parse_id
 from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import RosterUploadForm
@@ -170,8 +171,8 @@ def roster_import_errors(request: HttpRequest, token: str) -> HttpResponse:
 def roster_template(request: HttpRequest) -> HttpResponse:
     """The empty template for one of the admin's units (with 学校代码 for a district or city)."""
     units = _role_units(request)
-    wanted = request.GET.get("unit", "")
-    unit = units.filter(pk=int(wanted)).first() if wanted.isdigit() else units.first()
+    wanted = request.GET.get("unit")
+    unit = units.filter(pk=parse_id(wanted)).first() if wanted else units.first()
     if unit is None:
         raise Http404
     return exporting.xlsx_download(f"{unit.name}教师花名册模板.xlsx", roster.roster_template(unit))

@@ -8,15 +8,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import selectors, services
+from portal.converters import next_url
 from portal.decorators import role_required
 from portal.filters import TeacherFilter
 from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm
-from portal.models import ADMIN_ROLES, Role, UnitKind
+from portal.models import ADMIN_ROLES, Role, RosterConflictSource, UnitKind
+from portal.privacy import personal_data_accesses_visible_to
+from portal.roster_import import ConflictWording
 from portal.scoping import get_visible_or_404, scope_for
 
 PAGE_SIZE = 50
@@ -66,10 +68,7 @@ def roster(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMIN_ROLES)
 def roster_bulk(request: HttpRequest) -> HttpResponse:
     """Retire or transfer the ticked teachers: one UPDATE and one history insert, however many."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = ""
-    back = back or reverse("portal:roster")
+    back = next_url(request, reverse("portal:roster"))
     form = _bulk_form(request, request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -126,7 +125,16 @@ def teacher_edit(request: HttpRequest, pk: int) -> HttpResponse:
     teacher = _managed_teacher_or_404(request, pk)
     if not request.user.has_perm("portal.edit_teacher_record", teacher):
         raise PermissionDenied
-    form = TeacherForm(request.POST or None, instance=teacher)
+    form = TeacherForm(request.POST or None, instance=teacher, actor=request.user)
+    if request.method == "POST" and not form.is_valid() and form.conflict is not None:
+        wording = ConflictWording(teacher.unit, request.user)
+        services.roster_conflicts_record(
+            [form.conflict.pk],
+            unit=teacher.unit,
+            district=wording.district,
+            actor=request.user,
+            source=RosterConflictSource.EDIT,
+        )
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         # The ModelForm already copied the values onto the instance; start again from the stored row.
@@ -182,3 +190,23 @@ def my_record(request: HttpRequest) -> HttpResponse:
     if scope.teacher is None:
         raise PermissionDenied
     return redirect("portal:teacher_detail", pk=scope.teacher.pk)
+
+
+@role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+def roster_conflicts(request: HttpRequest) -> HttpResponse:
+    """Teachers whom a school of the admin's district tried to add while they are on another roster."""
+    page = Paginator(selectors.roster_conflicts_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    reach = scope_for(request.user).admin_paths()
+    for conflict in page:
+        conflict.where = (
+            conflict.teacher.unit.name if any(conflict.teacher.unit.path.startswith(p) for p in reach) else ""
+        )
+    return render(request, "portal/roster_conflicts.html", {"page": page})
+
+
+@role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+def personal_data_log(request: HttpRequest) -> HttpResponse:
+    """Who was shown whole ID numbers of the admin's people, when, for what, how many."""
+    records = personal_data_accesses_visible_to(request.user).select_related("unit")
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/personal_data_log.html", {"page": page})

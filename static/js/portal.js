@@ -14,10 +14,13 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(button.dataset.confirm)) event.preventDefault();
     });
   });
-  // Charts: <div class="chart" data-chart='{"echarts option as JSON"}'> (json_script id in data-chart-src).
+  // Charts: <div class="chart" data-chart-src="id of a json_script with the ECharts option">.
+  // Tooltips are drawn on the canvas (renderMode richText): ECharts' HTML tooltips carry inline
+  // style attributes, which the Content-Security-Policy refuses.
   if (window.echarts) {
     document.querySelectorAll("[data-chart-src]").forEach((el) => {
       const option = JSON.parse(document.getElementById(el.dataset.chartSrc).textContent);
+      if (option.tooltip) option.tooltip.renderMode = "richText";
       window.echarts.init(el).setOption(option);
     });
   }

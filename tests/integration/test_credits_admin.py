@@ -65,7 +65,7 @@ def test_ruleset_preview_against_sample_teacher(staff, client):
 def test_ruleset_admin_other_city_hidden(staff, client):
     other = RuleSetFactory(year=2022)
     client.force_login(staff.erin)
-    assert client.get(reverse("admin:credits_ruleset_change", args=[other.pk])).status_code == 302  # "doesn't exist"
+    assert client.get(reverse("admin:credits_ruleset_change", args=[other.pk])).status_code == 404
     assert client.get(reverse("admin:credits_ruleset_preview", args=[other.pk])).status_code == 404
 
 

@@ -159,7 +159,7 @@ def test_dashboard_export_lists_short_teachers(gz, client):
         "未达标说明",
     ]
     assert [r[1] for r in rows[2:]] == ["teacher_a", "teacher_b"]
-    assert rows[2][2] == gz.teacher_a.teacher.id_number
+    assert rows[2][2] == gz.teacher_a.teacher.masked_id_number  # a compliance list needs no whole number
     assert rows[2][3:8] == [84.0, 30.0, 36.0, 18.0, 30.0]
     assert rows[2][-1] == "总学时还差 6 学时；专业科目还差 6 学时"
 
@@ -190,8 +190,9 @@ def test_dashboard_export_teacher_forbidden(gz, client):
 
 @pytest.mark.parametrize(("who", "status"), [("teacher_a", 200), ("alice", 200), ("bob", 404), ("teacher_b", 404)])
 def test_certificate_download_scoped(gz, client, who, status):
-    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
-    response = _get(client, getattr(gz, who), url)
+    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk])
+    client.force_login(getattr(gz, who))
+    response = client.post(url, {"year": 2022})
     assert response.status_code == status
     if status == 200:
         assert response["Content-Type"] == "application/pdf"
@@ -199,16 +200,31 @@ def test_certificate_download_scoped(gz, client, who, status):
 
 
 def test_certificate_same_content_reissued_once(gz, client):
-    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
+    url = reverse("credits:certificate", args=[gz.teacher_a.teacher.pk])
     client.force_login(gz.teacher_a)
-    client.get(url)
-    client.get(url)
+    client.post(url, {"year": 2022})
+    client.post(url, {"year": 2022})
     assert Certificate.objects.count() == 1
+
+
+def test_certificate_is_never_issued_by_a_get(gz, client):
+    client.force_login(gz.teacher_a)
+    response = client.get(reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022")
+    assert response.status_code == 405
+    assert Certificate.objects.count() == 0
+
+
+@pytest.mark.parametrize("year", ["-1", "99999999999999999999", "², ", "2022.0", ""])
+def test_certificate_year_out_of_range_is_404(gz, client, year):
+    client.force_login(gz.teacher_a)
+    response = client.post(reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]), {"year": year})
+    assert response.status_code == 404
+    assert Certificate.objects.count() == 0
 
 
 def test_verify_genuine_certificate_public(gz, client):
     client.force_login(gz.teacher_a)
-    client.get(reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]) + "?year=2022")
+    client.post(reverse("credits:certificate", args=[gz.teacher_a.teacher.pk]), {"year": 2022})
     cert = Certificate.objects.get()
     client.logout()
     response = client.get(reverse("credits:verify_code", args=[cert.code]))

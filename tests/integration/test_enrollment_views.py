@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from enrollment import services
 from enrollment.models import Application, ApplicationState, AuditAction, AuditEntry, Quota
-from portal.models import Role, User
+from portal.models import PersonalDataAccess, Role, User
 from tests.factories.enrollment import at, bulk_applications, programme_with_chain
 from tests.factories.portal import TeacherFactory, admin_user
 
@@ -214,6 +214,20 @@ def test_city_final_list_has_the_office_layout_and_whole_id_numbers(client, tree
     )
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert (entry.actor, entry.data) == (tree.erin, {"rows": 1, "masked": False})
+    assert list(PersonalDataAccess.objects.values_list("user", "unit", "count")) == [(tree.erin.pk, tree.city.pk, 1)]
+
+
+def test_city_approved_list_and_roster_mask_id_numbers(client, tree, programme):
+    application = _finalized(tree, programme)
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-30 11:00"), tick=False):
+        approved = _sheet(client.get(reverse("enrollment:programme_export", args=[programme.pk])))
+        roster = _sheet(client.get(reverse("enrollment:roster", args=[programme.pk]), {"format": "xlsx"}))
+
+    masked = application.teacher.masked_id_number
+    assert (approved[2][5], roster[2][4]) == (masked, masked)
+    assert PersonalDataAccess.objects.count() == 0
 
 
 def test_district_approved_list_masks_id_numbers(client, tree, programme):
@@ -357,12 +371,21 @@ def test_city_staff_sets_up_a_programme_in_the_admin(client, tree):
             "quotas-MAX_NUM_FORMS": "1000",
             "quotas-0-district": tree.district1.pk,
             "quotas-0-seats": "30",
+            "sessions-TOTAL_FORMS": "1",
+            "sessions-INITIAL_FORMS": "0",
+            "sessions-MIN_NUM_FORMS": "0",
+            "sessions-MAX_NUM_FORMS": "1000",
+            "sessions-0-date": "2022-04-25",
+            "sessions-0-starts_at": "09:00",
+            "sessions-0-ends_at": "16:30",
+            "sessions-0-place": "教师发展中心报告厅",
         },
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     created = period.programmes.get(title="茂名义务教育全员轮训")
     assert list(created.levels.values_list("unit_kind", flat=True)) == ["school", "district"]
+    assert list(created.sessions.values_list("place", flat=True)) == ["教师发展中心报告厅"]
     assert AuditEntry.objects.get(action=AuditAction.QUOTA_SET).data == {"from": None, "to": 30, "via": "admin"}
 
 

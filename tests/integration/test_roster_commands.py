@@ -75,12 +75,14 @@ def test_import_roster_command_bad_file_and_unknown_unit(tree, tmp_path):
         run("import_roster", str(path), "--unit", "NOPE")
 
 
-def test_export_roster_command_exports_whole_subtree(tree, tmp_path):
+@pytest.mark.parametrize("whole", [False, True])
+def test_export_roster_command_exports_whole_subtree(tree, tmp_path, whole):
     path = tmp_path / "out.xlsx"
-    out, _ = run("export_roster", "--unit", tree.district1.code, "--out", str(path))
+    out, _ = run("export_roster", "--unit", tree.district1.code, "--out", str(path), *(["--whole-id-numbers"] * whole))
     rows = list(openpyxl.load_workbook(path).active.iter_rows(min_row=3, values_only=True))
     assert out == f"exported 2 teachers to {path}\n"
-    assert sorted(r[6] for r in rows) == sorted([tree.teacher_a.id_number, tree.teacher_b.id_number])
+    numbers = [tree.teacher_a.id_number, tree.teacher_b.id_number]
+    assert sorted(r[6] for r in rows) == sorted(numbers if whole else map(idcard.mask, numbers))
 
 
 def test_seed_scale_makes_city_of_valid_unique_teachers(db):

@@ -7,10 +7,10 @@ import pytest
 
 from portal import idcard
 from portal.importing import ImportFileError
-from portal.models import Gender, Position, Teacher, TeacherMove, TeacherStatus
+from portal.models import Gender, Position, RosterConflict, Teacher, TeacherMove, TeacherStatus
 from portal.roster_export import EXPORT_HEADERS, roster_export
 from portal.roster_import import roster_import, roster_template
-from tests.factories.portal import TeacherFactory, id_number
+from tests.factories.portal import SchoolFactory, TeacherFactory, id_number
 
 HEADERS = ["姓名", "身份证号", "学段", "任教学科", "手机号码", "状态"]
 
@@ -84,12 +84,62 @@ def test_roster_import_edited_file_updates_by_id_number(tree):
     ]
 
 
-def test_roster_import_id_at_another_school_names_that_school(tree):
+def test_roster_import_id_at_a_school_of_the_same_district_names_it(tree):
     other = tree.teacher_b.teacher
-    result = roster_import(xlsx([row("新人", id_number()), row("乙", other.id_number)]), unit=tree.school_a)
+    result = roster_import(
+        xlsx([row("新人", id_number()), row("乙", other.id_number)]), unit=tree.school_a, actor=tree.alice
+    )
 
-    assert [str(e) for e in result.errors] == ["第 3 行 身份证号：已在 B校 的花名册中，调动请使用“调动”功能"]
+    assert [str(e) for e in result.errors] == ["第 3 行 身份证号：已在B校的花名册中：请联系区级管理员办理调动"]
     assert Teacher.objects.filter(unit=tree.school_a).count() == 1  # teacher_a only: nothing written
+
+
+def test_roster_import_id_in_another_district_names_no_unit_and_is_kept_for_the_district(tree):
+    other = tree.teacher_c.teacher
+    file = xlsx([row("丙", other.id_number)])
+
+    for _attempt in range(2):  # the preview, then the same file again
+        result = roster_import(file, unit=tree.school_a, actor=tree.alice, dry_run=True)
+
+    assert [str(e) for e in result.errors] == ["第 2 行 身份证号：已在其他单位的花名册中：请联系区级管理员办理调动"]
+    assert "C校" not in str(result.errors[0])
+    assert list(RosterConflict.objects.values_list("teacher", "unit", "district", "source", "attempts")) == [
+        (other.pk, tree.school_a.pk, tree.district1.pk, "import", 2)
+    ]
+
+
+def test_roster_import_by_district_admin_names_her_own_schools_and_keeps_no_refusal(tree):
+    other = tree.teacher_b.teacher
+    file = xlsx([[tree.school_a.code, *row("乙", other.id_number)]], headers=["学校代码", *HEADERS])
+
+    result = roster_import(file, unit=tree.district1, actor=tree.carol)
+
+    assert [str(e) for e in result.errors] == ["第 2 行 身份证号：已在 B校 的花名册中，调动请使用“调动”功能"]
+    assert RosterConflict.objects.count() == 0
+
+
+def test_roster_import_by_district_admin_of_a_teacher_elsewhere_asks_the_city(tree):
+    result = roster_import(
+        xlsx([[tree.school_a.code, *row("丙", tree.teacher_c.teacher.id_number)]], headers=["学校代码", *HEADERS]),
+        unit=tree.district1,
+        actor=tree.carol,
+    )
+
+    assert [str(e) for e in result.errors] == ["第 2 行 身份证号：已在其他单位的花名册中：请联系市级管理员办理调动"]
+
+
+def test_roster_import_of_a_city_direct_school_names_only_other_city_direct_units(tree):
+    direct = SchoolFactory(name="市直中学", parent=tree.city)
+    sibling = TeacherFactory(unit=SchoolFactory(name="市直小学", parent=tree.city))
+    file = xlsx([row("甲", sibling.id_number), row("乙", tree.teacher_a.teacher.id_number)])
+
+    result = roster_import(file, unit=direct)
+
+    assert [str(e) for e in result.errors] == [
+        "第 2 行 身份证号：已在市直小学的花名册中：请联系市级管理员办理调动",
+        "第 3 行 身份证号：已在其他单位的花名册中：请联系市级管理员办理调动",
+    ]
+    assert set(RosterConflict.objects.values_list("district", flat=True)) == {tree.city.pk}
 
 
 def test_roster_import_one_bad_row_writes_nothing_and_reports_every_error(tree):
@@ -242,7 +292,7 @@ def test_roster_import_district_school_outside_district_is_an_error(tree):
     )
     result = roster_import(file, unit=tree.district1)
     assert [str(e) for e in result.errors] == [
-        f"第 2 行 学校代码：“{tree.school_c.code}”（C校）不属于天河区，只能导入本单位范围内的学校",
+        f"第 2 行 学校代码：“{tree.school_c.code}”不属于天河区，只能导入本单位范围内的学校",
         "第 3 行 学校代码：没有代码为“NOPE”的学校，请对照模板中的“学校代码”表填写",
     ]
     assert Teacher.objects.count() == 3
@@ -268,7 +318,7 @@ def test_roster_template_round_trips_through_import(tree):
     assert roster_import(out.getvalue(), unit=tree.school_a).summary == "created 1, updated 0, unchanged 0"
 
 
-def test_roster_export_whole_subtree_with_full_id_numbers(tree, tmp_path):
+def test_roster_export_whole_subtree_with_masked_id_numbers(tree, tmp_path):
     path = tmp_path / "out.xlsx"
     teachers = Teacher.objects.filter(unit__path__startswith=tree.district1.path)
 
@@ -279,7 +329,7 @@ def test_roster_export_whole_subtree_with_full_id_numbers(tree, tmp_path):
     assert count == 2
     assert rows[0] == EXPORT_HEADERS
     numbers = sorted(r[6] for r in rows[1:])
-    assert numbers == sorted([tree.teacher_a.id_number, tree.teacher_b.id_number])
+    assert numbers == sorted([tree.teacher_a.teacher.masked_id_number, tree.teacher_b.teacher.masked_id_number])
     assert rows[1][1] == "天河区"
 
 

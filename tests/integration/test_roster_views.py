@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal import idcard, selectors
-from portal.models import Stage, Teacher, TeacherMove, TeacherStatus
+from portal.models import RosterConflict, Stage, Teacher, TeacherMove, TeacherStatus
 from portal.scoping import scope_for
 from tests.factories.portal import SchoolFactory, TeacherFactory
 
@@ -217,19 +217,91 @@ def test_teacher_edit_rejects_bad_id_number_with_chinese_message(client, tree):
     ]
 
 
-def test_teacher_edit_rejects_id_number_of_another_school_naming_it(client, tree):
+def _edit_id(client, teacher, number):
+    return client.post(
+        reverse("portal:teacher_edit", args=[teacher.pk]),
+        {"name": teacher.name, "id_number": number, "position": "teacher"},
+    )
+
+
+def test_teacher_edit_id_number_of_another_district_names_no_school_and_is_kept_for_the_district(client, tree):
+    teacher, other = tree.teacher_a.teacher, tree.teacher_c.teacher
+    client.force_login(tree.alice)
+
+    response = _edit_id(client, teacher, other.id_number)
+
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {idcard.mask(other.id_number)} 已在其他单位的花名册中：请联系区级管理员办理调动"
+    ]
+    assert list(RosterConflict.objects.values_list("teacher", "unit", "district", "source", "actor")) == [
+        (other.pk, tree.school_a.pk, tree.district1.pk, "edit", tree.alice.pk)
+    ]
+
+
+def test_teacher_edit_id_number_of_a_school_in_the_same_district_names_it(client, tree):
+    client.force_login(tree.alice)
+
+    response = _edit_id(client, tree.teacher_a.teacher, tree.teacher_b.teacher.id_number)
+
+    number = idcard.mask(tree.teacher_b.teacher.id_number)
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {number} 已在B校的花名册中：请联系区级管理员办理调动"
+    ]
+
+
+def test_teacher_edit_by_district_admin_names_a_school_of_her_district_and_keeps_nothing(client, tree):
+    client.force_login(tree.carol)
+
+    response = _edit_id(client, tree.teacher_a.teacher, tree.teacher_b.teacher.id_number)
+
+    number = idcard.mask(tree.teacher_b.teacher.id_number)
+    assert response.context["form"].errors["id_number"] == [
+        f"身份证号 {number} 已在 B校 的花名册中，调动请使用“调动”功能"
+    ]
+    assert RosterConflict.objects.count() == 0
+
+
+def test_teacher_edit_page_shows_the_id_number_masked_only(client, tree):
     teacher = tree.teacher_a.teacher
-    other = tree.teacher_c.teacher
+    client.force_login(tree.alice)
+
+    body = client.get(reverse("portal:teacher_edit", args=[teacher.pk])).content.decode()
+
+    assert teacher.id_number not in body
+    assert teacher.masked_id_number in body
+
+
+def test_teacher_edit_with_the_number_left_empty_keeps_it(client, tree):
+    teacher = tree.teacher_a.teacher
     client.force_login(tree.alice)
 
     response = client.post(
         reverse("portal:teacher_edit", args=[teacher.pk]),
-        {"name": teacher.name, "id_number": other.id_number, "position": "teacher"},
+        {"name": "改名", "id_number": "", "position": "teacher", "stage": teacher.stage_id},
     )
 
-    assert response.context["form"].errors["id_number"] == [
-        f"身份证号 {idcard.mask(other.id_number)} 已登记在“C校”；教师调动请由调出单位办理调动"
-    ]
+    teacher.refresh_from_db()
+    assert response.status_code == 302
+    assert (teacher.name, teacher.id_number) == ("改名", tree.teacher_a.id_number)
+
+
+def test_district_admin_sees_the_refusals_of_her_schools_only(client, tree):
+    client.force_login(tree.alice)
+    _edit_id(client, tree.teacher_a.teacher, tree.teacher_c.teacher.id_number)
+    client.force_login(tree.dave)
+    _edit_id(client, tree.teacher_c.teacher, tree.teacher_b.teacher.id_number)
+
+    client.force_login(tree.carol)
+    carol = client.get(reverse("portal:roster_conflicts"))
+    client.force_login(tree.erin)
+    erin = client.get(reverse("portal:roster_conflicts"))
+
+    assert [(c.unit.name, c.teacher.name, c.where) for c in carol.context["page"]] == [("A校", "teacher_c", "")]
+    assert "辖区以外的单位" in carol.content.decode()
+    assert tree.teacher_c.teacher.id_number not in carol.content.decode()
+    assert sorted((c.unit.name, c.where) for c in erin.context["page"]) == [("A校", "C校"), ("C校", "B校")]
+    client.force_login(tree.alice)
+    assert client.get(reverse("portal:roster_conflicts")).status_code == 403
 
 
 def test_teacher_edit_id_number_change_rederives_and_moves_login(client, tree):
@@ -495,7 +567,7 @@ def test_export_district_subtree_only(client, tree):
     sheet = load_workbook(io.BytesIO(response.content)).active
     header = [c.value for c in sheet[2]]
     numbers = {row[header.index("身份证号")] for row in sheet.iter_rows(min_row=3, values_only=True)}
-    assert numbers == {tree.teacher_a.id_number, tree.teacher_b.id_number}
+    assert numbers == {tree.teacher_a.teacher.masked_id_number, tree.teacher_b.teacher.masked_id_number}
 
 
 def test_export_follows_the_roster_filters(client, tree):

@@ -17,9 +17,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, **options):
         celery = [sys.executable, "-m", "celery", "-A", "portal"]
-        # One process at a time on SQLite: the solo pool avoids writer contention.
+        # One process at a time on SQLite: the solo pool avoids writer contention. One worker
+        # takes every queue (production runs one per group: .ci/process).
+        queues = ",".join(settings.TASK_QUEUES)
         children = [
-            subprocess.Popen([*celery, "worker", "--pool=solo", "--loglevel=INFO"]),
+            subprocess.Popen([*celery, "worker", "--pool=solo", "--loglevel=INFO", f"--queues={queues}"]),
             subprocess.Popen([*celery, "beat", "--loglevel=INFO", f"--schedule={settings.VAR_DIR / 'celerybeat'}"]),
         ]
         call_command("print_demo_logins")

@@ -142,8 +142,8 @@ def celery_workers(celery_broker, transactional_db, tmp_path, mail_dir, media_ro
     env.pop("TEST_DATABASE_NAME", None)
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(env, tmp_path / "worker.log", queue="celery").start()
+    def start(queues: str = ",".join(settings.TASK_QUEUES)) -> Worker:
+        worker = Worker(env, tmp_path / "worker.log", queue=queues).start()
         workers.append(worker)
         return worker
 

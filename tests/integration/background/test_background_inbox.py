@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from portal.export_runner import export_job_start
@@ -127,7 +128,9 @@ def test_export_status_fragment_polls_while_running_and_stops_when_done(client, 
     client.force_login(tree.erin)
 
     running = client.get(reverse("inbox:export_detail", args=[job.pk]), headers={"HX-Request": "true"}).content.decode()
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, progress=100)
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.DONE, progress=100, file="exports/roster.xlsx", finished_at=timezone.now()
+    )
     done = client.get(reverse("inbox:export_detail", args=[job.pk]), headers={"HX-Request": "true"}).content.decode()
 
     assert running.lstrip().startswith('<div id="export-status"')
@@ -166,7 +169,10 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "courses.tasks.roster_reminders": "8",
         "credits.tasks.compliance_snapshot_nightly": "1",
         "credits.tasks.hours_reminders": "8",
+        "credits.tasks.declaration_reminders": "8",
         "portal.tasks.notifications_email_pending": "*",
+        "portal.tasks.exports_expire": "3",
+        "portal.tasks.login_records_purge": "3",
     }
 
 
