@@ -171,35 +171,36 @@ class CompiledRule:
         self.columns = columns_needed(tree)
         kind_codes = [c.code for c in self.columns if c.dimension == "kind"]
         kind_ids = dict(CreditKind.objects.filter(code__in=kind_codes).values_list("code", "id")) if kind_codes else {}
-        sums, params = [], []
+        # Per column: the ledger sum over ``e`` and the same figure read from the kept totals ``tt``
+        # (one row per teacher and year; PostgreSQL), each with its params.
+        sums: list[tuple[str, list]] = []
+        kept: list[tuple[str, list]] = []
         for column in self.columns:
             if column.dimension == "total":
-                sums.append(f"SUM(e.hours) AS {column.alias}")
+                sums.append(("SUM(e.hours)", []))
+                kept.append(("tt.total", []))
                 continue
-            value: str | int
             if column.dimension == "category":
-                test, value = "e.category = %s", column.code
-            elif column.dimension == "kind":
-                test, value = "e.kind_id = %s", kind_ids.get(column.code, -1)
-            else:
-                test, value = "e.topic_codes LIKE %s ESCAPE '\\'", f"%,{_like_escape(column.code)},%"
-            sums.append(f"SUM(CASE WHEN {test} THEN e.hours END) AS {column.alias}")
-            params.append(value)
-        self.sums_sql = ", ".join(sums)
-        self.sums_params = params
-        # The same sums read from the kept totals (one row per teacher and year; PostgreSQL).
-        kept, kept_params = [], []
-        for column in self.columns:
-            if column.dimension == "total":
-                kept.append(f"tt.total AS {column.alias}")
-            elif column.dimension == "category":
                 field = column.code if column.code in Category.values else None
-                kept.append(f"tt.{field} AS {column.alias}" if field else f"NULL::numeric AS {column.alias}")
+                sums.append(("SUM(CASE WHEN e.category = %s THEN e.hours END)", [column.code]))
+                kept.append((f"tt.{field}" if field else "NULL::numeric", []))
+            elif column.dimension == "kind":
+                kind_id = kind_ids.get(column.code, -1)
+                sums.append(("SUM(CASE WHEN e.kind_id = %s THEN e.hours END)", [kind_id]))
+                kept.append(("(tt.kinds ->> %s)::numeric", [str(kind_id)]))
             else:
-                kept.append(f"(tt.{column.dimension}s ->> %s)::numeric AS {column.alias}")
-                kept_params.append(str(kind_ids.get(column.code, -1)) if column.dimension == "kind" else column.code)
-        self.kept_sql = ", ".join(kept)
-        self.kept_params = kept_params
+                like = f"%,{_like_escape(column.code)},%"
+                sums.append(("SUM(CASE WHEN e.topic_codes LIKE %s ESCAPE '\\' THEN e.hours END)", [like]))
+                kept.append(("(tt.topics ->> %s)::numeric", [column.code]))
+        aliases = [c.alias for c in self.columns]
+        self.sums_sql, self.sums_params = _select_list(aliases, sums)
+        self.kept_sql, self.kept_params = _select_list(aliases, kept)
+        # Kept totals plus the sums of ``e`` (the courses selected, not yet credited), for a
+        # query grouped by teacher and ``tt.id``.
+        self.kept_plus_sums_sql, self.kept_plus_sums_params = _select_list(
+            aliases,
+            [(f"COALESCE({k}, 0) + COALESCE({e}, 0)", [*kp, *ep]) for (k, kp), (e, ep) in zip(kept, sums, strict=True)],
+        )
         self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
 
     def per_teacher(
@@ -238,6 +239,13 @@ class CompiledRule:
             f" WHERE {where} GROUP BY t.id, u.id"
         )
         return sql, params
+
+
+def _select_list(aliases: list[str], parts: list[tuple[str, list]]) -> tuple[str, list]:
+    """``expr AS alias, ...`` and the params in order."""
+    return ", ".join(f"{sql} AS {alias}" for alias, (sql, _p) in zip(aliases, parts, strict=True)), [
+        p for _sql, params in parts for p in params
+    ]
 
 
 def _active() -> str:
