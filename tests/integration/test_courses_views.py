@@ -6,6 +6,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.urls import reverse
 
 from courses.models import Course, CourseSelection, CourseStatus, ProviderStaff, SelectionStatus
@@ -75,6 +77,40 @@ def test_catalogue_hides_drafts(client, tree, period):
     response = _catalogue(client, period)
 
     assert [c.code for c in response.context["page"]] == ["OK"]
+
+
+@time_machine.travel(IN_WINDOW)
+def test_catalogue_cached_course_card_shows_each_teacher_her_own_selection(client, tree, period):
+    course = CourseFactory(period=period, title="大单元教学", capacity=30)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    Course.objects.filter(pk=course.pk).update(enrolled_count=1)
+    cache.clear()
+    client.force_login(tree.teacher_a)
+    as_a = _catalogue(client, period).content.decode()  # renders the card and caches it
+    client.force_login(tree.teacher_b)
+
+    as_b = _catalogue(client, period).content.decode()  # the same cached card
+
+    card_key = make_template_fragment_key("course-card", [course.pk, course.updated_at.timestamp(), "zh-hans"])
+    assert cache.get(card_key) is not None
+    assert f'action="/courses/{course.pk}/drop/"' in as_a
+    assert f'action="/courses/{course.pk}/select/"' not in as_a
+    assert f'action="/courses/{course.pk}/select/"' in as_b
+    assert f'action="/courses/{course.pk}/drop/"' not in as_b
+    assert as_a.count("大单元教学") == as_b.count("大单元教学") + 1  # hers is in her plan panel too
+
+
+@time_machine.travel(IN_WINDOW)
+def test_catalogue_course_card_follows_the_course_version(client, tree, period):
+    course = CourseFactory(period=period, title="大单元教学")
+    client.force_login(tree.teacher_a)
+    _catalogue(client, period)
+    course.title = "大单元教学设计"
+    course.save()
+
+    response = _catalogue(client, period)
+
+    assert "大单元教学设计" in response.content.decode()
 
 
 @time_machine.travel(IN_WINDOW)
