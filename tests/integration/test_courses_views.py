@@ -377,6 +377,31 @@ def test_nudge_short_in_category_counts_ledger_plus_planned_hours(client, tree, 
 
 
 @time_machine.travel(IN_WINDOW)
+def test_school_progress_and_fill_rates_query_counts_do_not_grow_with_teachers_or_courses(
+    client, tree, period, django_assert_max_num_queries
+):
+    client.force_login(tree.erin)
+    pages = [reverse("courses:school_progress"), reverse("courses:fill_rates")]
+    first = CourseFactory(period=period, capacity=40)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=first, period=period, selected_at=IN_WINDOW)
+    few = {}
+    for url in pages:
+        client.get(url)  # warms the per-process caches
+        with django_assert_max_num_queries(20) as captured:
+            assert client.get(url).status_code == 200
+        few[url] = len(captured.captured_queries)
+    for unit in (tree.school_a, tree.school_b, tree.school_c):
+        for teacher in TeacherFactory.create_batch(10, unit=unit):
+            course = CourseFactory(period=period, capacity=40)
+            course.topics.set([Topic.objects.get(code="ethics")])
+            CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
+
+    for url in pages:
+        with django_assert_max_num_queries(few[url]):
+            assert client.get(url).status_code == 200
+
+
+@time_machine.travel(IN_WINDOW)
 def test_school_progress_counts_planned_enough_in_sql(client, tree, period):
     for category, hours in (("public", "30"), ("professional", "42"), ("elective", "18")):
         course = CourseFactory(period=period, category=category, hours=Decimal(hours))
