@@ -72,12 +72,8 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 
 
 def catalogue_courses(period: TrainingPeriod) -> QuerySet[Course]:
-    """Published courses of the period, ready for the catalogue (no per-row queries)."""
-    return (
-        Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
-        .select_related("provider", "kind")
-        .prefetch_related("topics", "stages")
-    )
+    """Published courses of the period, ready for the catalogue's cards (topics: see ``course_cards``)."""
+    return Course.objects.filter(period=period, status=CourseStatus.PUBLISHED).select_related("provider")
 
 
 def courses_managed_by(user: User) -> QuerySet[Course]:

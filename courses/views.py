@@ -6,13 +6,18 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -76,6 +81,26 @@ def _teacher_context(teacher, period: TrainingPeriod, now) -> dict:
     }
 
 
+CARD_SECONDS = 3600  # a renamed provider or topic shows on the cards within the hour
+
+
+def _with_cards(courses: list[Course]) -> None:
+    """Set each course's ``card``: its title, badges, provider, hours and topics, the same for every
+    teacher, so kept in the cache per course version and language (one round trip for the page).
+    Nothing of the teacher's is in it: her buttons and plan are rendered beside it on every request.
+    """
+    language = get_language()
+    keys = {course.pk: f"course-card:{course.pk}:{course.updated_at.timestamp()}:{language}" for course in courses}
+    cached = cache.get_many(keys.values())
+    missing = [course for course in courses if keys[course.pk] not in cached]
+    prefetch_related_objects(missing, "topics")
+    for course in missing:
+        cached[keys[course.pk]] = render_to_string("courses/_partials.html#course-card", {"course": course})
+    cache.set_many({keys[course.pk]: cached[keys[course.pk]] for course in missing}, CARD_SECONDS)
+    for course in courses:
+        course.card = mark_safe(cached[keys[course.pk]])  # noqa: S308 - our own template's output
+
+
 def _visible_course(request: HttpRequest, pk: int) -> Course:
     """A published course of a visible period for teachers; any managed course for its managers; else 404."""
     scope = scope_for(request.user)
@@ -107,6 +132,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         course_filter = CatalogueFilter(request.GET, queryset=selectors.catalogue_courses(period))
         page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(_teacher_context(teacher, period, now))
+        _with_cards(list(page))
         for course in page:
             course.my_selection = context["selections"].get(course.pk)
             course.my_waiting = context["waitlist"].get(course.pk)
