@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -101,6 +102,23 @@ def _with_cards(courses: list[Course]) -> None:
         course.card = mark_safe(cached[keys[course.pk]])  # noqa: S308 - our own template's output
 
 
+SEARCH_FORM_SECONDS = 300
+
+
+def _search_form(request: HttpRequest, course_filter: CatalogueFilter, period: TrainingPeriod) -> str:
+    """The catalogue's search form, the same for everyone sending the same search: kept in the cache a
+    few minutes, so its choices (topics, stages, providers) are read and rendered only now and then."""
+    search = [(name, request.GET.getlist(name)) for name in course_filter.form.fields]
+    digest = hashlib.sha256(repr(search).encode()).hexdigest()[:32]
+    key = f"catalogue-search-form:{period.pk}:{get_language()}:{digest}"
+    html = cache.get(key)
+    if html is None:
+        context = {"filter": course_filter, "period": period}
+        html = render_to_string("courses/catalogue.html#search-form", context)
+        cache.set(key, html, SEARCH_FORM_SECONDS)
+    return mark_safe(html)  # noqa: S308 - our own template's output, every value escaped there
+
+
 def _visible_course(request: HttpRequest, pk: int) -> Course:
     """A published course of a visible period for teachers; any managed course for its managers; else 404."""
     scope = scope_for(request.user)
@@ -136,7 +154,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         for course in page:
             course.my_selection = context["selections"].get(course.pk)
             course.my_waiting = context["waitlist"].get(course.pk)
-        context.update(filter=course_filter, page=page, querystring=_querystring(request))
+        context.update(
+            search_form=_search_form(request, course_filter, period), page=page, querystring=_querystring(request)
+        )
     return render(request, "courses/catalogue.html", context)
 
 

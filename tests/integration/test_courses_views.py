@@ -102,6 +102,22 @@ def test_catalogue_cached_course_card_shows_each_teacher_her_own_selection(clien
 
 
 @time_machine.travel(IN_WINDOW)
+def test_catalogue_cached_search_form_shows_each_teacher_her_own_search(client, tree, period):
+    CourseFactory(period=period, title="师德师风建设")
+    cache.clear()
+    client.force_login(tree.teacher_a)
+    _catalogue(client, period, q="师德")
+    _catalogue(client, period)
+    client.force_login(tree.teacher_b)
+
+    searched = _catalogue(client, period, q="师德").content.decode()
+    plain = _catalogue(client, period).content.decode()
+
+    assert 'name="q" value="师德"' in searched
+    assert 'name="q" value=' not in plain
+
+
+@time_machine.travel(IN_WINDOW)
 def test_catalogue_course_card_follows_the_course_version(client, tree, period):
     course = CourseFactory(period=period, title="大单元教学")
     client.force_login(tree.teacher_a)
