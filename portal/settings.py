@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.forms",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -90,6 +91,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form widgets rendered with the project's templates, so templates/django/forms/ can override
+# one (the select, for speed); the others still come from django.forms.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": dj_database_url.parse(
