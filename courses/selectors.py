@@ -72,7 +72,7 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 
 
 def catalogue_courses(period: TrainingPeriod) -> QuerySet[Course]:
-    """Published courses of the period, ready for the catalogue's cards (topics: see ``course_cards``)."""
+    """Published courses of the period, ready for the catalogue (topics: ``courses.views._with_cards``)."""
     return Course.objects.filter(period=period, status=CourseStatus.PUBLISHED).select_related("provider")
 
 
@@ -363,12 +363,11 @@ class PlanSQL:
 
         if totals_kept():
             return self._rows_from_kept_totals_sql()
-        teachers = f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
         entries = (
             "SELECT e0.teacher_id, e0.category, e0.kind_id, e0.topic_codes, e0.hours FROM credits_creditentry e0"  # noqa: S608 - fixed SQL fragments; every value is a parameter
-            f" WHERE e0.year = %s AND e0.teacher_id IN ({teachers})"
+            f" WHERE e0.year = %s AND e0.teacher_id IN ({self._teachers_sql()})"
             " UNION ALL"
-            f" {self._selected_sql(teachers)}"
+            f" {self._selected_sql()}"
         )
         inner = (
             f"SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name, {self.rule.sums_sql}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
@@ -394,7 +393,6 @@ class PlanSQL:
     def _rows_from_kept_totals_sql(self) -> tuple[str, list]:
         """The same rows from the kept totals (one row per teacher) plus her selected courses:
         the ledger of the year is not read."""
-        teachers = f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
         inner = (
             "SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name,"  # noqa: S608 - fixed SQL fragments; every value is a parameter
             f" {self.rule.kept_plus_sums_sql}"
@@ -403,7 +401,7 @@ class PlanSQL:
             f" LEFT JOIN e ON e.teacher_id = t.id WHERE {self._reach} GROUP BY t.id, u.id, tt.id"
         )
         sql = (
-            f"WITH e AS MATERIALIZED ({self._selected_sql(teachers)})"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f"WITH e AS MATERIALIZED ({self._selected_sql()})"  # noqa: S608 - fixed SQL fragments; every value is a parameter
             f" SELECT s.*, CASE WHEN {self.rule.met_sql} THEN 1 ELSE 0 END AS met FROM ({inner}) s"
         )
         params = [
@@ -415,8 +413,11 @@ class PlanSQL:
         ]
         return sql, params
 
-    def _selected_sql(self, teachers: str) -> str:
-        """The courses selected in the period by ``teachers``, as ledger-like rows."""
+    def _teachers_sql(self) -> str:
+        return f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+
+    def _selected_sql(self) -> str:
+        """The courses selected in the period by the teachers in reach, as ledger-like rows."""
         agg = "string_agg(tp.code, ',')" if connection.vendor == "postgresql" else "group_concat(tp.code, ',')"
         # The topics joined once per course, not a subquery per selection: PostgreSQL costs that
         # subquery so high that it JIT-compiles the query, which takes seconds.
@@ -428,7 +429,7 @@ class PlanSQL:
             "SELECT en.teacher_id, c.category, c.kind_id, (',' || COALESCE(tc.codes, '') || ',') AS topic_codes,"  # noqa: S608 - fixed SQL fragments; every value is a parameter
             " c.hours FROM courses_courseselection en JOIN courses_course c ON c.id = en.course_id"
             f" LEFT JOIN ({topics}) tc ON tc.course_id = c.id"
-            f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({teachers})"
+            f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({self._teachers_sql()})"
         )
 
     def _selected_params(self) -> list:
