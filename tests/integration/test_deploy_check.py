@@ -43,7 +43,7 @@ def test_production_settings_keep_compiled_templates_and_widgets():
     )
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
         cwd=ROOT,
         env=_production_env(),
         capture_output=True,
