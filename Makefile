@@ -48,7 +48,7 @@ services:
 	.ci/services start
 
 bench: install services
-	eval "$$(.ci/services env)" && for b in bench/*.py; do $(PY) $$b || exit 1; done
+	eval "$$(.ci/services env)" && $(PY) bench/run.py
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,14 +1,69 @@
-"""What every benchmark needs: a fresh PostgreSQL database of its own, Django on it, peak memory."""
+"""What every benchmark needs: its size, a fresh PostgreSQL database, timings taken fairly, one report.
 
+Every bench measures one of our paths against the bare library, SQL or view doing the same work
+in the same run, and records each figure with ``Report.ratio`` (ours / bare, with its target) or
+``Report.figure`` (an absolute figure such as a p95 or a count that must be 0). ``Report.save``
+writes ``bench/out/<bench>.json``; ``bench/run.py`` (``make bench``) runs every bench and joins
+those files into ``bench/report.json`` and ``bench/REPORT.md``.
+
+The machine has two cores shared with other work, so one timing says little: each contest runs
+its two sides in turn, several times, and the median of each side is reported (with the spread).
+"""
+
+import json
 import os
 import resource
+import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# BENCH_SIZE=quick (the default: a few minutes) or city (the issue's sizes: 250,000 teachers,
+# 5,000,000 ledger entries, 1,500 courses, 10 programmes). Command-line flags still override.
+SIZES = {
+    "quick": {
+        "teachers": 20_000,
+        "ledger_per_teacher": 8,
+        "courses": 500,
+        "programmes": 10,
+        "roster_rows": 20_000,
+        "sweep_rows": 20_000,
+        "bulk_rows": 5_000,
+        "pages": [(20_000, 500)],
+        "rush_seconds": 12,
+        "partition_entries": 1_000_000,
+    },
+    "city": {
+        "teachers": 250_000,
+        "ledger_per_teacher": 20,
+        "courses": 1_500,
+        "programmes": 10,
+        "roster_rows": 100_000,
+        "sweep_rows": 100_000,
+        "bulk_rows": 20_000,
+        "pages": [(20_000, 500), (250_000, 1_500)],
+        "rush_seconds": 20,
+        "partition_entries": 5_000_000,
+    },
+}
+
+
+def size_name() -> str:
+    name = os.environ.get("BENCH_SIZE", "quick")
+    if name not in SIZES:
+        sys.exit(f"BENCH_SIZE must be one of {', '.join(SIZES)}, not {name!r}")
+    return name
+
+
+def size() -> dict:
+    return SIZES[size_name()]
 
 
 def rss_mb() -> float:
@@ -30,12 +85,13 @@ def fresh_database(name: str) -> str:
     admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {name}")
     admin.close()
     bench_url = urlunsplit(parts._replace(path=f"/{name}"))
     os.environ["DATABASE_URL"] = bench_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # not a line per login (django-axes)
     import django
 
     django.setup()
@@ -45,69 +101,172 @@ def fresh_database(name: str) -> str:
     return bench_url
 
 
-def build_guangzhou_2201(teachers: int):
-    """Period 2201 and its principals' programme with the notice's chain, for ``teachers`` teachers.
+def drop_database(name: str) -> None:
+    """Drop a bench database once its figures are taken (the city-size ones hold gigabytes)."""
+    import psycopg2
+    from django.db import connections
 
-    A city, a district with 50 schools, the teachers (each with a login), the
-    period, the programme and its levels: school by 03-18, district by 03-25,
-    city by 03-30 (23:59:59 Asia/Shanghai). Returns (district, teachers, programme, levels).
-    """
-    import datetime as dt
-    from zoneinfo import ZoneInfo
+    connections.close_all()
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
 
-    from django.contrib.auth.hashers import make_password
 
-    from courses.models import TrainingPeriod
-    from enrollment.models import Programme, ProgrammeLevel
-    from portal import idcard
-    from portal.models import Teacher, Unit, UnitKind, User
+# --------------------------------------------------------------------------- timing
 
-    shanghai = ZoneInfo("Asia/Shanghai")
-    city = Unit.objects.create(code="440100", name="广州市", kind=UnitKind.CITY)
-    district = Unit.objects.create(code="440106", name="天河区", kind=UnitKind.DISTRICT, parent=city)
-    schools = [Unit(code=f"S{i:04d}", name=f"学校{i}", kind=UnitKind.SCHOOL, parent=district) for i in range(50)]
-    for school in schools:
-        school.path = school.compute_path()
-    schools = Unit.objects.bulk_create(schools)
-    numbers = [
-        idcard.make("440106", dt.date(1970, 1, 1) + dt.timedelta(days=i // 1000), i % 1000) for i in range(teachers)
-    ]
-    password = make_password(None)
-    users = User.objects.bulk_create(
-        [User(id_number=num, name=f"教师{i}", password=password) for i, num in enumerate(numbers)], batch_size=5000
-    )
-    rows = []
-    for i, (num, user) in enumerate(zip(numbers, users, strict=True)):
-        teacher = Teacher(name=f"教师{i}", id_number=num, unit=schools[i % len(schools)], user=user, subject="数学")
-        teacher.derive_from_id_number()
-        rows.append(teacher)
-    rows = Teacher.objects.bulk_create(rows, batch_size=5000)
-    period = TrainingPeriod.objects.create(
-        city=city,
-        year=2022,
-        code="2201",
-        name="2201期",
-        selection_opens_at=dt.datetime(2022, 3, 15, tzinfo=shanghai),
-        selection_closes_at=dt.datetime(2022, 3, 29, 23, 59, 59, tzinfo=shanghai),
-        training_starts_on=dt.date(2022, 4, 20),
-        training_ends_on=dt.date(2022, 6, 20),
-    )
-    programme = Programme.objects.create(
-        period=period,
-        title="中学(中职)校长任职资格培训",
-        total_seats=teachers,
-        registration_opens_at=dt.datetime(2022, 3, 14, tzinfo=shanghai),
-        registration_closes_at=dt.datetime(2022, 3, 18, 23, 59, 59, tzinfo=shanghai),
-    )
-    levels = ProgrammeLevel.objects.bulk_create(
-        [
-            ProgrammeLevel(
-                programme=programme,
-                order=i,
-                unit_kind=kind,
-                deadline=dt.datetime(2022, 3, day, 23, 59, 59, tzinfo=shanghai),
-            )
-            for i, (kind, day) in enumerate(((UnitKind.SCHOOL, 18), (UnitKind.DISTRICT, 25), (UnitKind.CITY, 30)), 1)
-        ]
-    )
-    return district, rows, programme, levels
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def contest(sides: dict[str, Callable[[], object]], repeat: int, between: Callable[[], None] | None = None) -> dict:
+    """Run each side in turn, ``repeat`` rounds; {side: [seconds...]} (``between`` runs untimed after each)."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _round in range(repeat):
+        for name, fn in sides.items():
+            seconds, _ = timed(fn)
+            times[name].append(seconds)
+            if between:
+                between()
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``."""
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+# --------------------------------------------------------------------------- the report
+
+
+class Report:
+    """One bench's figures; printed as they come and saved as bench/out/<bench>.json."""
+
+    def __init__(self, bench: str, **context):
+        self.bench = bench
+        self.context = {"size": size_name(), **context, "load_average_at_start": _load()}
+        self.rows: list[dict] = []
+        self.started = time.monotonic()
+
+    def ratio(
+        self,
+        path: str,
+        ours: float | list[float],
+        bare: float | list[float],
+        *,
+        bare_name: str,
+        target: float | None,
+        unit: str = "s",
+        higher_is_better: bool = False,
+        note: str = "",
+        **extra,
+    ) -> float:
+        """Ours against the bare baseline of the same run (lists: the median of the runs is used).
+
+        ``extra`` goes into the row as it is (a page's query count, the size it was measured at).
+        """
+        ours_v, bare_v = _central(ours), _central(bare)
+        ratio = ours_v / bare_v if bare_v else float("inf")
+        met = None if target is None else (ratio >= target if higher_is_better else ratio <= target)
+        row = {
+            "path": path,
+            "figure": ours_v,
+            "unit": unit,
+            "baseline": bare_v,
+            "baseline_name": bare_name,
+            "ratio": ratio,
+            "target": None if target is None else f"{'>=' if higher_is_better else '<='} {target:g}",
+            "met": met,
+            "runs": len(ours) if isinstance(ours, list) else 1,
+            "spread": _spread(ours),
+            "baseline_spread": _spread(bare),
+            "peak_rss_mb": round(rss_mb()),
+            "note": note,
+            **extra,
+        }
+        self.rows.append(row)
+        print(_line(row), flush=True)
+        return ratio
+
+    def figure(
+        self, path: str, value: float, unit: str, *, target: str | None = None, met: bool | None = None, note: str = ""
+    ) -> None:
+        """An absolute figure (a latency percentile, a count that must be 0) with its target, if any."""
+        row = {
+            "path": path,
+            "figure": value,
+            "unit": unit,
+            "baseline": None,
+            "baseline_name": "",
+            "ratio": None,
+            "target": target,
+            "met": met,
+            "runs": 1,
+            "spread": None,
+            "baseline_spread": None,
+            "peak_rss_mb": round(rss_mb()),
+            "note": note,
+        }
+        self.rows.append(row)
+        print(_line(row), flush=True)
+
+    def save(self) -> Path:
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / f"{self.bench}.json"
+        data = {
+            "bench": self.bench,
+            "context": {**self.context, "load_average_at_end": _load()},
+            "seconds": round(time.monotonic() - self.started, 1),
+            "peak_rss_mb": round(rss_mb()),
+            "rows": self.rows,
+        }
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=float))
+        return path
+
+
+def _load() -> str:
+    """The machine's 1-, 5- and 15-minute load averages: how shared the two cores were."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _central(value: float | list[float]) -> float:
+    return median(value) if isinstance(value, list) else value
+
+
+def _spread(value: float | list[float]) -> list[float] | None:
+    return [min(value), max(value)] if isinstance(value, list) and len(value) > 1 else None
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "ms":
+        return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+    if unit in ("req/s", "/s"):
+        return f"{value:.1f} {unit}"
+    return f"{value:g} {unit}".strip()
+
+
+def _line(row: dict) -> str:
+    text = f"{row['path']}: {fmt(row['figure'], row['unit'])}"
+    if row["ratio"] is not None:
+        text += f" vs {row['baseline_name']} {fmt(row['baseline'], row['unit'])} = {row['ratio']:.2f}x"
+    if row["target"]:
+        text += f" (target {row['target']}: {'met' if row['met'] else 'NOT met'})"
+    if row["runs"] > 1:
+        text += f" [median of {row['runs']}]"
+    if row["note"]:
+        text += f"; {row['note']}"
+    return text

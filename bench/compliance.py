@@ -1,15 +1,14 @@
-"""Benchmark: a city's compliance over 250,000 teachers and 5,000,000 ledger entries.
+"""Benchmark: a city's compliance over its teachers and their ledger entries.
 
-    eval "$(.ci/services env)" && .venv/bin/python bench/compliance.py [--teachers 250000] [--per-teacher 20]
+    eval "$(.ci/services env)" && .venv/bin/python bench/compliance.py [--teachers N] [--per-teacher N]
 
-Creates its own database (bench_compliance, dropped and re-created), a city of
-``--teachers`` teachers (portal's seed_scale, COPY) and ``--per-teacher``
-ledger entries each (COPY), under the Guangzhou 2022 rule tree. Then prints,
-all in the same run:
+Creates its own database (bench_compliance, dropped and re-created, dropped again at the end), a
+city of ``--teachers`` teachers and ``--per-teacher`` ledger entries each (bench/_data.py; 250,000
+and 20, so 5,000,000 entries, with BENCH_SIZE=city), under Guangzhou's rule. Then, all in the
+same run, each side several times in turn (medians):
 
-* the time to rebuild the kept per-teacher-year totals (credits_teacheryeartotal)
-  after the COPY, which runs with the ledger's totals trigger disabled
-  (credit_totals_rebuild, as ``manage.py rebuild_credit_totals``);
+* the rebuild of the kept per-teacher-year totals (credits_teacheryeartotal,
+  ``manage.py rebuild_credit_totals``) against the bare aggregation it writes (no target: recovery);
 * the city's compliance with school and district roll-ups
   (credits.selectors.compliance_overview: SQL generated from the rule tree over
   the kept totals, one aggregation query, districts rolled up in Python) against
@@ -19,29 +18,20 @@ all in the same run:
   through credits.xlsx_stream.write_rows, query and verdicts included) against
   bare xlsxwriter in constant-memory mode writing the same, already fetched
   rows (target <= 1.3);
-* peak memory (max RSS) after each step.
+* peak memory (max RSS) with each figure.
 """
 
 import argparse
-import io
-import random
 import tempfile
 import time
 from pathlib import Path
 
-from _common import fresh_database, rss_mb
+import _data
+from _common import Report, contest, drop_database, fresh_database, rss_mb, size
 
 DB_NAME = "bench_compliance"
 YEAR = 2026
-TREE = {
-    "all_of": [
-        {"min_total": {"hours": 90}},
-        {"min_hours": {"category": "public", "hours": 30}},
-        {"min_hours": {"category": "professional", "hours": 42}},
-        {"min_hours": {"category": "elective", "hours": 18}},
-        {"requires_topic": {"topic": "ethics", "hours": 1}},
-    ]
-}
+TREE = _data.COMPLIANCE_TREE
 HAND_SQL = """
 SELECT x.path, COUNT(*),
        COUNT(*) FILTER (WHERE x.total >= 90 AND x.pub >= 30 AND x.pro >= 42 AND x.ele >= 18 AND x.eth >= 1)
@@ -62,111 +52,16 @@ GROUP BY x.path
 """
 
 
-def setup_database() -> None:
-    fresh_database(DB_NAME)
-
-
-def seed(teachers: int, per_teacher: int) -> tuple:
-    """The city (seed_scale) and the ledger (COPY, indexes rebuilt afterwards). Returns (city, entries)."""
-    from django.db import connection, transaction
-
+def seed(teachers: int, per_teacher: int):
+    """The city and its ledger; (city, entries)."""
     from credits.models import RuleSet
-    from credits.services import credit_totals_rebuild
-    from portal.management.commands.seed_scale import _copy_teachers, build_city, teacher_rows
 
     started = time.perf_counter()
-    with transaction.atomic():
-        city, districts, schools = build_city("990100", max(1, -(-teachers // 80)))
-        _copy_teachers(teacher_rows(schools, teachers))
-        RuleSet.objects.create(city=city, year=YEAR, name="规模测试", tree=TREE)
-    print(
-        f"seed: {teachers:,} teachers in {len(schools):,} schools, {len(districts)} districts "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-
-    started = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute("SELECT MIN(id), MAX(id) FROM portal_teacher")
-        low, high = cur.fetchone()
-        # Indexes and foreign keys are rebuilt after the load (as for a bulk migration of old
-        # records): one validating join instead of a check per row.
-        cur.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conrelid = 'credits_creditentry'::regclass AND contype IN ('f', 'u')"
-        )
-        constraints = cur.fetchall()
-        cur.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'credits_creditentry'"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'credits_creditentry'::regclass)"
-        )
-        indexes = cur.fetchall()
-        for name, _definition in constraints:
-            cur.execute(f'ALTER TABLE credits_creditentry DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cur.execute(f'DROP INDEX "{name}"')
-        # The totals trigger is off during the bulk load; one rebuild afterwards sums it all.
-        cur.execute("ALTER TABLE credits_creditentry DISABLE TRIGGER credits_entry_totals")
-        n = _copy_entries(cur, range(low, high + 1), per_teacher)
-        cur.execute("ALTER TABLE credits_creditentry ENABLE TRIGGER credits_entry_totals")
-        loaded = time.perf_counter() - started
-        for name, definition in constraints:
-            cur.execute(f'ALTER TABLE credits_creditentry ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in indexes:
-            cur.execute(definition)
-        cur.execute("ANALYZE credits_creditentry")
-        keyed = time.perf_counter() - started - loaded
-        rebuilt_at = time.perf_counter()
-        totals = credit_totals_rebuild()
-        rebuilt = time.perf_counter() - rebuilt_at
-        cur.execute("ANALYZE")
-    print(
-        f"seed: {n:,} ledger entries by COPY in {loaded:.1f} s, keys, indexes and ANALYZE {keyed:.1f} s, "
-        f"final ANALYZE {time.perf_counter() - rebuilt_at - rebuilt:.1f} s"
-    )
-    print(f"seed: rebuild_credit_totals (one INSERT ... SELECT): {totals:,} teacher-year totals in {rebuilt:.2f} s")
-    return city, n
-
-
-def _copy_entries(cur, teacher_ids, per_teacher: int, chunk: int = 400_000) -> int:
-    """Per teacher ``per_teacher`` entries over the three categories; about 60 % meet the rule."""
-    rng = random.Random(7)
-    now = "2026-06-30 12:00:00+08"
-    sql = (
-        "COPY credits_creditentry (teacher_id, year, category, topic_codes, hours, source, reference,"
-        " recorded_at, reason) FROM STDIN"
-    )
-    n_pub = max(1, per_teacher * 7 // 20)
-    n_ele = max(1, per_teacher * 4 // 20)
-    n_pro = max(1, per_teacher - n_pub - n_ele)
-    plan = (("public", n_pub, 30), ("professional", n_pro, 42), ("elective", n_ele, 18))
-    buf, n, pending, ref = io.StringIO(), 0, 0, 0
-    for tid in teacher_ids:
-        scale = 1.0 + rng.random() * 0.3 if rng.random() < 0.62 else 0.7 + rng.random() * 0.29
-        ethics = rng.random() < 0.95
-        for category, count, need in plan:
-            hours = max(0.5, round(need * scale / count * 2) / 2)
-            for k in range(count):
-                ref += 1
-                topics = ",ethics," if ethics and k == 0 and category == "public" else ""
-                buf.write(f"{tid}\t{YEAR}\t{category}\t{topics}\t{hours}\timport\tb:{ref}\t{now}\t\n")
-            pending += count
-        if pending >= chunk:
-            buf.seek(0)
-            cur.copy_expert(sql, buf)
-            n += pending
-            buf, pending = io.StringIO(), 0
-    buf.seek(0)
-    cur.copy_expert(sql, buf)
-    return n + pending
-
-
-def best_of(fn, runs: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+    place = _data.city(teachers)
+    RuleSet.objects.create(city=place.city, year=YEAR, name="规模测试", tree=TREE)
+    entries = _data.ledger(per_teacher, YEAR)
+    print(f"seed: {teachers:,} teachers, {entries:,} ledger entries in {time.perf_counter() - started:.1f} s")
+    return place.city, entries
 
 
 def roll_up(rows) -> dict[str, tuple[int, int]]:
@@ -181,18 +76,19 @@ def roll_up(rows) -> dict[str, tuple[int, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--teachers", type=int, default=250_000)
-    parser.add_argument("--per-teacher", type=int, default=20)
+    parser.add_argument("--teachers", type=int, default=size()["teachers"])
+    parser.add_argument("--per-teacher", type=int, default=size()["ledger_per_teacher"])
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    setup_database()
+    fresh_database(DB_NAME)
     city, entries = seed(args.teachers, args.per_teacher)
+    report = Report("compliance", teachers=args.teachers, ledger_entries=entries)
     from django.db import connection
 
     from credits.selectors import compliance_overview, export_rows
+    from credits.services import credit_totals_rebuild
     from credits.xlsx_stream import write_rows
-
-    print(f"after seed: peak RSS {rss_mb():.0f} MB")
 
     def ours():
         overview = compliance_overview(city, YEAR)
@@ -204,60 +100,69 @@ def main() -> None:
             rows = cur.fetchall()
         return rows, roll_up(rows)
 
-    hand()  # warm the cache for both
-    # Alternate the two, best of four each: the machine is shared, so take each one's quietest moment.
-    t_hand = t_ours = float("inf")
-    for _ in range(4):
-        t, (hand_rows, hand_districts) = best_of(hand, runs=1)
-        t_hand = min(t_hand, t)
-        t, (overview, our_districts) = best_of(ours, runs=1)
-        t_ours = min(t_ours, t)
+    hand_rows, hand_districts = hand()  # also warms the cache for both
+    overview, our_districts = ours()
     assert sorted(hand_rows) == sorted(overview.by_path), "our counts differ from the hand-written SQL"
     assert our_districts == hand_districts
-    print(
-        f"compliance: {overview.total.teachers:,} teachers, {overview.total.compliant:,} compliant "
-        f"({overview.total.rate:.1%}), {len(overview.by_path):,} schools, {len(overview.children)} districts"
+    times = contest({"ours": ours, "hand": hand}, args.repeat)
+    report.ratio(
+        f"compliance of {overview.total.teachers:,} teachers, school and district roll-ups",
+        times["ours"],
+        times["hand"],
+        bare_name="hand-written SQL over the ledger",
+        target=1.2,
+        note=f"{overview.total.rate:.1%} compliant, {len(overview.by_path):,} schools",
     )
-    print(
-        f"compliance: hand-written SQL {t_hand:.2f} s, ours {t_ours:.2f} s, ratio {t_ours / t_hand:.2f} "
-        f"(target <= 1.2); peak RSS {rss_mb():.0f} MB"
+
+    def rebuild_bare():
+        with connection.cursor() as cur:
+            cur.execute("SELECT teacher_id, year, category, SUM(hours) FROM credits_creditentry GROUP BY 1, 2, 3")
+
+    times = contest({"ours": credit_totals_rebuild, "bare": rebuild_bare}, 3)
+    report.ratio(
+        f"rebuild_credit_totals over {entries:,} entries",
+        times["ours"],
+        times["bare"],
+        bare_name="bare SUM ... GROUP BY of the ledger",
+        target=None,
+        note="recovery path, no target",
     )
 
     with tempfile.TemporaryDirectory() as tmp:
         ours_path, bare_path = Path(tmp, "ours.xlsx"), Path(tmp, "bare.xlsx")
-        started = time.perf_counter()
-        headers, rows = export_rows(city, YEAR, TREE, only_short=False)
-        written = write_rows(str(ours_path), title="规模测试 教师学时", headers=headers, rows=rows)
-        t_export = time.perf_counter() - started
-        rss_export = rss_mb()
+        import xlsxwriter
+
+        def our_export():
+            headers, rows = export_rows(city, YEAR, TREE, only_short=False)
+            return write_rows(str(ours_path), title="规模测试 教师学时", headers=headers, rows=rows)
 
         # The same rows, fetched beforehand, written by bare xlsxwriter (constant memory).
         headers, rows = export_rows(city, YEAR, TREE, only_short=False)
         data = list(rows)
-        import xlsxwriter
 
-        started = time.perf_counter()
-        wb = xlsxwriter.Workbook(str(bare_path), {"constant_memory": True})
-        ws = wb.add_worksheet()
-        ws.write_row(0, 0, ["规模测试 教师学时"])
-        ws.write_row(1, 0, headers)
-        for r, row in enumerate(data, start=2):
-            ws.write_row(r, 0, row)
-        wb.close()
-        t_bare = time.perf_counter() - started
-        started = time.perf_counter()
-        headers, rows = export_rows(city, YEAR, TREE, only_short=False)
-        fetched = sum(1 for _ in rows)
-        t_fetch = time.perf_counter() - started
-        assert fetched == written == len(data)
-    print(
-        f"export: {written:,} rows; ours (query + verdicts + write) {t_export:.2f} s, of which query and "
-        f"verdicts alone {t_fetch:.2f} s; bare xlsxwriter constant_memory {t_bare:.2f} s; ratio "
-        f"{t_export / t_bare:.2f} (target <= 1.3); peak RSS during our export {rss_export:.0f} MB "
-        f"(the bare run then held all rows: {rss_mb():.0f} MB)"
+        def bare_export():
+            wb = xlsxwriter.Workbook(str(bare_path), {"constant_memory": True})
+            ws = wb.add_worksheet()
+            ws.write_row(0, 0, ["规模测试 教师学时"])
+            ws.write_row(1, 0, headers)
+            for r, row in enumerate(data, start=2):
+                ws.write_row(r, 0, row)
+            wb.close()
+
+        written = our_export()
+        assert written == len(data)
+        rss_before = rss_mb()
+        times = contest({"ours": our_export, "bare": bare_export}, 3)
+    report.ratio(
+        f"xlsx export of {written:,} teachers (query + verdicts + write)",
+        times["ours"],
+        times["bare"],
+        bare_name="bare xlsxwriter constant_memory, rows fetched beforehand",
+        target=1.3,
+        note=f"peak RSS {rss_before:.0f} MB before the timed runs (the bare side holds every row in memory)",
     )
-    print(f"ledger: {entries:,} entries")
-    connection.close()
+    report.save()
+    drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,20 @@
 """Benchmark: the deadline sweep over 100,000 overdue applications.
 
-    eval "$(.ci/services env)" && .venv/bin/python bench/deadline_sweep.py [--rows 100000]
+    eval "$(.ci/services env)" && .venv/bin/python bench/deadline_sweep.py [--rows N]
 
 Creates its own database (bench_deadline_sweep, dropped and re-created), a
-Guangzhou-2022 programme and N teachers (each with a login) whose applications
+Guangzhou-2022 programme and N teachers (bench/_data.py; 100,000 with
+BENCH_SIZE=city), each with a login, whose applications
 still wait at the school level after its deadline (2022-03-18 23:59:59), plus
 1,000 applications at the district level that are not due yet. Then, in the
 same run:
 
 * one bare set-based UPDATE doing the same state change, and one bare SQL
   statement doing the sweep's whole work (lock, update, audit row, notice),
-  each the best of three runs, rolled back (after the deferred foreign-key
+  ``--repeat`` runs each (medians), rolled back (after the deferred foreign-key
   checks, which are timed);
 * our sweep (enrollment.services.application_expire_overdue: batched, locked, conditional, with
-  audit entries and one notice per teacher), best of two runs, and its ratios;
+  audit entries and one notice per teacher), ``--repeat`` runs, and its ratios;
 * after resetting the data, the sweep through a real Celery worker on Redis
   (DB 6) that is killed with SIGKILL half-way and restarted; then the count of
   wrong transitions (an overdue application not expired, or a not-due one
@@ -33,7 +34,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from _common import ROOT, build_guangzhou_2201, fresh_database
+import _data
+from _common import ROOT, Report, drop_database, fresh_database, median, size
 
 DB_NAME = "bench_deadline_sweep"
 REDIS_DB = 6
@@ -53,32 +55,16 @@ def setup_database() -> tuple[str, str]:
 
 def build(rows: int):
     """``rows`` applications waiting at the school level past its deadline, NOT_DUE at the district level."""
-    from enrollment.models import Application, ApplicationState
+    from enrollment.models import ApplicationState
 
-    district, teachers, programme, (school_level, district_level, _city) = build_guangzhou_2201(rows + NOT_DUE)
+    _place, teachers, programme, (school_level, district_level, _city) = _data.guangzhou_chain(rows + NOT_DUE)
     submitted = dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI)
-    apps = [
-        Application(
-            programme=programme,
-            teacher=t,
-            school=t.unit,
-            district=district,
-            state=ApplicationState.SUBMITTED if i < rows else ApplicationState.APPROVED,
-            level=school_level if i < rows else district_level,
-            deadline=school_level.deadline if i < rows else district_level.deadline,
-            submitted_at=submitted,
-        )
-        for i, t in enumerate(teachers)
-    ]
-    Application.objects.bulk_create(apps, batch_size=5000)
+    _data.applications(programme, teachers[:rows], school_level, ApplicationState.SUBMITTED, submitted)
+    _data.applications(programme, teachers[rows:], district_level, ApplicationState.APPROVED, submitted)
 
 
 def vacuum() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        for table in ("enrollment_application", "enrollment_auditentry", "portal_notification"):
-            cur.execute(f"VACUUM ANALYZE {table}")
+    _data.vacuum("enrollment_application", "enrollment_auditentry", "portal_notification")
 
 
 BARE_UPDATE = (
@@ -102,25 +88,24 @@ BARE_SAME_WORK = (
 )
 
 
-def bare(label: str, sql: str, repeat: int = 3) -> float:
-    """The fastest of ``repeat`` runs of ``sql``, each rolled back so the sweep finds the same rows.
+def bare(sql: str, repeat: int = 3) -> list[float]:
+    """``repeat`` runs of ``sql``, each rolled back so the sweep finds the same rows; their times.
 
     The foreign-key checks that a commit would run (Django's constraints are deferred) run before
     the rollback and are timed: the sweep pays them too. The one UPDATE changes no key, so it has none.
     """
     from django.db import connection, transaction
 
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         with transaction.atomic(), connection.cursor() as cur:
             start = time.perf_counter()
             cur.execute(sql, {"now": NOW})
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            best = min(best, time.perf_counter() - start)
+            times.append(time.perf_counter() - start)
             transaction.set_rollback(True)
         vacuum()
-    print(f"{label:<32}{best:8.3f} s  (best of {repeat})")
-    return best
+    return times
 
 
 def reset() -> None:
@@ -248,9 +233,11 @@ def count_errors(rows: int) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=size()["sweep_rows"])
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     bench_url, broker = setup_database()
+    report = Report("deadline_sweep", rows=args.rows)
 
     from enrollment.services import application_expire_overdue
 
@@ -259,29 +246,37 @@ def main() -> None:
     vacuum()
     print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
 
-    update = bare("bare SQL: one UPDATE", BARE_UPDATE)
-    same_work = bare("bare SQL: UPDATE+audit+notice", BARE_SAME_WORK)
+    update = bare(BARE_UPDATE, args.repeat)
+    same_work = bare(BARE_SAME_WORK, args.repeat)
     sweeps = []
-    for attempt in range(2):
+    for attempt in range(args.repeat):
         if attempt:
             reset()
         start = time.perf_counter()
         expired = application_expire_overdue(NOW)
         sweeps.append(time.perf_counter() - start)
         in_process_errors = count_errors(args.rows)
-        print(
-            f"sweep (in-process) run {attempt + 1}: {sweeps[-1]:8.3f} s  ({expired} expired;"
-            f" wrong {in_process_errors[0]}, duplicated {in_process_errors[1]})"
-        )
-    sweep = min(sweeps)
-    print(f"sweep / one UPDATE:             {sweep / update:8.2f}x  (target <= 3x)")
-    print(f"sweep / bare SQL same work:     {sweep / same_work:8.2f}x")
+        assert expired == args.rows and in_process_errors == (0, 0), (expired, in_process_errors)
+    report.ratio(
+        f"deadline sweep of {args.rows:,} overdue applications (state, audit, notice)",
+        sweeps,
+        update,
+        bare_name="one bare set-based UPDATE",
+        target=3,
+        note=f"{median(sweeps) / median(same_work):.2f}x one bare SQL statement doing the same work "
+        f"({median(same_work):.3f} s)",
+    )
 
     reset()
     at_kill, wrong, duplicated, elapsed = killed_worker_run(bench_url, broker, args.rows)
-    print(f"worker killed (SIGKILL) with {at_kill} of {args.rows} expired; restarted; all done after {elapsed:.1f} s")
-    print(f"wrong transitions: {wrong}   duplicated transitions: {duplicated}   (must be 0 and 0)")
-    if wrong or duplicated or in_process_errors != (0, 0):
+    note = f"worker SIGKILLed with {at_kill:,} of {args.rows:,} expired, restarted, all done after {elapsed:.1f} s"
+    report.figure("sweep through a killed worker: wrong transitions", wrong, "", target="= 0", met=not wrong, note=note)
+    report.figure(
+        "sweep through a killed worker: duplicated transitions", duplicated, "", target="= 0", met=not duplicated
+    )
+    report.save()
+    drop_database(DB_NAME)
+    if wrong or duplicated:
         sys.exit(1)
 
 

@@ -1,10 +1,11 @@
 """Benchmark: importing a 100,000-row city roster.
 
-    eval "$(.ci/services env)" && .venv/bin/python bench/roster_import.py [--rows 100000]
+    eval "$(.ci/services env)" && .venv/bin/python bench/roster_import.py [--rows N]
 
 Creates its own database (bench_roster_import, dropped and re-created), builds
-a city with ~80 teachers per school, writes a roster .xlsx with xlsxwriter,
-then prints, all in the same run:
+a city with ~80 teachers per school (bench/_data.py), writes a roster .xlsx of
+``--rows`` rows (100,000 with BENCH_SIZE=city) with xlsxwriter, then, all in the
+same run, each contest ``--repeat`` times in turn (medians):
 
 * bare read passes over the file: openpyxl (read-only) and python-calamine;
 * our parse-and-validate (roster_parse) and its ratio to the faster reader;
@@ -18,13 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import fresh_database, rss_mb
+import _data
+from _common import Report, drop_database, fresh_database, median, rss_mb, size
 
 DB_NAME = "bench_roster_import"
-
-
-def setup_database() -> str:
-    return fresh_database(DB_NAME)
 
 
 def write_file(path: Path, schools, rows: int, *, edit_every: int = 0) -> None:
@@ -126,17 +124,18 @@ def copy_rows() -> list[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of each contest; the best is kept")
+    parser.add_argument("--rows", type=int, default=size()["roster_rows"])
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of each contest; medians are reported")
     args = parser.parse_args()
-    setup_database()
+    fresh_database(DB_NAME)
+    report = Report("roster_import", rows=args.rows)
 
     from django.db import connection
 
-    from portal.management.commands.seed_scale import build_city
     from portal.roster_import import roster_apply, roster_parse
 
-    city, _districts, schools = build_city("990100", (args.rows + 79) // 80)
+    place = _data.city(0, schools=(args.rows + 79) // 80)
+    city, schools = place.city, place.schools
     tmp = Path(tempfile.mkdtemp(prefix="bench_roster_"))
     path = tmp / "roster.xlsx"
     started = time.perf_counter()
@@ -145,12 +144,10 @@ def main() -> None:
         f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB, "
         f"written in {time.perf_counter() - started:.1f} s"
     )
-    print(f"(database {DB_NAME} on {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']})")
     rss_before = rss_mb()
 
-    # Ours first, so the peak memory figure is ours and not openpyxl's. The machine
-    # is shared, so each contest is run --repeat times, interleaved, best time kept.
-    t_parse = t_calamine = t_write = t_again = t_copy = t_copy_nofk = float("inf")
+    # Ours first, so the peak memory figure is ours and not openpyxl's; each round runs both sides.
+    t_parse, t_calamine, t_write, t_again, t_copy, t_copy_nofk = [], [], [], [], [], []
     rss_ours = 0.0
     rows: list[tuple] = []
     for _round in range(args.repeat):
@@ -158,22 +155,22 @@ def main() -> None:
             cur.execute("TRUNCATE portal_teacher CASCADE")
         started = time.perf_counter()
         parsed = roster_parse(path, unit=city)
-        t_parse = min(t_parse, time.perf_counter() - started)
+        t_parse.append(time.perf_counter() - started)
         assert not parsed.table.errors, parsed.table.errors[:5]
-        t_calamine = min(t_calamine, bare_calamine(path))
+        t_calamine.append(bare_calamine(path))
         started = time.perf_counter()
         result = roster_apply(parsed)
-        t_write = min(t_write, time.perf_counter() - started)
+        t_write.append(time.perf_counter() - started)
         assert result.created == args.rows, result.summary
         rss_ours = rss_ours or rss_mb()
         started = time.perf_counter()
         again = roster_apply(roster_parse(path, unit=city))
-        t_again = min(t_again, time.perf_counter() - started)
+        t_again.append(time.perf_counter() - started)
         assert again.unchanged == args.rows, again.summary
         if not rows:
             rows = copy_rows()
-        t_copy_nofk = min(t_copy_nofk, bare_copy(rows, foreign_keys=False))
-        t_copy = min(t_copy, bare_copy(rows, foreign_keys=True))
+        t_copy_nofk.append(bare_copy(rows, foreign_keys=False))
+        t_copy.append(bare_copy(rows, foreign_keys=True))
 
     t_openpyxl = bare_openpyxl(path)
 
@@ -185,26 +182,43 @@ def main() -> None:
     t_update = time.perf_counter() - started
     edited.unlink()
 
-    fastest = min(t_openpyxl, t_calamine)
-    print()
-    print(f"bare read, openpyxl read-only:   {t_openpyxl:6.2f} s")
-    print(f"bare read, python-calamine:      {t_calamine:6.2f} s")
-    print(
-        f"our parse + validate:            {t_parse:6.2f} s   = {t_parse / fastest:.2f}x the faster reader "
-        "(target <= 2x)"
+    report.ratio(
+        f"roster parse + validate, {args.rows:,} rows",
+        t_parse,
+        t_calamine,
+        bare_name="bare python-calamine read",
+        target=2,
+        note=f"openpyxl read-only alone {t_openpyxl:.2f} s",
     )
-    print(f"bare COPY, same indexes, no FKs: {t_copy_nofk:6.2f} s")
-    print(f"bare COPY, same indexes and FKs: {t_copy:6.2f} s")
-    print(
-        f"our database write:              {t_write:6.2f} s   = {t_write / t_copy:.2f}x bare COPY with FKs "
-        f"({t_write / t_copy_nofk:.2f}x without; target <= 2x)"
+    report.ratio(
+        "roster database write (lookup, plan, COPY)",
+        t_write,
+        t_copy,
+        bare_name="bare COPY, same indexes and foreign keys",
+        target=2,
+        note=f"{median(t_write) / median(t_copy_nofk):.2f}x bare COPY without foreign keys; {result.summary}",
     )
-    print(f"whole import (parse + write):    {t_parse + t_write:6.2f} s   ({result.summary}; best of {args.repeat})")
-    print(f"re-import (parse + compare):     {t_again:6.2f} s   ({again.summary})")
-    print(f"edited file, database part:      {t_update:6.2f} s   ({changed.summary}; temp table + UPDATE ... FROM)")
-    print(f"peak RSS: {rss_before:.0f} MB before the import, {rss_ours:.0f} MB after it ({rss_mb():.0f} MB at the end)")
+    report.ratio(
+        "roster re-import, nothing changed (parse + compare)",
+        t_again,
+        t_calamine,
+        bare_name="bare python-calamine read",
+        target=None,
+        note=again.summary,
+    )
+    report.ratio(
+        "roster edited file, database part (temp table + UPDATE ... FROM)",
+        t_update,
+        median(t_copy),
+        bare_name="bare COPY of every row",
+        target=None,
+        note=changed.summary,
+    )
+    report.figure("roster import peak RSS", round(rss_ours), "MB", note=f"{rss_before:.0f} MB before the import")
     path.unlink()
     tmp.rmdir()
+    report.save()
+    drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

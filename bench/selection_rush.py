@@ -1,23 +1,30 @@
-"""Benchmark: the first minutes of course selection (选课) in a city of 20,000 teachers.
+"""Benchmark: the first minutes of course selection (选课), and how much of it the stack holds.
 
     eval "$(.ci/services env)" && .venv/bin/python bench/selection_rush.py [--teachers 20000] [--clients 50]
+        [--configs sync:4,gthread:2x4]
 
-Creates its own database (bench_selection_rush, dropped and re-created), seeds a city
-(``seed_scale``), one open period with the Guangzhou rule set and 500 courses (capacities
-30 to unlimited, so the popular ones fill up and the waiting lists grow), then serves the
-site with gunicorn (several sync workers on 127.0.0.1, a free port) and lets N concurrent
-simulated teachers (threads, each its own keep-alive HTTP connection) log in, search the
-catalogue for a category they still miss and select a course (htmx POST) until their plan
-meets the rule, then log out and hand over to the next teacher. Prints, all from this run:
+Creates its own database (bench_selection_rush, dropped and re-created), a city (bench/_data.py),
+one open period under Guangzhou's rule and 500 courses (capacities 30 to unlimited, so the
+popular ones fill up and the waiting lists grow), then serves the site with gunicorn on
+127.0.0.1 (portal/gunicorn.conf.py, the production settings file; worker class and counts from
+``--configs``) and lets simulated teachers (threads, each its own keep-alive HTTP connection) log
+in, search the catalogue for a category they still miss and select a course (htmx POST) until
+their plan meets the rule, then log out and hand over to the next teacher. In the same run:
 
-* selections committed per second (counted in the database), requests per second;
-* p50/p95 latency of the select request and of the catalogue page;
-* oversold seats (must be 0) and 5xx responses (must be 0);
-* the select request's median time as a ratio to a bare INSERT of one selection row
-  (psycopg2, autocommit) and to one in-process ``course_select`` call, measured here.
+* the rush: ``--clients`` teachers with ``--think`` seconds between clicks; select and catalogue
+  p50/p95 (target select p95 <= 300 ms), selections committed per second;
+* capacity, for each gunicorn configuration: the same teachers with no think time at rising
+  concurrency, ``--step-seconds`` a step; the highest request rate at which select p95 stays
+  <= 300 ms; then the bare authenticated view (tests/urls.py) on the same gunicorn at rising
+  concurrency, its highest rate with p95 <= 300 ms; the ratio of the two (target >= 1/3);
+* oversold seats and counters out of step (must be 0) and 5xx responses (must be 0) over it all;
+* the select request's median as a ratio to a bare INSERT of one selection row (psycopg2,
+  autocommit) and to one in-process ``course_select`` call.
 
-It uses the test settings (tests.settings: DEBUG off, fast password hasher so that logins do
-not eat the two cores; the select and catalogue paths are the production code).
+The load generator runs on the same two cores as gunicorn and PostgreSQL, and takes its share:
+the figures are for this machine as a whole, the ratios are what carries over. It uses the test
+settings (DEBUG off, a fast password hasher so logins do not eat the cores; the select and
+catalogue paths are the production code).
 """
 
 import argparse
@@ -34,95 +41,32 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from _common import ROOT, fresh_database
+import _data
+from _common import ROOT, Report, drop_database, fresh_database, pct, size
 
 DB_NAME = "bench_selection_rush"
-PASSWORD = "bench-pass-123"  # noqa: S105 - made-up logins in a throwaway database
+PASSWORD = _data.PASSWORD
 CATEGORY_LABELS = {"公需科目": "public", "专业科目": "professional", "选修科目": "elective"}
 SEARCH_WORDS = ["", "", "", "教学", "师德", "课程", "能力", "设计"]
+P95_TARGET_MS = 300
+RUSH_STEPS = [1, 2, 3, 4, 6, 8, 12, 16, 24]
+BARE_STEPS = [1, 2, 4, 8, 16, 32, 48]
 
 
 # --------------------------------------------------------------------------- setup
 
 
-def setup_database() -> str:
-    return fresh_database(DB_NAME)
-
-
 def seed(teachers: int, courses: int, logins: int, rng: random.Random):
     """City, period, courses, and ``logins`` teacher accounts; returns (period, [id_number...])."""
-    import datetime as dt
-    from decimal import Decimal
-
-    from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
     from django.utils import timezone
 
-    from courses.demo import ELECTIVE, PROFESSIONAL, PUBLIC
-    from courses.models import Course, CourseMode, CourseStatus, Provider, TrainingPeriod
-    from credits.demo import GUANGZHOU_TREE
-    from credits.models import RuleSet, Topic
-    from portal.models import Teacher, Unit, User
+    from portal.models import Teacher
 
-    call_command("seed_scale", teachers=teachers, city_code="990100", stdout=open(os.devnull, "w"))
-    city = Unit.objects.get(code="990100")
-    now = timezone.now()
-    rule_set = RuleSet.objects.create(city=city, year=now.year, name="规模测试学时要求", tree=GUANGZHOU_TREE)
-    period = TrainingPeriod.objects.create(
-        city=city,
-        year=now.year,
-        code="BENCH01",
-        name="规模测试全员培训",
-        rule_set=rule_set,
-        selection_opens_at=now - dt.timedelta(days=1),
-        selection_closes_at=now + dt.timedelta(days=7),
-        late_opens_at=now + dt.timedelta(days=5),
-        late_closes_at=now + dt.timedelta(days=7),
-        training_starts_on=(now + dt.timedelta(days=20)).date(),
-        training_ends_on=(now + dt.timedelta(days=80)).date(),
-    )
-    providers = Provider.objects.bulk_create(
-        [
-            Provider(code=f"BP{i}", name=name)
-            for i, name in enumerate(
-                ["北京师范大学珠海校区", "广州开放大学", "中国教师研修网", "广东第二师范学院", "国家教育行政学院"]
-            )
-        ]
-    )
-    catalogue = [
-        ("public", PUBLIC, ["3", "6", "10"]),
-        ("professional", PROFESSIONAL, ["4", "6", "8", "12"]),
-        ("elective", ELECTIVE, ["2", "3", "4.5"]),
-    ]
-    rows = []
-    for n in range(courses):
-        category, titles, hours = catalogue[n % 3]
-        title, _topics, _stages, description = titles[n // 3 % len(titles)]
-        rows.append(
-            Course(
-                period=period,
-                code=f"B{n:04d}",
-                title=f"{title}（{n // 3 // len(titles) + 1}）",
-                category=category,
-                hours=Decimal(rng.choice(hours)),
-                provider=providers[n % len(providers)],
-                mode=CourseMode.ONLINE,
-                capacity=rng.choice([30, 40, 50, 80, 100, 200, 500, None]),
-                description=description,
-                status=CourseStatus.PUBLISHED,
-            )
-        )
-    made = Course.objects.bulk_create(rows)
-    ethics = Topic.objects.get(code="ethics")
-    Course.topics.through.objects.bulk_create(
-        [Course.topics.through(course_id=c.pk, topic_id=ethics.pk) for c in made if "师德" in c.title]
-    )
-    encoded = make_password(PASSWORD)
-    chosen = list(Teacher.objects.filter(unit__path__startswith=city.path).order_by("?")[:logins])
-    users = User.objects.bulk_create([User(id_number=t.id_number, name=t.name, password=encoded) for t in chosen])
-    for teacher, user in zip(chosen, users, strict=True):
-        teacher.user_id = user.pk
-    Teacher.objects.bulk_update(chosen, ["user_id"], batch_size=1000)
+    place = _data.city(teachers)
+    period = _data.open_period(place, timezone.now())
+    _data.courses(period, courses, rng)
+    chosen = list(Teacher.objects.order_by("?")[:logins])
+    _data.logins(chosen)
     return period, [t.id_number for t in chosen]
 
 
@@ -132,22 +76,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", PYTHONPATH=str(ROOT))
+def parse_config(text: str) -> dict:
+    """ "sync:4" or "gthread:2x4" (workers x threads) as gunicorn.conf.py's environment."""
+    worker_class, _, counts = text.partition(":")
+    workers, _, threads = counts.partition("x")
+    return {"GUNICORN_WORKER_CLASS": worker_class, "GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads or "1"}
+
+
+def start_gunicorn(port: int, config: dict) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        **config,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        PYTHONPATH=str(ROOT),
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_ACCESSLOG="/dev/null",
+        GUNICORN_MAX_REQUESTS="0",
+    )
     proc = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "portal.wsgi:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--timeout",
-            "60",
+            "-c",
+            str(ROOT / "portal" / "gunicorn.conf.py"),
             "--log-level",
             "warning",
+            "portal.wsgi:application",
         ],
         cwd=ROOT,
         env=env,
@@ -293,11 +246,6 @@ def teacher_session(
 # --------------------------------------------------------------------------- measurements
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] * 1000
-
-
 def bare_insert_ms(bench_url: str, period_id: int, samples: int = 300) -> float:
     """One selection row inserted with autocommit, nothing else: the floor of any select request."""
     import psycopg2
@@ -366,7 +314,92 @@ def oversold(period_id: int) -> tuple[int, int]:
         return cur.fetchone()
 
 
-# --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- load
+
+
+class Pool:
+    """The teachers waiting to log in, handed out once each."""
+
+    def __init__(self, numbers: list[str]):
+        self.numbers, self.lock = list(numbers), threading.Lock()
+
+    def take(self) -> str | None:
+        with self.lock:
+            return self.numbers.pop() if self.numbers else None
+
+
+def rush(port: int, pool: Pool, period_id: int, clients: int, seconds: float, think: float, seed: int = 0):
+    """``clients`` teachers at once for ``seconds`` (each next teacher from ``pool``); (stats, elapsed)."""
+    stats = Stats()
+    stop_at = time.monotonic() + seconds
+
+    def client(n: int) -> None:
+        local = random.Random(seed * 1000 + n)
+        browser = Browser(port, stats)
+        while time.monotonic() < stop_at and (number := pool.take()):
+            try:
+                teacher_session(browser, number, period_id, local, think, stop_at)
+            except Exception as exc:
+                stats.errors.append(repr(exc))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stats, time.monotonic() - started
+
+
+def bare_load(port: int, pool: Pool, clients: int, seconds: float):
+    """``clients`` logged-in browsers asking for the bare view with no pause; (stats, elapsed)."""
+    stats = Stats()
+    browsers = []
+    for _ in range(clients):
+        browser = Browser(port, Stats())  # the logins are not part of the figure
+        _, html = browser.request("GET", "/accounts/login/", kind="login_page")
+        number = pool.take()
+        form = {"username": number, "password": PASSWORD, "csrfmiddlewaretoken": _CSRF.search(html).group(1)}
+        status, _ = browser.request("POST", "/accounts/login/", kind="login", form=form)
+        assert status == 302, status
+        browser.stats = stats
+        browsers.append(browser)
+    stop_at = time.monotonic() + seconds
+
+    def client(browser: Browser) -> None:
+        while time.monotonic() < stop_at:
+            browser.request("GET", "/_bench/bare/", kind="bare")
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(b,)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stats, time.monotonic() - started
+
+
+def capacity(run_step, steps: list[int], kind: str) -> tuple[float, list[dict]]:
+    """Rising concurrency until ``kind``'s p95 passes the target twice; (highest rate within it, steps)."""
+    best, table, over = 0.0, [], 0
+    for clients in steps:
+        stats, elapsed = run_step(clients)
+        requests = sum(stats.statuses.values())
+        rate = requests / elapsed
+        p95 = pct(stats.latency.get(kind, [0.0]), 95) * 1000
+        table.append({"clients": clients, "rate": round(rate, 1), "p95_ms": round(p95, 1), "statuses": stats.statuses})
+        print(f"  {kind}: {clients:3d} clients {rate:7.1f} req/s, {kind} p95 {p95:7.1f} ms", flush=True)
+        ALL.append(stats)
+        if p95 <= P95_TARGET_MS:
+            best = max(best, rate)
+        else:
+            over += 1
+            if over == 2:
+                break
+    return best, table
+
+
+ALL: list = []  # every phase's stats, for the 5xx count
 
 
 def main() -> None:
@@ -374,92 +407,124 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=20_000)
     parser.add_argument("--courses", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--seconds", type=float, default=60, help="length of the rush")
+    parser.add_argument("--seconds", type=float, default=size()["rush_seconds"] * 3, help="length of the rush")
     parser.add_argument(
         "--think",
         type=float,
         default=2.0,
         help="mean think time between a teacher's clicks, uniform in [0.5, 2*mean-0.5] s",
     )
+    parser.add_argument("--step-seconds", type=float, default=size()["rush_seconds"] / 2)
+    parser.add_argument(
+        "--configs",
+        default="gthread:4x4" if os.environ.get("BENCH_SIZE") != "city" else "gthread:4x4,sync:5,gthread:2x4",
+        help="gunicorn configurations to measure capacity on: sync:WORKERS or gthread:WORKERSxTHREADS; "
+        "the first also serves the rush",
+    )
     args = parser.parse_args()
     rng = random.Random(2022)
+    configs = args.configs.split(",")
 
     t0 = time.monotonic()
-    bench_url = setup_database()
-    period, numbers = seed(args.teachers, args.courses, args.clients * 40, rng)
-    print(
-        f"setup: {args.teachers} teachers, {args.courses} courses, {len(numbers)} logins "
-        f"in {time.monotonic() - t0:.1f} s"
-    )
+    bench_url = fresh_database(DB_NAME)
+    # Logins for every phase; some teachers keep none, for the in-process and bare-INSERT figures.
+    logins = min(3000 + 1500 * len(configs), args.teachers - 500)
+    period, numbers = seed(args.teachers, args.courses, logins, rng)
+    print(f"setup: {args.teachers} teachers, {len(numbers)} logins in {time.monotonic() - t0:.1f} s", flush=True)
+    report = Report("selection_rush", teachers=args.teachers, courses=args.courses, machine_cores=os.cpu_count())
+    pool = Pool(numbers)
 
     from django.db import connection
 
     connection.close()
-    port = free_port()
-    server = start_gunicorn(port, args.workers)
-    stats = Stats()
-    queue = list(numbers)
-    queue_lock = threading.Lock()
-    done_teachers = [0]
-    started = time.monotonic()
-    stop_at = started + args.seconds
+    results = {}
+    for n, config in enumerate(configs):
+        port = free_port()
+        server = start_gunicorn(port, parse_config(config))
+        try:
+            if n == 0:
+                stats, elapsed = rush(port, pool, period.pk, args.clients, args.seconds, args.think, seed=1)
+                ALL.append(stats)
+                first = (config, stats, elapsed)
+            print(f"capacity on gunicorn {config}:", flush=True)
+            rush_rate, rush_steps = capacity(
+                lambda c, p=port: rush(p, pool, period.pk, c, args.step_seconds, 0.0, seed=c), RUSH_STEPS, "select"
+            )
+            bare_rate, bare_steps = capacity(
+                lambda c, p=port: bare_load(p, pool, c, args.step_seconds), BARE_STEPS, "bare"
+            )
+            results[config] = (rush_rate, bare_rate, rush_steps, bare_steps)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
 
-    def client(n: int) -> None:
-        local = random.Random(n)
-        browser = Browser(port, stats)
-        while time.monotonic() < stop_at:
-            with queue_lock:
-                if not queue:
-                    return
-                number = queue.pop()
-            try:
-                teacher_session(browser, number, period.pk, local, args.think, stop_at)
-                with queue_lock:
-                    done_teachers[0] += 1
-            except Exception as exc:
-                stats.errors.append(repr(exc))
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    server.terminate()
-    server.wait(timeout=20)
+    config, stats, elapsed = first
+    select, catalogue = stats.latency.get("select", [0.0]), stats.latency.get("catalogue", [0.0])
+    requests = sum(stats.statuses.values())
+    label = f"{args.clients} teachers, think ~{args.think:g} s, gunicorn {config}"
+    report.figure(
+        f"rush: select p95 ({label})",
+        round(pct(select, 95) * 1000, 1),
+        "ms",
+        target=f"<= {P95_TARGET_MS}",
+        met=pct(select, 95) * 1000 <= P95_TARGET_MS,
+        note=f"p50 {pct(select, 50) * 1000:.1f} ms, n={len(select)}; {requests / elapsed:.1f} req/s",
+    )
+    report.figure(
+        f"rush: catalogue p95 ({label})",
+        round(pct(catalogue, 95) * 1000, 1),
+        "ms",
+        note=f"p50 {pct(catalogue, 50) * 1000:.1f} ms, n={len(catalogue)}",
+    )
+    for config, (rush_rate, bare_rate, rush_steps, bare_steps) in results.items():
+        report.ratio(
+            f"capacity: rush requests/s with select p95 <= {P95_TARGET_MS} ms, gunicorn {config}",
+            rush_rate,
+            bare_rate,
+            bare_name=f"bare authenticated view, p95 <= {P95_TARGET_MS} ms, same gunicorn",
+            target=round(1 / 3, 2),
+            higher_is_better=True,
+            unit="req/s",
+            note="no think time, rising concurrency",
+            rush_steps=rush_steps,
+            bare_steps=bare_steps,
+            config=config,
+        )
 
     from courses.models import CourseSelection, WaitlistEntry
 
     committed = CourseSelection.objects.filter(period=period).count()
     waiting = WaitlistEntry.objects.filter(course__period=period).count()
     over, mismatched = oversold(period.pk)
+    fives = sum(n for phase in ALL for status, n in phase.statuses.items() if status >= 500)
+    errors = [e for phase in ALL for e in phase.errors]
+    note = f"{committed:,} selections and {waiting:,} waiting-list entries made in all phases"
+    report.figure("rush: oversold seats", over, "", target="= 0", met=not over, note=note)
+    report.figure("rush: seat counters out of step", mismatched, "", target="= 0", met=not mismatched)
+    report.figure("rush: 5xx responses", fives, "", target="= 0", met=not fives, note=f"{len(errors)} client errors")
     insert_ms = bare_insert_ms(bench_url, period.pk)
     service_ms = service_select_ms(period.pk)
-    fives = sum(n for status, n in stats.statuses.items() if status >= 500)
-    requests = sum(stats.statuses.values())
-    select, catalogue = stats.latency.get("select", [0.0]), stats.latency.get("catalogue", [0.0])
-
-    print(
-        f"rush: {args.clients} concurrent teachers, gunicorn {args.workers} sync workers, think ~{args.think} s,"
-        f" {elapsed:.1f} s, {done_teachers[0]} teachers finished"
+    report.ratio(
+        "course_select in-process (lock, checks, insert, counter)",
+        service_ms,
+        insert_ms,
+        bare_name="bare INSERT of one selection row",
+        target=None,
+        unit="ms",
     )
-    print(f"selections committed: {committed} ({committed / elapsed:.1f}/s), waiting-list entries: {waiting}")
-    print(f"requests: {requests} ({requests / elapsed:.1f}/s), statuses: {dict(sorted(stats.statuses.items()))}")
-    print(f"select    p50 {pct(select, 50):7.1f} ms   p95 {pct(select, 95):7.1f} ms   (n={len(select)})")
-    print(f"catalogue p50 {pct(catalogue, 50):7.1f} ms   p95 {pct(catalogue, 95):7.1f} ms   (n={len(catalogue)})")
-    print(
-        f"oversold seats: {over}   counters out of step: {mismatched}   5xx: {fives}   client errors: "
-        f"{len(stats.errors)}"
+    report.ratio(
+        "select request p50 through gunicorn (rush)",
+        pct(select, 50) * 1000,
+        insert_ms,
+        bare_name="bare INSERT of one selection row",
+        target=None,
+        unit="ms",
     )
-    print(
-        f"bare INSERT of one selection row: {insert_ms:.2f} ms; course_select in-process: {service_ms:.2f} ms "
-        f"({service_ms / insert_ms:.1f}x)"
-    )
-    print(f"select request p50 / bare INSERT: {pct(select, 50) / insert_ms:.1f}x")
-    for line in stats.errors[:5]:
+    for line in errors[:5]:
         print("  error:", line)
-    if over or fives:
+    report.save()
+    drop_database(DB_NAME)
+    if over or fives or mismatched:
         sys.exit(1)
 
 

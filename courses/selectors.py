@@ -38,6 +38,7 @@ from credits.models import Category
 from credits.rule_engine import Evaluation, Totals, evaluate
 from credits.selectors import totals_for_teachers
 from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind, User
+from portal.replica import reading_connection
 from portal.scoping import Scope, scope_for
 
 ZERO = Decimal(0)
@@ -81,16 +82,12 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 
 
 def catalogue_courses(period: TrainingPeriod, teacher: Teacher | None = None) -> QuerySet[Course]:
-    """Published courses of the period, ready for the catalogue (no per-row queries).
+    """Published courses of the period, ready for the catalogue (topics: ``courses.views._with_cards``).
 
     Where the period asks for it, only courses of approved offers (立项) for the teacher's area and,
     once her school chose its provider, only that provider's.
     """
-    qs = (
-        Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
-        .select_related("provider", "kind")
-        .prefetch_related("topics", "stages")
-    )
+    qs = Course.objects.filter(period=period, status=CourseStatus.PUBLISHED).select_related("provider", "kind")
     if period.offers_required:
         qs = qs.filter(offer__status=OfferStatus.APPROVED)
         if teacher is not None:
@@ -386,22 +383,16 @@ class PlanSQL:
         self._reach = f"t.status = %s AND ({reach}) AND u.path LIKE %s ESCAPE '\\'"
         self._reach_params = [TeacherStatus.ACTIVE.value, *map(_like_prefix, paths), _like_prefix(period.city.path)]
 
-    def _topics_sql(self) -> str:
-        agg = "string_agg(tp.code, ',')" if connection.vendor == "postgresql" else "group_concat(tp.code, ',')"
-        return (
-            f"(',' || COALESCE((SELECT {agg} FROM courses_course_topics ct JOIN credits_topic tp"  # noqa: S608 - fixed SQL fragments; every value is a parameter
-            " ON tp.id = ct.topic_id WHERE ct.course_id = c.id), '') || ',')"
-        )
-
     def rows_sql(self) -> tuple[str, list]:
-        teachers = f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+        from credits.selectors import totals_kept
+
+        if totals_kept():
+            return self._rows_from_kept_totals_sql()
         entries = (
             "SELECT e0.teacher_id, e0.category, e0.kind_id, e0.topic_codes, e0.hours FROM credits_creditentry e0"  # noqa: S608 - fixed SQL fragments; every value is a parameter
-            f" WHERE e0.year = %s AND e0.teacher_id IN ({teachers})"
+            f" WHERE e0.year = %s AND e0.teacher_id IN ({self._teachers_sql()})"
             " UNION ALL"
-            f" SELECT en.teacher_id, c.category, c.kind_id, {self._topics_sql()}, c.hours"
-            " FROM courses_courseselection en JOIN courses_course c ON c.id = en.course_id"
-            f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({teachers})"
+            f" {self._selected_sql()}"
         )
         inner = (
             f"SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name, {self.rule.sums_sql}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
@@ -417,14 +408,57 @@ class PlanSQL:
         params = [
             self.period.year,
             *self._reach_params,
-            self.period.pk,
-            SelectionStatus.SELECTED.value,
-            *self._reach_params,
+            *self._selected_params(),
             *self.rule.met_params,
             *self.rule.sums_params,
             *self._reach_params,
         ]
         return sql, params
+
+    def _rows_from_kept_totals_sql(self) -> tuple[str, list]:
+        """The same rows from the kept totals (one row per teacher) plus her selected courses:
+        the ledger of the year is not read."""
+        inner = (
+            "SELECT t.id AS teacher_id, t.unit_id AS unit_id, u.path AS path, t.name AS name,"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f" {self.rule.kept_plus_sums_sql}"
+            " FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id"
+            " LEFT JOIN credits_teacheryeartotal tt ON tt.teacher_id = t.id AND tt.year = %s"
+            f" LEFT JOIN e ON e.teacher_id = t.id WHERE {self._reach} GROUP BY t.id, u.id, tt.id"
+        )
+        sql = (
+            f"WITH e AS MATERIALIZED ({self._selected_sql()})"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            f" SELECT s.*, CASE WHEN {self.rule.met_sql} THEN 1 ELSE 0 END AS met FROM ({inner}) s"
+        )
+        params = [
+            *self._selected_params(),
+            *self.rule.met_params,
+            *self.rule.kept_plus_sums_params,
+            self.period.year,
+            *self._reach_params,
+        ]
+        return sql, params
+
+    def _teachers_sql(self) -> str:
+        return f"SELECT t.id FROM portal_teacher t JOIN portal_unit u ON u.id = t.unit_id WHERE {self._reach}"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+
+    def _selected_sql(self) -> str:
+        """The courses selected in the period by the teachers in reach, as ledger-like rows."""
+        agg = "string_agg(tp.code, ',')" if connection.vendor == "postgresql" else "group_concat(tp.code, ',')"
+        # The topics joined once per course, not a subquery per selection: PostgreSQL costs that
+        # subquery so high that it JIT-compiles the query, which takes seconds.
+        topics = (
+            f"SELECT ct.course_id, {agg} AS codes FROM courses_course_topics ct"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            " JOIN credits_topic tp ON tp.id = ct.topic_id GROUP BY ct.course_id"
+        )
+        return (
+            "SELECT en.teacher_id, c.category, c.kind_id, (',' || COALESCE(tc.codes, '') || ',') AS topic_codes,"  # noqa: S608 - fixed SQL fragments; every value is a parameter
+            " c.hours FROM courses_courseselection en JOIN courses_course c ON c.id = en.course_id"
+            f" LEFT JOIN ({topics}) tc ON tc.course_id = c.id"
+            f" WHERE en.period_id = %s AND en.status = %s AND en.teacher_id IN ({self._teachers_sql()})"
+        )
+
+    def _selected_params(self) -> list:
+        return [self.period.pk, SelectionStatus.SELECTED.value, *self._reach_params]
 
     def short_in_sql(self, category: str) -> tuple[str, list]:
         """SQL condition on ``s``: short of the category's own minimum (false if the rule has none)."""
@@ -455,7 +489,7 @@ def _like_prefix(path: str) -> str:
 
 
 def _fetch(sql: str, params: list) -> list[dict]:
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

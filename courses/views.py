@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -33,6 +39,7 @@ from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import Role, Teacher, Unit, UnitKind
 from portal.notifications import notify
+from portal.replica import replica_reads
 from portal.scoping import get_visible_or_404, scope_for
 
 PAGE_SIZE = 20
@@ -75,6 +82,43 @@ def _teacher_context(teacher, period: TrainingPeriod, now) -> dict:
     }
 
 
+CARD_SECONDS = 3600  # a renamed provider or topic shows on the cards within the hour
+
+
+def _with_cards(courses: list[Course]) -> None:
+    """Set each course's ``card``: its title, badges, provider, hours and topics, the same for every
+    teacher, so kept in the cache per course version and language (one round trip for the page).
+    Nothing of the teacher's is in it: her buttons and plan are rendered beside it on every request.
+    """
+    language = get_language()
+    keys = {course.pk: f"course-card:{course.pk}:{course.updated_at.timestamp()}:{language}" for course in courses}
+    cached = cache.get_many(keys.values())
+    missing = [course for course in courses if keys[course.pk] not in cached]
+    prefetch_related_objects(missing, "topics")
+    for course in missing:
+        cached[keys[course.pk]] = render_to_string("courses/_partials.html#course-card", {"course": course})
+    cache.set_many({keys[course.pk]: cached[keys[course.pk]] for course in missing}, CARD_SECONDS)
+    for course in courses:
+        course.card = mark_safe(cached[keys[course.pk]])  # noqa: S308 - our own template's output
+
+
+SEARCH_FORM_SECONDS = 300
+
+
+def _search_form(request: HttpRequest, course_filter: CatalogueFilter, period: TrainingPeriod) -> str:
+    """The catalogue's search form, the same for everyone sending the same search: kept in the cache a
+    few minutes, so its choices (topics, stages, providers) are read and rendered only now and then."""
+    search = [(name, request.GET.getlist(name)) for name in course_filter.form.fields]
+    digest = hashlib.sha256(repr(search).encode()).hexdigest()[:32]
+    key = f"catalogue-search-form:{period.pk}:{get_language()}:{digest}"
+    html = cache.get(key)
+    if html is None:
+        context = {"filter": course_filter, "period": period}
+        html = render_to_string("courses/catalogue.html#search-form", context)
+        cache.set(key, html, SEARCH_FORM_SECONDS)
+    return mark_safe(html)  # noqa: S308 - our own template's output, every value escaped there
+
+
 def _visible_course(request: HttpRequest, pk: int) -> Course:
     """A published course of a visible period for teachers; any managed course for its managers; else 404."""
     scope = scope_for(request.user)
@@ -108,10 +152,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         )
         page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(_teacher_context(teacher, period, now))
+        _with_cards(list(page))
         for course in page:
             course.my_selection = context["selections"].get(course.pk)
             course.my_waiting = context["waitlist"].get(course.pk)
-        context.update(filter=course_filter, page=page, querystring=_querystring(request))
+        context.update(
+            search_form=_search_form(request, course_filter, period), page=page, querystring=_querystring(request)
+        )
     return render(request, "courses/catalogue.html", context)
 
 
@@ -356,6 +403,7 @@ def course_roster(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.CITY_ADMIN)
+@replica_reads()
 def fill_rates(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     period, periods = _period(request, now)
@@ -427,6 +475,7 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+@replica_reads()
 def school_progress(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     period, periods = _period(request, now)

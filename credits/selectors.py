@@ -18,6 +18,7 @@ from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind
 from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
 from portal.models import TeacherStatus, Unit
 from portal.privacy import id_number_for
+from portal.replica import reading_connection
 
 
 def _add_rows(result: dict[int, Totals], rows: Iterable[tuple[int, str, str | None, str | None, Any]]) -> None:
@@ -42,7 +43,7 @@ def totals_for_teachers(teacher_ids: Iterable[int], year: int) -> dict[int, Tota
     if not ids:
         return result
     if totals_kept():
-        with connection.cursor() as cursor:
+        with reading_connection().cursor() as cursor:
             cursor.execute(_KEPT_TOTALS_SQL, [ids, year])
             for teacher_id, total, public, professional, elective, kinds, topics in cursor.fetchall():
                 by_category = {"public": public, "professional": professional, "elective": elective}
@@ -191,35 +192,36 @@ class CompiledRule:
         self.columns = columns_needed(tree)
         kind_codes = [c.code for c in self.columns if c.dimension == "kind"]
         kind_ids = dict(CreditKind.objects.filter(code__in=kind_codes).values_list("code", "id")) if kind_codes else {}
-        sums, params = [], []
+        # Per column: the ledger sum over ``e`` and the same figure read from the kept totals ``tt``
+        # (one row per teacher and year; PostgreSQL), each with its params.
+        sums: list[tuple[str, list]] = []
+        kept: list[tuple[str, list]] = []
         for column in self.columns:
             if column.dimension == "total":
-                sums.append(f"SUM(e.hours) AS {column.alias}")
+                sums.append(("SUM(e.hours)", []))
+                kept.append(("tt.total", []))
                 continue
-            value: str | int
             if column.dimension == "category":
-                test, value = "e.category = %s", column.code
-            elif column.dimension == "kind":
-                test, value = "e.kind_id = %s", kind_ids.get(column.code, -1)
-            else:
-                test, value = "e.topic_codes LIKE %s ESCAPE '\\'", f"%,{_like_escape(column.code)},%"
-            sums.append(f"SUM(CASE WHEN {test} THEN e.hours END) AS {column.alias}")
-            params.append(value)
-        self.sums_sql = ", ".join(sums)
-        self.sums_params = params
-        # The same sums read from the kept totals (one row per teacher and year; PostgreSQL).
-        kept, kept_params = [], []
-        for column in self.columns:
-            if column.dimension == "total":
-                kept.append(f"tt.total AS {column.alias}")
-            elif column.dimension == "category":
                 field = column.code if column.code in Category.values else None
-                kept.append(f"tt.{field} AS {column.alias}" if field else f"NULL::numeric AS {column.alias}")
+                sums.append(("SUM(CASE WHEN e.category = %s THEN e.hours END)", [column.code]))
+                kept.append((f"tt.{field}" if field else "NULL::numeric", []))
+            elif column.dimension == "kind":
+                kind_id = kind_ids.get(column.code, -1)
+                sums.append(("SUM(CASE WHEN e.kind_id = %s THEN e.hours END)", [kind_id]))
+                kept.append(("(tt.kinds ->> %s)::numeric", [str(kind_id)]))
             else:
-                kept.append(f"(tt.{column.dimension}s ->> %s)::numeric AS {column.alias}")
-                kept_params.append(str(kind_ids.get(column.code, -1)) if column.dimension == "kind" else column.code)
-        self.kept_sql = ", ".join(kept)
-        self.kept_params = kept_params
+                like = f"%,{_like_escape(column.code)},%"
+                sums.append(("SUM(CASE WHEN e.topic_codes LIKE %s ESCAPE '\\' THEN e.hours END)", [like]))
+                kept.append(("(tt.topics ->> %s)::numeric", [column.code]))
+        aliases = [c.alias for c in self.columns]
+        self.sums_sql, self.sums_params = _select_list(aliases, sums)
+        self.kept_sql, self.kept_params = _select_list(aliases, kept)
+        # Kept totals plus the sums of ``e`` (the courses selected, not yet credited), for a
+        # query grouped by teacher and ``tt.id``.
+        self.kept_plus_sums_sql, self.kept_plus_sums_params = _select_list(
+            aliases,
+            [(f"COALESCE({k}, 0) + COALESCE({e}, 0)", [*kp, *ep]) for (k, kp), (e, ep) in zip(kept, sums, strict=True)],
+        )
         self.met_sql, self.met_params = sql_condition(tree, lambda c: f"COALESCE(s.{c.alias}, 0)")
 
     def per_teacher(
@@ -260,6 +262,13 @@ class CompiledRule:
         return sql, params
 
 
+def _select_list(aliases: list[str], parts: list[tuple[str, list]]) -> tuple[str, list]:
+    """``expr AS alias, ...`` and the params in order."""
+    return ", ".join(f"{sql} AS {alias}" for alias, (sql, _p) in zip(aliases, parts, strict=True)), [
+        p for _sql, params in parts for p in params
+    ]
+
+
 def _active() -> str:
     return TeacherStatus.ACTIVE.value
 
@@ -283,7 +292,7 @@ def compliance_by_path(
     rule = CompiledRule(tree)
     inner, params = rule.per_teacher(unit, year, as_of=as_of)
     sql = f"SELECT s.path, COUNT(*), SUM(CASE WHEN {rule.met_sql} THEN 1 ELSE 0 END) FROM ({inner}) s GROUP BY s.path"
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, [*rule.met_params, *params])
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
 
@@ -344,7 +353,7 @@ def teacher_rows(
     if limit is not None:
         sql += " LIMIT %s OFFSET %s"
         params += [limit, offset]
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(2000):
             for row in chunk:
@@ -360,7 +369,7 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all
     if not show_all:
         sql += f" WHERE NOT {rule.met_sql}"
         params += rule.met_params
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
 
@@ -427,7 +436,8 @@ def export_rows(unit: Unit, year: int, tree: dict, *, only_short: bool) -> tuple
 
     def rows() -> Iterator[list]:
         sentences: dict[tuple, str] = {}
-        with transaction.atomic(), connection.chunked_cursor() as cursor:
+        reading = reading_connection()
+        with transaction.atomic(using=reading.alias), reading.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while chunk := cursor.fetchmany(5000):
                 for unit_name, name, id_number, met, *values in chunk:

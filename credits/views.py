@@ -30,6 +30,7 @@ from portal.account import client_ip_key
 from portal.converters import parse_id, parse_year
 from portal.decorators import role_required
 from portal.models import ADMIN_ROLES, Role, Teacher, Unit
+from portal.replica import replica_reads
 from portal.scoping import get_visible_or_404, scope_for, teachers_visible_to, units_visible_to
 
 PAGE_SIZE = 50
@@ -248,6 +249,7 @@ class _ShortList:
 
 
 @role_required(*ADMIN_ROLES)
+@replica_reads()
 def dashboard(request: HttpRequest) -> HttpResponse:
     """达标率 of the unit and each unit below it, the trend, and the teachers short of hours."""
     unit = _dashboard_unit(request)
@@ -315,6 +317,7 @@ def _trend_option(trend) -> dict:
 
 
 @role_required(*ADMIN_ROLES)
+@replica_reads()
 def dashboard_export(request: HttpRequest) -> HttpResponse:
     """The unit's teachers short of hours (or all, ?show=all) with their shortfall, as .xlsx.
 

@@ -26,6 +26,7 @@ from portal.exporting import write_xlsx
 from portal.models import ADMIN_ROLES, EXPORT_ACTIVE_STATES, ExportJob, ExportStatus, Role, User
 from portal.notifications import KIND_EXPORT_DONE, notify
 from portal.registry import EXPORT_KINDS, ExportKind, ExportRefused
+from portal.replica import replica_reads
 from portal.scoping import scope_for
 
 log = logging.getLogger(__name__)
@@ -147,16 +148,19 @@ def _fail(job_id: int, message: str) -> str:
 
 
 def _write_xlsx(job: ExportJob, kind: ExportKind, path: Path) -> None:
-    spec = kind.build(job.user, job.params)
-    ExportJob.objects.filter(pk=job.pk).update(total=spec.total)
-    written = write_xlsx(
-        str(path),
-        title=spec.title,
-        headers=spec.headers,
-        rows=_counting(job.pk, spec.rows, spec.total),
-        sheet_name=spec.sheet_name,
-        widths=spec.widths,
-    )
+    # The rows come from the replica once it has replayed what was committed before the job ran
+    # (so an export right after an import contains it); progress and status go to the primary.
+    with replica_reads(caught_up_within=settings.REPLICA_WAIT_SECONDS):
+        spec = kind.build(job.user, job.params)
+        ExportJob.objects.filter(pk=job.pk).update(total=spec.total)
+        written = write_xlsx(
+            str(path),
+            title=spec.title,
+            headers=spec.headers,
+            rows=_counting(job.pk, spec.rows, spec.total),
+            sheet_name=spec.sheet_name,
+            widths=spec.widths,
+        )
     _progress(job.pk, written, spec.total, final=True)
 
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.forms",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
@@ -91,6 +92,10 @@ TEMPLATES = [
     },
 ]
 
+# Form widgets rendered with the project's templates, so templates/django/forms/ can override
+# one (the select, for speed); the others still come from django.forms.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'demo.sqlite3'}",
@@ -103,6 +108,22 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}
+# A streaming replica for the dashboards and background exports (portal/replica.py says which
+# reads go there and why the rest stay on the primary). Tests mirror it onto the primary.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["portal.replica.PrimaryReplicaRouter"]
+# Behind PgBouncer in transaction mode (docs/scaling.md) a server-side cursor opened outside a
+# transaction (Django declares it WITH HOLD; its form widgets iterate choices that way) does not
+# survive the pooler: switch them off for the primary. The replica keeps its own: every replica
+# read runs inside replica_reads()' transaction.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
+# How long a background export waits for the replica to replay the primary's commits before it
+# reads from the primary instead.
+REPLICA_WAIT_SECONDS = env_int("REPLICA_WAIT_SECONDS", 10)
 # How long a request waits for a row another request holds (a course's seats, a quota) before it
 # is asked to retry (portal.locking): one timeout for every lock.
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 3000)

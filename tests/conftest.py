@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from portal.models import Role
+from tests import pgbouncer
 from tests.factories.portal import DistrictFactory, SchoolFactory, admin_user, teacher_user
 
 
@@ -29,6 +30,13 @@ def restore_seed_rows_after(item) -> None:
         kwargs = dict(marker.kwargs) if marker else {}
         kwargs.update(transaction=True, serialized_rollback=True)
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture(autouse=True)
+def pgbouncer_safe_sql():
+    """Every statement a test sends must be safe behind PgBouncer in transaction mode (tests/pgbouncer.py)."""
+    with connection.execute_wrapper(pgbouncer.guard):
+        yield
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.urls import reverse
 
 from courses.models import Course, CourseSelection, CourseStatus, ProviderStaff, SelectionStatus
@@ -78,6 +79,58 @@ def test_catalogue_hides_drafts(client, tree, period):
 
 
 @time_machine.travel(IN_WINDOW)
+def test_catalogue_cached_course_card_shows_each_teacher_her_own_selection(client, tree, period):
+    course = CourseFactory(period=period, title="大单元教学", capacity=30)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=course, period=period, selected_at=IN_WINDOW)
+    Course.objects.filter(pk=course.pk).update(enrolled_count=1)
+    cache.clear()
+    client.force_login(tree.teacher_a)
+    as_a = _catalogue(client, period).content.decode()  # renders the card and caches it
+    # A change that does not make a new version of the course: the card below comes from the cache.
+    Course.objects.filter(pk=course.pk).update(title="改过的标题")
+    client.force_login(tree.teacher_b)
+
+    as_b = _catalogue(client, period).content.decode()
+
+    assert "改过的标题" not in as_b
+    assert f'action="/courses/{course.pk}/drop/"' in as_a
+    assert f'action="/courses/{course.pk}/select/"' not in as_a
+    assert f'action="/courses/{course.pk}/select/"' in as_b
+    assert f'action="/courses/{course.pk}/drop/"' not in as_b
+    assert as_a.count("大单元教学") == 2  # the card and her plan panel
+    assert as_b.count("大单元教学") == 1  # the card only: nothing of teacher_a's plan
+
+
+@time_machine.travel(IN_WINDOW)
+def test_catalogue_cached_search_form_shows_each_teacher_her_own_search(client, tree, period):
+    CourseFactory(period=period, title="师德师风建设")
+    cache.clear()
+    client.force_login(tree.teacher_a)
+    _catalogue(client, period, q="师德")
+    _catalogue(client, period)
+    client.force_login(tree.teacher_b)
+
+    searched = _catalogue(client, period, q="师德").content.decode()
+    plain = _catalogue(client, period).content.decode()
+
+    assert 'name="q" value="师德"' in searched
+    assert 'name="q" value=' not in plain
+
+
+@time_machine.travel(IN_WINDOW)
+def test_catalogue_course_card_follows_the_course_version(client, tree, period):
+    course = CourseFactory(period=period, title="大单元教学")
+    client.force_login(tree.teacher_a)
+    _catalogue(client, period)
+    course.title = "大单元教学设计"
+    course.save()
+
+    response = _catalogue(client, period)
+
+    assert "大单元教学设计" in response.content.decode()
+
+
+@time_machine.travel(IN_WINDOW)
 def test_catalogue_query_count_does_not_grow_with_courses_or_selections(
     client, tree, period, django_assert_max_num_queries
 ):
@@ -86,18 +139,23 @@ def test_catalogue_query_count_does_not_grow_with_courses_or_selections(
     first = CourseFactory(period=period)
     CourseSelection.objects.create(teacher=teacher, course=first, period=period, selected_at=IN_WINDOW)
     _catalogue(client, period)  # warms the per-process caches (names of topics and kinds)
+    cache.clear()  # no course card cached: the most queries the page makes
     with django_assert_max_num_queries(20) as few:
         assert _catalogue(client, period).status_code == 200
     for _ in range(25):
         course = CourseFactory(period=period)
         course.topics.set([1, 2])
         CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
+    cache.clear()
 
     with django_assert_max_num_queries(len(few.captured_queries)):
-        response = _catalogue(client, period)
+        cold = _catalogue(client, period)
+    with django_assert_max_num_queries(len(few.captured_queries) - 1):  # cards cached: no topics read
+        warm = _catalogue(client, period)
 
-    assert len(response.context["page"]) == 20
-    assert len(response.context["selections"]) == 26
+    assert len(cold.context["page"]) == 20
+    assert len(cold.context["selections"]) == 26
+    assert [c.card for c in warm.context["page"]] == [c.card for c in cold.context["page"]]
 
 
 # --- selecting --------------------------------------------------------------------------------------
@@ -338,6 +396,31 @@ def test_nudge_short_in_category_counts_ledger_plus_planned_hours(client, tree, 
     assert [r.teacher.name for r in short_public] == ["teacher_b"]
     assert [r.teacher.name for r in short_elective] == ["teacher_a", "teacher_b"]
     assert short_elective[0].plan.categories[0].total == Decimal("30")
+
+
+@time_machine.travel(IN_WINDOW)
+def test_school_progress_and_fill_rates_query_counts_do_not_grow_with_teachers_or_courses(
+    client, tree, period, django_assert_max_num_queries
+):
+    client.force_login(tree.erin)
+    pages = [reverse("courses:school_progress"), reverse("courses:fill_rates")]
+    first = CourseFactory(period=period, capacity=40)
+    CourseSelection.objects.create(teacher=tree.teacher_a.teacher, course=first, period=period, selected_at=IN_WINDOW)
+    few = {}
+    for url in pages:
+        client.get(url)  # warms the per-process caches
+        with django_assert_max_num_queries(20) as captured:
+            assert client.get(url).status_code == 200
+        few[url] = len(captured.captured_queries)
+    for unit in (tree.school_a, tree.school_b, tree.school_c):
+        for teacher in TeacherFactory.create_batch(10, unit=unit):
+            course = CourseFactory(period=period, capacity=40)
+            course.topics.set([Topic.objects.get(code="ethics")])
+            CourseSelection.objects.create(teacher=teacher, course=course, period=period, selected_at=IN_WINDOW)
+
+    for url in pages:
+        with django_assert_max_num_queries(few[url]):
+            assert client.get(url).status_code == 200
 
 
 @time_machine.travel(IN_WINDOW)
