@@ -45,7 +45,11 @@ def pages_of(number: str, depth: int = 2, limit: int = 40) -> list[str]:
 def session_cookie(live_server, number: str) -> dict:
     client = Client()
     client.force_login(User.objects.get(id_number=number))
-    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }
 
 
 @pytest.fixture
@@ -81,6 +85,10 @@ def test_every_page_of_each_role_passes_axe_and_fits_the_viewport(live_server, b
             name = f"{role}{url}".replace("/", "_").replace("?", "_")[:120]
             page.screenshot(path=SCREENSHOTS / viewport / f"{name}.png", full_page=True)
         context.close()
-    (SCREENSHOTS / viewport / "violations.json").write_text(json.dumps({"axe": violations, "too_wide": {" ".join(k): v for k, v in too_wide.items()}}, ensure_ascii=False, indent=1))
+    (SCREENSHOTS / viewport / "violations.json").write_text(
+        json.dumps(
+            {"axe": violations, "too_wide": {" ".join(k): v for k, v in too_wide.items()}}, ensure_ascii=False, indent=1
+        )
+    )
     assert violations == {}
     assert too_wide == {}
