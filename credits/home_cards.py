@@ -13,7 +13,6 @@ from .models import ComplianceSnapshot
 from .rule_engine import Evaluation, evaluate, fmt_hours
 from .selectors import rule_set_for_unit, teacher_totals
 
-
 SNAPSHOT_JOB = "每晚达标率快照"  # the job writing ComplianceSnapshot (credits/apps.py)
 
 
