@@ -8,6 +8,13 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   });
+  // Filter forms in <details data-fold-on-phone open>: open without JS, folded on a phone unless a filter is set.
+  if (window.matchMedia("(max-width: 575.98px)").matches) {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => {
+      const filtered = new URLSearchParams(window.location.search).size > 0;
+      if (!filtered) details.removeAttribute("open");
+    });
+  }
   // Buttons that ask before a bulk change: <button data-confirm="...">.
   document.querySelectorAll("[data-confirm]").forEach((button) => {
     button.addEventListener("click", (event) => {

@@ -4,10 +4,12 @@ scrolls sideways on the phone. Screenshots of each page go to var/screenshots/ (
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import resolve
 
 from portal import demo
 from portal.models import User
@@ -24,16 +26,23 @@ RUN_AXE = """async () => {
 }"""
 
 
+def kind_of(url: str) -> tuple[str, tuple[str, ...]]:
+    """One page per view and set of query keys: /courses/81/ and /courses/82/ look the same."""
+    path, _sep, query = url.partition("?")
+    return resolve(path).route, tuple(sorted(key for key, _value in parse_qsl(query)))
+
+
 def pages_of(number: str, depth: int = 2, limit: int = 40) -> list[str]:
     """The HTML pages reachable from home in `depth` clicks, as the crawl test finds them."""
     client = Client(raise_request_exception=False)
     client.force_login(User.objects.get(id_number=number))
-    pages, frontier = [], ["/"]
+    pages, kinds, frontier = [], set(), ["/"]
     for _ in range(depth + 1):
         next_frontier = []
         for url in frontier:
-            if url in pages or len(pages) >= limit:
+            if url in pages or len(pages) >= limit or kind_of(url) in kinds:
                 continue
+            kinds.add(kind_of(url))
             response = client.get(url)
             if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
                 pages.append(url)
