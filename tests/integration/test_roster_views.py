@@ -690,3 +690,12 @@ def test_import_of_a_50_mb_file_is_refused_before_it_is_read(client, tree, media
         before,
         [],
     )
+
+
+def test_roster_sort_options_are_all_in_chinese(client, tree):
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER)
+
+    labels = [label for _value, label in response.context["filter"].form.fields["ordering"].choices]
+    assert labels[:3] == ["默认排序", "姓名", "姓名（降序）"]
