@@ -8,12 +8,10 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   });
-  // Filter forms in <details data-fold-on-phone open>: open without JS, folded on a phone unless a filter is set.
+  // Filter forms in <details data-fold-on-phone open>: open without JS, folded on a phone so the results
+  // (and the page's main action) are on the first screen.
   if (window.matchMedia("(max-width: 575.98px)").matches) {
-    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => {
-      const filtered = new URLSearchParams(window.location.search).size > 0;
-      if (!filtered) details.removeAttribute("open");
-    });
+    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => details.removeAttribute("open"));
   }
   // Buttons that ask before a bulk change: <button data-confirm="...">.
   document.querySelectorAll("[data-confirm]").forEach((button) => {
