@@ -13,6 +13,10 @@ document.addEventListener("DOMContentLoaded", () => {
   if (window.matchMedia("(max-width: 575.98px)").matches) {
     document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => details.removeAttribute("open"));
   }
+  // A table wider than the screen scrolls in its .table-responsive box: make the box reachable by keyboard.
+  document.querySelectorAll(".table-responsive").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;
+  });
   // Buttons that ask before a bulk change: <button data-confirm="...">.
   document.querySelectorAll("[data-confirm]").forEach((button) => {
     button.addEventListener("click", (event) => {
