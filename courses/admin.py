@@ -13,7 +13,10 @@ from courses.models import (
     Course,
     CourseSelection,
     CourseSession,
+    FeePayer,
     NoShowPolicy,
+    OfferRule,
+    OfferStageLevel,
     Provider,
     ProviderStaff,
     TrainingPeriod,
@@ -58,6 +61,13 @@ class ProviderAdmin(ScopedModelAdmin):
     inlines = [ProviderStaffInline]
 
 
+class FeePayerInline(ScopedInline, admin.TabularInline):
+    """Who pays each category's fees (shown on the schools' statements); none means the employer."""
+
+    model = FeePayer
+    extra = 0
+
+
 @admin.register(TrainingPeriod)
 class TrainingPeriodAdmin(ScopedModelAdmin):
     reach = InUnits("city", roles=CITY_ADMIN)
@@ -75,6 +85,7 @@ class TrainingPeriodAdmin(ScopedModelAdmin):
     ]
     list_filter = ["year", ("city", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name"]
+    inlines = [FeePayerInline]
 
     def get_field_queryset(self, db, db_field, request):
         queryset = super().get_field_queryset(db, db_field, request)
@@ -135,3 +146,20 @@ class NoShowPolicyAdmin(ScopedModelAdmin):
 
     reach = InUnits("city", roles=CITY_ADMIN)
     list_display = ["city", "withhold_session_hours", "programme_ban_months", "count_in_statistics"]
+
+
+class OfferStageLevelInline(ScopedInline, admin.TabularInline):
+    model = OfferStageLevel
+    extra = 0
+
+
+@admin.register(OfferRule)
+class OfferRuleAdmin(ScopedModelAdmin):
+    """The period's rules for providers' offers and the stage → approving level mapping (data, per city)."""
+
+    reach = InUnits("period__city", roles=CITY_ADMIN)
+    list_display = ["period", "kind", "min_hours", "plan_years", "default_level"]
+    list_filter = ["period"]
+    filter_horizontal = ["required_topics", "allowed_topics"]
+    inlines = [OfferStageLevelInline]
+    list_select_related = ["period", "kind"]

@@ -42,10 +42,10 @@ class CoursesConfig(AppConfig):
             register_notification_kind,
         )
 
-        from . import attendance_cards, demo, demo_attendance, home_cards
+        from . import attendance_cards, demo, demo_attendance, demo_maoming, home_cards, services
         from .attendance_services import KIND_LEAVE, KIND_NO_SHOW
         from .declaration_checks import course_duplicates
-        from .reminders import KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
+        from .reminders import KIND_AGREEMENT_REMINDER, KIND_ROSTER_REMINDER, KIND_SELECTION_REMINDER
         from .sessions import course_session_kind, register_session_kind
 
         register_membership(
@@ -66,6 +66,9 @@ class CoursesConfig(AppConfig):
             NavItem(_("我的课次"), "courses:my_sessions", (Role.TEACHER,), order=25),
             NavItem(_("请假审批"), "courses:leave_list", (Role.SCHOOL_ADMIN,), order=48),
             NavItem(_("无故未参训"), "courses:no_shows", ADMIN_ROLES, order=49),
+            NavItem(_("课程方案"), "courses:offer_list", (Role.PROVIDER,), order=41),
+            NavItem(_("合作学校"), "courses:provider_schools", (Role.PROVIDER,), order=42),
+            NavItem(_("培训费用"), "courses:statements", (*ADMIN_ROLES, Role.PROVIDER), order=48),
         )
         register_cards(home_cards.selection_cards)
         register_cards(attendance_cards.attendance_cards)
@@ -73,6 +76,19 @@ class CoursesConfig(AppConfig):
         register_duplicate_check(course_duplicates)
         register_notification_kind(KIND_NO_SHOW, _("无故未参训"), 53)
         register_notification_kind(KIND_LEAVE, _("请假申请与审批"), 54)
+        register_cards(home_cards.partnership_cards)
+        for code, label, order in (
+            (services.KIND_OFFER_SUBMITTED, _("待立项的课程方案"), 53),
+            (services.KIND_OFFER_DECIDED, _("课程方案立项结果"), 54),
+            (services.KIND_AGREEMENT_CHOSEN, _("学校选择了本机构"), 55),
+            (services.KIND_AGREEMENT_UPLOADED, _("待备案的学校协议"), 56),
+            (services.KIND_AGREEMENT_DECIDED, _("协议备案结果"), 57),
+            (KIND_AGREEMENT_REMINDER, _("协议备案提醒"), 58),
+            (services.KIND_PARTICIPANTS_SENT, _("学校发送的学员信息采集表"), 59),
+            (services.KIND_LATE_REGISTRATION, _("逾期登记学时许可"), 60),
+            (services.KIND_OUTCOMES_UPLOADED, _("优秀研修成果汇编"), 61),
+        ):
+            register_notification_kind(code, label, order)
         register_notification_kind(KIND_SELECTION_REMINDER, _("选课截止提醒"), 20)
         register_notification_kind(KIND_ROSTER_REMINDER, _("名册核对提醒"), 40)
         register_notification_kind("course_waitlist_promoted", _("候补转正（已为您选上课程）"), 50)
@@ -103,5 +119,16 @@ class CoursesConfig(AppConfig):
                 description=_("每天8:00：培训周期开始选课前两周内，提醒名册信息不完整的学校管理员。每校每期一次。"),
             )
         )
+        register_job(
+            Job(
+                name="协议备案提醒",
+                task="courses.tasks.agreement_reminders",
+                crontab=("30", "8"),
+                description=_(
+                    "每天8:30：协议备案截止前7天和截止后，提醒尚未备案的学校；截止后通知区县未备案学校数。每校每次一次。"
+                ),
+            )
+        )
         register_demo(demo.load, order=20)
         register_demo(demo_attendance.load, order=22)
+        register_demo(demo_maoming.load, order=25)

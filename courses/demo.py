@@ -35,7 +35,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROVIDERS = [
     ("BNUZH", "北京师范大学珠海校区", "陈老师", "0756-3683000"),
     ("GZOU", "广州开放大学", "高老师", "020-83481101"),
-    ("TEACHERONLINE", "中国教师研修网", "郑老师", "400-0096930"),
+    ("TEACHERONLINE", "中国教师研修网（北京尚睿通教育科技股份有限公司）", "郑老师", "400-0096930"),
     ("GDEI", "广东第二师范学院", "姜老师", "020-89003000"),
     ("NAEA", "国家教育行政学院", "林老师", "010-69248800"),
     ("SCNU", "华南师范大学", "关老师", "020-85211000"),
@@ -343,7 +343,7 @@ def _maoming_courses(rng: random.Random, period: TrainingPeriod, providers: list
             f"{title}（远程）",
             "professional",
             rng.choice(["6", "8", "10", "12"]),
-            rng.choice(providers),
+            rng.choice(providers[:5]),  # the five the Maoming notice names
             CourseMode.ONLINE,
             rng.choice(CAPACITIES),
             rng.choice(["2", "3", "4"]),

@@ -3,8 +3,24 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CourseSession
+from courses.models import OFFER_EDITABLE_STATES, OFFER_LOCKED_STATES, Course, CourseOffer, CourseSession
 from portal.forms import ModelMultipleIdsField, SpreadsheetField
+from portal.uploads import DocumentField
+
+# What an offer's approval (立项) covers: these do not change once the offer is submitted or approved.
+OFFER_LOCKED_FIELDS = {
+    "period",
+    "code",
+    "title",
+    "category",
+    "kind",
+    "hours",
+    "provider",
+    "topics",
+    "stages",
+    "fee_per_hour",
+    "offer",
+}
 
 
 class CourseForm(forms.ModelForm):
@@ -20,6 +36,7 @@ class CourseForm(forms.ModelForm):
             "kind",
             "hours",
             "provider",
+            "offer",
             "mode",
             "topics",
             "stages",
@@ -41,6 +58,10 @@ class CourseForm(forms.ModelForm):
         self.fields["provider"].queryset = providers
         if providers.count() == 1 and not self.instance.pk:
             self.fields["provider"].initial = providers.first()
+        offers = CourseOffer.objects.filter(provider__in=providers, status__in=OFFER_EDITABLE_STATES)
+        if self.instance.offer_id:
+            offers = offers | CourseOffer.objects.filter(pk=self.instance.offer_id)
+        self.fields["offer"].queryset = offers.select_related("period")
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -57,7 +78,31 @@ class CourseForm(forms.ModelForm):
             clash = Course.objects.filter(period=period, code=code).exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("code", _("本周期已有代码为 %(code)s 的课程") % {"code": code})
+        self._clean_offer(cleaned)
         return cleaned
+
+    def _clean_offer(self, cleaned) -> None:
+        before = self.instance.offer if self.instance.pk and self.instance.offer_id else None
+        if before is not None and before.status in OFFER_LOCKED_STATES:
+            changed = sorted(OFFER_LOCKED_FIELDS & set(self.changed_data))
+            if changed:
+                raise forms.ValidationError(
+                    _("本课程属于%(status)s的课程方案《%(offer)s》，不能修改：%(fields)s")
+                    % {
+                        "status": before.get_status_display(),
+                        "offer": before.title,
+                        "fields": "、".join(str(self.fields[name].label) for name in changed),
+                    }
+                )
+        offer, provider, period = cleaned.get("offer"), cleaned.get("provider"), cleaned.get("period")
+        if offer is None:
+            return
+        if offer != before and offer.status in OFFER_LOCKED_STATES:
+            self.add_error("offer", _("课程方案%(status)s，不能再加入课程") % {"status": offer.get_status_display()})
+        if provider and offer.provider_id != provider.pk:
+            self.add_error("offer", _("课程方案属于其他施教机构"))
+        if period and offer.period_id != period.pk:
+            self.add_error("offer", _("课程方案属于其他培训周期"))
 
 
 class SessionForm(forms.ModelForm):
@@ -121,5 +166,90 @@ class ResultImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["provider"].queryset = providers
         self.fields["period"].queryset = periods
+        if len(providers) == 1:
+            self.fields["provider"].initial = providers[0].pk
+
+
+# --- the school–provider model ------------------------------------------------------------------------
+
+
+class OfferForm(forms.ModelForm):
+    """A provider's offer: which kind (the period's rule), the plan year, the stages and area it serves."""
+
+    class Meta:
+        model = CourseOffer
+        fields = ["provider", "rule", "title", "plan_year", "area", "stages"]
+        field_classes = {"stages": ModelMultipleIdsField}
+        widgets = {"stages": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, providers, rules, areas, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+        self.fields["rule"].queryset = rules.select_related("period", "kind")
+        self.fields["rule"].label_from_instance = lambda r: f"{r.period.name} · {r.kind.name}"
+        self.fields["area"].queryset = areas
+        if len(providers) == 1 and not self.instance.pk:
+            self.fields["provider"].initial = providers[0].pk
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self):
+        cleaned = super().clean()
+        rule, area = cleaned.get("rule"), cleaned.get("area")
+        if rule and area and not area.is_within(rule.period.city):
+            self.add_error("area", _("面向区域须在%(city)s之内") % {"city": rule.period.city.name})
+        if rule and rule.plan_years:
+            year = cleaned.get("plan_year")
+            if not year or not 1 <= year <= rule.plan_years:
+                self.add_error("plan_year", _("请填写三年规划的第几年（1–%(n)d）") % {"n": rule.plan_years})
+        if rule:
+            self.instance.period = rule.period
+        return cleaned
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("意见或原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ChooseProviderForm(forms.Form):
+    provider = forms.ModelChoiceField(label=_("施教机构"), queryset=None, empty_label=_("请选择"))
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+
+
+class AgreementUploadForm(forms.Form):
+    fee_per_hour = forms.DecimalField(
+        label=_("协商确定的收费（元/人/学时）"), max_digits=7, decimal_places=2, min_value=0
+    )
+    file = DocumentField(label=_("签订的协议书（PDF）"), kinds=("pdf",))
+
+    def __init__(self, *args, cap=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if cap is not None:
+            self.fields["fee_per_hour"].help_text = _("本期上限为每人每学时 %(max)s 元") % {"max": f"{cap:.2f}"}
+
+
+class LateRegistrationForm(forms.Form):
+    provider = forms.ModelChoiceField(label=_("施教机构"), queryset=None)
+    until = forms.DateField(label=_("允许登记至"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("原因"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+
+
+class OutcomeForm(forms.Form):
+    provider = forms.ModelChoiceField(label=_("施教机构"), queryset=None)
+    title = forms.CharField(label=_("名称"), max_length=200)
+    file = DocumentField(label=_("汇编（PDF）"), kinds=("pdf",))
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
         if len(providers) == 1:
             self.fields["provider"].initial = providers[0].pk

@@ -167,3 +167,180 @@ def _provider_cards(scope, now) -> list[HomeCard]:
         )
     )
     return cards
+
+
+# --- the school–provider model (Maoming 2024) -------------------------------------------------------
+
+
+def partnership_cards(request, scope, now) -> list[HomeCard]:
+    """What each role must do now about providers, agreements and offers, in periods that use them.
+
+    One query finds those periods; a city without them (Guangzhou) gets no cards and no more queries.
+    """
+    from courses.models import SchoolProviderMode
+
+    codes = selectors._city_codes(scope)
+    periods = list(
+        TrainingPeriod.objects.filter(city__code__in=codes)
+        .exclude(school_providers=SchoolProviderMode.NONE)
+        .select_related("city")
+    )
+    cards: list[HomeCard] = []
+    for unit in scope.units.get(Role.SCHOOL_ADMIN, ()):
+        period = selectors.period_current([p for p in periods if unit.is_within(p.city)], now)
+        if period is not None:
+            cards.append(_school_agreement_card(unit, period))
+    for role in (Role.DISTRICT_ADMIN, Role.CITY_ADMIN):
+        for unit in scope.units.get(role, ()):
+            period = selectors.period_current([p for p in periods if unit.is_within(p.city)], now)
+            if period is not None:
+                cards += _filing_cards(request, role, unit, period, now)
+    if scope.provider_ids:
+        cards += _provider_partnership_cards(request, scope, now)
+    return cards
+
+
+def _school_agreement_card(school, period) -> HomeCard:
+    from courses.models import AgreementState
+
+    url = f"{reverse('courses:school_provider')}?period={period.pk}&school={school.pk}"
+    agreements = selectors.school_agreements(school, period)
+    title = _("施教机构与协议 · %(p)s") % {"p": period.name}
+    if not agreements:
+        due = (
+            _("，请于 %(due)s 前完成协议备案") % {"due": date_format(period.agreement_due_on, "DATE_FORMAT")}
+            if period.agreement_due_on
+            else ""
+        )
+        return HomeCard(
+            role=Role.SCHOOL_ADMIN,
+            title=title,
+            text=_("本校尚未选择施教机构%(due)s。") % {"due": due},
+            url=url,
+            link_label=_("选择施教机构"),
+            level="danger",
+            order=8,
+        )
+    agreement = agreements[0]
+    texts = {
+        AgreementState.CHOSEN: (_("已选择%(p)s，请填写收费并上传签订的协议书（PDF）。"), "warning"),
+        AgreementState.PENDING: (_("与%(p)s的协议书已上传，等待%(u)s备案。"), "info"),
+        AgreementState.FILED: (_("与%(p)s的协议已备案。"), "success"),
+        AgreementState.RETURNED: (_("与%(p)s的协议书被退回：%(r)s。请上传更正后的协议书。"), "danger"),
+    }
+    text, level = texts[AgreementState(agreement.state)]
+    reason = ""
+    if agreement.state == AgreementState.RETURNED:
+        latest = agreement.versions.order_by("-number").first()
+        reason = latest.reason if latest else ""
+    return HomeCard(
+        role=Role.SCHOOL_ADMIN,
+        title=title,
+        text=text % {"p": agreement.provider.name, "u": agreement.filing_unit.name, "r": reason},
+        url=url,
+        link_label=_("查看协议"),
+        level=level,
+        order=8,
+    )
+
+
+def _filing_cards(request, role, unit, period, now) -> list[HomeCard]:
+    from courses.models import AgreementState
+
+    agreements = selectors.agreements_visible_to(request.user).filter(
+        period=period, filing_unit__path__startswith=unit.path
+    )
+    pending = agreements.filter(state=AgreementState.PENDING).count()
+    base = f"{reverse('courses:agreements_overview')}?period={period.pk}"
+    cards = [
+        HomeCard(
+            role=role,
+            title=_("协议备案 · %(p)s") % {"p": period.name},
+            count=pending,
+            text=_("待备案的学校协议 %(n)d 份。") % {"n": pending}
+            + (
+                _("备案截止 %(due)s。") % {"due": date_format(period.agreement_due_on, "DATE_FORMAT")}
+                if period.agreement_due_on
+                else ""
+            ),
+            url=f"{base}&state=pending",
+            link_label=_("去备案"),
+            level="warning" if pending else "secondary",
+            order=15,
+        )
+    ]
+    to_decide = selectors.offers_to_decide(request.user).filter(period=period).count()
+    cards.append(
+        HomeCard(
+            role=role,
+            title=_("课程方案立项"),
+            count=to_decide,
+            text=_("待您审批的课程方案 %(n)d 个。") % {"n": to_decide},
+            url=f"{reverse('courses:offer_list')}?status=submitted",
+            link_label=_("去审批"),
+            level="warning" if to_decide else "secondary",
+            order=16,
+        )
+    )
+    cards.append(
+        HomeCard(
+            role=role,
+            title=_("参训与费用"),
+            text=_("须参训教师、各校合格人数与培训费用结算。"),
+            url=f"{reverse('courses:statements')}?period={period.pk}",
+            link_label=_("费用结算"),
+            order=60,
+        )
+    )
+    return cards
+
+
+def _provider_partnership_cards(request, scope, now) -> list[HomeCard]:
+    from courses.models import CourseOffer, OfferStatus
+
+    periods = selectors.partnership_periods_visible_to(request.user)
+    cards: list[HomeCard] = []
+    period = selectors.period_current(periods, now)
+    if period is not None:
+        n = (
+            selectors.agreements_visible_to(request.user)
+            .filter(period=period, provider_id__in=scope.provider_ids)
+            .count()
+        )
+        cards.append(
+            HomeCard(
+                role=Role.PROVIDER,
+                title=_("合作学校 · %(p)s") % {"p": period.name},
+                count=n,
+                text=_("选择贵机构的学校 %(n)d 所；在此查看各校发送的学员信息采集表和协议。") % {"n": n},
+                url=f"{reverse('courses:provider_schools')}?period={period.pk}",
+                link_label=_("查看学校"),
+                level="info",
+                order=25,
+            )
+        )
+    counts = dict(
+        CourseOffer.objects.filter(provider_id__in=scope.provider_ids)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    if counts:
+        cards.append(
+            HomeCard(
+                role=Role.PROVIDER,
+                title=_("课程方案"),
+                count=counts.get(OfferStatus.RETURNED, 0),
+                text=_("待立项 %(s)d 个，已立项 %(a)d 个，被退回 %(r)d 个。")
+                % {
+                    "s": counts.get(OfferStatus.SUBMITTED, 0),
+                    "a": counts.get(OfferStatus.APPROVED, 0),
+                    "r": counts.get(OfferStatus.RETURNED, 0),
+                },
+                url=reverse("courses:offer_list"),
+                link_label=_("管理方案"),
+                level="danger" if counts.get(OfferStatus.RETURNED) else "secondary",
+                order=26,
+            )
+        )
+    return cards

@@ -13,7 +13,15 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from courses.models import Course, CourseMode, CourseStatus, Provider, TrainingPeriod
+from courses.models import (
+    OFFER_LOCKED_STATES,
+    Course,
+    CourseMode,
+    CourseStatus,
+    Provider,
+    TrainingPeriod,
+    kind_missing_message,
+)
 from credits.models import Category, CreditKind, Topic
 from credits.rule_engine import fmt_hours
 from portal import exporting
@@ -146,7 +154,8 @@ def course_import(file: Any, *, period: TrainingPeriod, providers, dry_run: bool
     stages = {s.name: s for s in Stage.objects.all()} | {s.code: s for s in Stage.objects.all()}
     kinds = {k.name: k for k in CreditKind.objects.all()} | {k.code: k for k in CreditKind.objects.all()}
     codes = [v for v in table.values["code"] if v]
-    existing = {c.code: c for c in Course.objects.filter(period=period, code__in=codes)}
+    existing = {c.code: c for c in Course.objects.filter(period=period, code__in=codes).select_related("offer")}
+    required_kinds = {c: period.kinds_required_for(c) for c in Category.values}
     result = ImportResult(dry_run=dry_run)
     planned: list[tuple[Course, list[Topic], list[Stage]]] = []
     for rec in table.records():
@@ -200,6 +209,15 @@ def course_import(file: Any, *, period: TrainingPeriod, providers, dry_run: bool
                     _("学时类型“%(k)s”属于%(c)s，与科目类别不一致")
                     % {"k": kind.name, "c": Category(kind.category).label},
                 )
+        if course is not None and course.offer_id and course.offer.status in OFFER_LOCKED_STATES:
+            table.add_error(
+                i,
+                "code",
+                _("本课程属于%(status)s的课程方案，不能通过导入修改") % {"status": course.offer.get_status_display()},
+            )
+        final_kind = kind if "kind" in table.present else (course.kind if course is not None else None)
+        if final_kind is None and not rec.get("kind") and required_kinds.get(rec["category"]):
+            table.add_error(i, "kind", kind_missing_message(rec["category"], required_kinds[rec["category"]]))
         capacity = rec.get("capacity")
         if course is not None and capacity is not None and capacity < course.enrolled_count:
             table.add_error(i, "capacity", _("已有 %(n)d 人选课，名额不能少于已选人数") % {"n": course.enrolled_count})

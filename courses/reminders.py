@@ -1,5 +1,6 @@
 """Reminders on the dates of a period's course selection: teachers whose plan is short, three days
-before selection closes; school admins whose roster has gaps, in the two weeks before it opens.
+before selection closes; school admins whose roster has gaps, in the two weeks before it opens;
+schools whose provider agreement is not filed by the city's date (and their county-level centers).
 
 Each goes once per person per occasion, however often the job runs (a dedup key per occasion).
 """
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.models import EMPLOYER_KINDS, Role, RoleAssignment, Teacher, TeacherStatus
+from portal.models import EMPLOYER_KINDS, Role, RoleAssignment, Teacher, TeacherStatus, Unit, UnitKind
 from portal.notifications import notify
 from portal.selectors import ROSTER_PROBLEM_Q, teacher_user_batches
 
@@ -108,4 +109,82 @@ def roster_reminders_send(now: dt.datetime) -> int:
                 dedup_key=f"roster:{period.pk}:{unit_id}",
             )
             sent += len(user_ids)
+    return sent
+
+
+KIND_AGREEMENT_REMINDER = "reminder.agreement"
+AGREEMENT_DAYS_BEFORE = 7  # schools without a filed agreement: a week before the city's date, and once it has passed
+
+
+def agreement_reminders_send(now: dt.datetime) -> int:
+    """Schools whose agreement is not filed: their admins a week before the period's filing date and again
+    once it has passed; on the date itself, the county-level centers (or the city) get their list's count.
+
+    Returns how many school admins were reminded now. Side effects: notifications, once per school and
+    occasion (and per filing unit) however often the job runs.
+    """
+    from .models import Agreement, AgreementState, SchoolProviderMode
+    from .services import filing_unit_of
+
+    today = timezone.localdate(now)
+    sent = 0
+    periods = (
+        TrainingPeriod.objects.exclude(school_providers=SchoolProviderMode.NONE)
+        .filter(
+            agreement_due_on__isnull=False,
+            agreement_due_on__lte=today + dt.timedelta(days=AGREEMENT_DAYS_BEFORE),
+            training_ends_on__gte=today,
+        )
+        .select_related("city")
+    )
+    for period in periods:
+        occasion = "overdue" if today > period.agreement_due_on else "before"
+        filed = Agreement.objects.filter(period=period, state=AgreementState.FILED).values("school_id")
+        unfiled = list(
+            Unit.objects.filter(kind=UnitKind.SCHOOL, is_active=True, path__startswith=period.city.path)
+            .exclude(pk__in=filed)
+            .select_related("parent")
+        )
+        admins: dict[int, list[int]] = defaultdict(list)
+        for unit_id, user_id in RoleAssignment.objects.filter(
+            role=Role.SCHOOL_ADMIN, unit__in=unfiled, user__is_active=True
+        ).values_list("unit_id", "user_id"):
+            admins[unit_id].append(user_id)
+        due = f"{period.agreement_due_on:%Y-%m-%d}"
+        url = reverse("courses:school_provider") + f"?period={period.pk}"
+        for unit_id, user_ids in admins.items():
+            title = (_("协议备案已逾期：%(period)s") if occasion == "overdue" else _("协议备案提醒：%(period)s")) % {
+                "period": period.name
+            }
+            sent += len(
+                notify(
+                    user_ids,
+                    KIND_AGREEMENT_REMINDER,
+                    title,
+                    _("贵校与施教机构的协议书须于 %(due)s 前报备案单位备案，目前尚未备案。") % {"due": due},
+                    url,
+                    dedup_key=f"agreement:{period.pk}:{unit_id}:{occasion}",
+                )
+            )
+        if occasion == "overdue":
+            by_filer: dict[int, tuple[Unit, int]] = {}
+            for school in unfiled:
+                parent = school.parent
+                filer = (
+                    parent if parent and parent.kind in (UnitKind.DISTRICT, UnitKind.CITY) else filing_unit_of(school)
+                )
+                by_filer[filer.pk] = (filer, by_filer.get(filer.pk, (filer, 0))[1] + 1)
+            for filer, n in by_filer.values():
+                role = Role.DISTRICT_ADMIN if filer.kind == UnitKind.DISTRICT else Role.CITY_ADMIN
+                notify(
+                    RoleAssignment.objects.filter(role=role, unit=filer, user__is_active=True).values_list(
+                        "user_id", flat=True
+                    ),
+                    KIND_AGREEMENT_REMINDER,
+                    _("%(n)d 所学校的协议未按期备案") % {"n": n},
+                    _("“%(period)s”的协议备案已于 %(due)s 截止，%(unit)s仍有 %(n)d 所学校未备案。")
+                    % {"period": period.name, "due": due, "unit": filer.name, "n": n},
+                    reverse("courses:agreements_overview") + f"?period={period.pk}&state=unfiled",
+                    dedup_key=f"agreement-filer:{period.pk}:{filer.pk}",
+                )
     return sent

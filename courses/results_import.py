@@ -9,6 +9,11 @@ all rows at once (one conditional UPDATE claiming the still-selected
 selections, one bulk INSERT): an selection completed before — by an earlier
 upload of the same sheet or by courses.services.selection_complete — is
 claimed by nobody, so nothing is recorded twice.
+
+A provider registers hours only within the period's training dates (later only under a city
+admin's LateRegistration), only for courses of approved offers where the period asks for them, and
+only for learners of its own courses whose school chose it. Messages never leak: an ID number that
+is not a learner of the provider's courses is answered as such, never with the name it belongs to.
 """
 
 from __future__ import annotations
@@ -24,15 +29,29 @@ from django.utils.translation import gettext as _
 
 from credits.models import CreditEntry, Source
 from portal import idcard
-from portal.importing import Column, ImportResult, choice, excerpt, name, read_table, text
+from portal.importing import Column, ImportFileError, ImportResult, choice, excerpt, name, read_table, text
 from portal.locking import lock_rows
 from portal.models import Teacher
 
 from .attendance_selectors import hours_withheld
-from .models import Course, CourseSelection, SelectionStatus, ledger_reference
+from .models import (
+    LIVE_AGREEMENT_STATES,
+    LIVE_SELECTION_STATES,
+    Agreement,
+    Course,
+    CourseSelection,
+    OfferStatus,
+    SelectionStatus,
+    ledger_reference,
+)
+from .services import PartnershipError, registration_window_check
 
 MAX_ROWS = 300_000  # a provider's learners in one sheet
 MAX_HOURS = 1000  # one course's hours
+
+
+class RegistrationClosed(ImportFileError):
+    """Outside the period's training dates without a city admin's permission: nothing is registered."""
 
 
 def _parse_id(value: Any) -> str:
@@ -78,42 +97,61 @@ def provider_results_import(
 ) -> ResultImport:
     """Check every row; unless ``dry_run`` or any row is wrong, complete the selections and record the hours.
 
+    Raises RegistrationClosed outside the training dates (unless a LateRegistration allows it).
     Side effects (only when the whole sheet is valid): one UPDATE of the claimed
     selections to completed and one bulk INSERT into the ledger, in one transaction.
     A fixed number of queries whatever the sheet's length.
     """
     now = now or timezone.now()
+    try:
+        late = registration_window_check(period, provider.pk, now)
+    except PartnershipError as exc:
+        raise RegistrationClosed(str(exc)) from None
     table = read_table(file, COLUMNS, max_rows=MAX_ROWS)
     result = ResultImport(errors=table.errors, dry_run=dry_run)
     recs = list(table.records())
-    teachers = {
-        t.id_number: t
-        for t in Teacher.objects.filter(id_number__in={r["id_number"] for r in recs}).only("id", "name", "id_number")
-    }
+    # Only the provider's own learners are looked up: anyone else is "not a learner", whoever they are.
+    selections: dict[tuple[int, int], CourseSelection] = {}
+    learners: dict[str, Teacher] = {}
+    for selection in (
+        CourseSelection.objects.filter(
+            period=period,
+            course__provider=provider,
+            teacher__id_number__in={r["id_number"] for r in recs},
+            status__in=LIVE_SELECTION_STATES,
+        )
+        .select_related("teacher")
+        .only("id", "teacher_id", "course_id", "status", "teacher__name", "teacher__id_number", "teacher__unit_id")
+    ):
+        selections[(selection.teacher_id, selection.course_id)] = selection
+        learners[selection.teacher.id_number] = selection.teacher
     courses = {
         c.code: c
         for c in Course.objects.filter(period=period, code__in={r["course_code"] for r in recs})
-        .select_related("kind")
+        .select_related("kind", "offer")
         .prefetch_related("topics")
     }
-    selections = {
-        (e.teacher_id, e.course_id): e
-        for e in CourseSelection.objects.filter(
-            course__in=[c for c in courses.values() if c.provider_id == provider.pk],
-            teacher__in=list(teachers.values()),
-            status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
-        ).only("id", "teacher_id", "course_id", "status")
-    }
+    chose = (
+        set(
+            Agreement.objects.filter(period=period, provider=provider, state__in=LIVE_AGREEMENT_STATES).values_list(
+                "school_id", flat=True
+            )
+        )
+        if period.uses_school_providers
+        else None
+    )
     seen: dict[tuple[int, int], int] = {}
     passed: list[tuple[Any, Any, Any, Decimal]] = []  # (selection, teacher, course, hours)
     for rec in recs:
-        teacher = teachers.get(rec["id_number"])
+        teacher = learners.get(rec["id_number"])
         course = courses.get(rec["course_code"])
         if teacher is None:
-            table.add_error(rec.index, "id_number", _("平台中没有这个身份证号的教师，请核对"))
+            table.add_error(rec.index, "id_number", _("不是本机构课程的学员，请核对身份证号"))
         elif teacher.name != rec["name"]:
             table.add_error(
-                rec.index, "name", _("与身份证号不符：平台登记的姓名是“%(name)s”，请核对") % {"name": teacher.name}
+                rec.index,
+                "name",
+                _("与身份证号不符：本机构学员名单中的姓名是“%(name)s”，请核对") % {"name": teacher.name},
             )
         if course is None:
             table.add_error(
@@ -123,11 +161,21 @@ def provider_results_import(
         if course.provider_id != provider.pk:
             table.add_error(rec.index, "course_code", _("课程 %(code)s 不是本机构的课程") % {"code": course.code})
             continue
+        if period.offers_required and (course.offer is None or course.offer.status != OfferStatus.APPROVED):
+            table.add_error(
+                rec.index,
+                "course_code",
+                _("课程 %(code)s 所属的课程方案尚未立项，不能登记学时") % {"code": course.code},
+            )
+            continue
         if rec["hours"] > course.hours:
             table.add_error(
                 rec.index, "hours", _("超过课程学时 %(max)s，请核对") % {"max": f"{course.hours.normalize():f}"}
             )
         if teacher is None or teacher.name != rec["name"]:
+            continue
+        if chose is not None and teacher.unit_id not in chose:
+            table.add_error(rec.index, "id_number", _("该教师所在学校本期没有选择本机构，不能登记学时"))
             continue
         selection = selections.get((teacher.pk, course.pk))
         if selection is None:
@@ -158,12 +206,13 @@ def provider_results_import(
     result.hours = sum((p[3] for p in passed), Decimal(0))
     if result.errors or dry_run or not passed:
         return result
-    _record(passed, period.year, actor, now)
+    note = _("（逾期登记，许可 #%(n)d）") % {"n": late.pk} if late is not None else ""
+    _record(passed, period.year, actor, now, note)
     result.written = True
     return result
 
 
-def _record(passed, year: int, actor, now: dt.datetime) -> None:
+def _record(passed, year: int, actor, now: dt.datetime, note: str) -> None:
     with transaction.atomic():
         ids = [e.pk for e, *_rest in passed]
         # Claim: only selections still "selected" now are completed and credited here.
@@ -188,7 +237,7 @@ def _record(passed, year: int, actor, now: dt.datetime) -> None:
                     reference=ledger_reference(selection.pk),
                     recorded_by=actor,
                     recorded_at=now,
-                    reason=_("%(code)s %(title)s 考核合格") % {"code": course.code, "title": course.title},
+                    reason=_("%(code)s %(title)s 考核合格") % {"code": course.code, "title": course.title} + note,
                 )
                 for selection, teacher, course, hours in passed
                 if selection.pk in claimed and hours > 0

@@ -11,7 +11,17 @@ from portal.rules import is_city_admin, is_staff
 
 city_staff = is_staff & is_city_admin
 
-for model in ("provider", "providerstaff", "trainingperiod", "course", "coursesession", "noshowpolicy"):
+for model in (
+    "provider",
+    "providerstaff",
+    "trainingperiod",
+    "course",
+    "coursesession",
+    "feepayer",
+    "offerrule",
+    "offerstagelevel",
+    "noshowpolicy",
+):
     for action in ("view", "add", "change", "delete"):
         rules.add_perm(f"courses.{action}_{model}", city_staff)
 for model in ("courseselection", "waitlistentry"):

@@ -7,23 +7,32 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from courses.models import (
-    LIVE_SELECTION_STATES as LIVE_STATES,
-)
-from courses.models import (
+    LIVE_AGREEMENT_STATES,
+    Agreement,
+    AgreementState,
+    ApprovalLevel,
     Course,
+    CourseOffer,
     CourseSelection,
     CourseStatus,
+    OfferStatus,
+    ParticipantFormSend,
     Provider,
+    SchoolProviderMode,
     SelectionPhase,
     SelectionStatus,
     TrainingPeriod,
     WaitlistEntry,
     WaitlistStatus,
+)
+from courses.models import (
+    LIVE_SELECTION_STATES as LIVE_STATES,
 )
 from credits.models import Category
 from credits.rule_engine import Evaluation, Totals, evaluate
@@ -70,13 +79,28 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 # --- courses --------------------------------------------------------------------------------------
 
 
-def catalogue_courses(period: TrainingPeriod) -> QuerySet[Course]:
-    """Published courses of the period, ready for the catalogue (no per-row queries)."""
-    return (
+def catalogue_courses(period: TrainingPeriod, teacher: Teacher | None = None) -> QuerySet[Course]:
+    """Published courses of the period, ready for the catalogue (no per-row queries).
+
+    Where the period asks for it, only courses of approved offers (立项) for the teacher's area and,
+    once her school chose its provider, only that provider's.
+    """
+    qs = (
         Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
         .select_related("provider", "kind")
         .prefetch_related("topics", "stages")
     )
+    if period.offers_required:
+        qs = qs.filter(offer__status=OfferStatus.APPROVED)
+        if teacher is not None:
+            qs = qs.filter(offer__area__path__in=teacher.unit.ancestor_paths())
+    if period.uses_school_providers and teacher is not None:
+        chosen = Agreement.objects.filter(
+            period=period, school_id=teacher.unit_id, state__in=LIVE_AGREEMENT_STATES
+        ).values("provider_id")
+        if chosen.exists():
+            qs = qs.filter(provider_id__in=chosen)
+    return qs
 
 
 def courses_managed_by(user: User) -> QuerySet[Course]:
@@ -526,3 +550,498 @@ class NudgeRows:
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- the school–provider model (Maoming 2024) -------------------------------------------------------------
+#
+# Whole lists are a fixed number of queries: agreements, the latest participant forms, the teachers who
+# must train (one aggregation over the ledger, credits.selectors) and passed learners are each fetched
+# once for every school in reach, then joined here.
+
+
+def partnership_periods_visible_to(user: User) -> list[TrainingPeriod]:
+    """Periods of the user's cities (providers: of the cities they serve) whose schools choose a provider."""
+    scope = scope_for(user)
+    qs = periods_visible_to(user).exclude(school_providers=SchoolProviderMode.NONE)
+    if scope.provider_ids:
+        qs = qs.filter(Q(city__code__in=_city_codes(scope)) | Q(city__providers__in=scope.provider_ids)).distinct()
+    return list(qs)
+
+
+def offer_periods_visible_to(user: User) -> list[TrainingPeriod]:
+    """Periods with offer rules (立项), of the user's cities or the cities a provider serves."""
+    scope = scope_for(user)
+    qs = periods_visible_to(user).filter(offer_rules__isnull=False)
+    if scope.provider_ids:
+        qs = qs.filter(Q(city__code__in=_city_codes(scope)) | Q(city__providers__in=scope.provider_ids))
+    return list(qs.distinct())
+
+
+def offers_visible_to(user: User) -> QuerySet[CourseOffer]:
+    """Provider staff: their offers; city admins: their cities' offers; district admins: those they approve."""
+    scope = scope_for(user)
+    q = Q(provider_id__in=scope.provider_ids)
+    for path in scope.paths.get(Role.CITY_ADMIN, ()):
+        q |= Q(period__city__path=path)
+    if scope.paths.get(Role.DISTRICT_ADMIN):
+        q |= scope.unit_q("approver", roles=(Role.DISTRICT_ADMIN,))
+    return CourseOffer.objects.filter(q).select_related("provider", "period__city", "rule__kind", "area", "approver")
+
+
+def offers_to_decide(user: User) -> QuerySet[CourseOffer]:
+    """Submitted offers waiting for the user's decision at their approval level."""
+    scope = scope_for(user)
+    q = Q(pk__in=[])
+    if scope.paths.get(Role.DISTRICT_ADMIN):
+        q |= Q(approval_level=ApprovalLevel.DISTRICT) & scope.unit_q("approver", roles=(Role.DISTRICT_ADMIN,))
+    if scope.paths.get(Role.CITY_ADMIN):
+        q |= Q(approval_level=ApprovalLevel.CITY) & scope.unit_q("approver", roles=(Role.CITY_ADMIN,))
+    return offers_visible_to(user).filter(q, status=OfferStatus.SUBMITTED)
+
+
+def agreements_visible_to(user: User) -> QuerySet[Agreement]:
+    """The school's own, its county center's and the city's (admin reach), and the chosen provider's."""
+    scope = scope_for(user)
+    q = scope.unit_q("school") if scope.is_admin else Q(pk__in=[])
+    if scope.provider_ids:
+        q |= Q(provider_id__in=scope.provider_ids, state__in=LIVE_AGREEMENT_STATES)
+    return Agreement.objects.filter(q).select_related("period__city", "school__parent", "provider", "filing_unit")
+
+
+def school_agreements(school: Unit, period: TrainingPeriod) -> list[Agreement]:
+    """The school's live choices for the period (one, where the period allows one)."""
+    return list(
+        Agreement.objects.filter(period=period, school=school, state__in=LIVE_AGREEMENT_STATES)
+        .select_related("provider", "filing_unit", "period")
+        .order_by("chosen_at", "pk")
+    )
+
+
+def providers_for_period(period: TrainingPeriod) -> QuerySet[Provider]:
+    """The active providers serving the period's city: what a school may choose from."""
+    return Provider.objects.filter(is_active=True, cities=period.city).order_by("code")
+
+
+# --- who must train ----------------------------------------------------------------------------------------
+
+
+def must_train_ids(period: TrainingPeriod, unit: Unit) -> dict[int, str]:
+    """Active teachers under ``unit`` whose ledger does not yet meet the period's rule: {teacher id: unit path}.
+
+    Maoming 2024: ordinary hours < 42 and rotation hours < 60 (or 师德师风 missing). One query.
+    """
+    from credits.selectors import teacher_rows
+
+    if period.rule_set is None:
+        return {}
+    return {
+        row.teacher_id: row.unit_path for row in teacher_rows(unit, period.year, period.rule_set.tree, only_short=True)
+    }
+
+
+def must_train_by_school(period: TrainingPeriod, scope: Scope) -> list[tuple[Unit, int, int]]:
+    """(school, active teachers, teachers who must train) for every employer unit in reach. Two queries."""
+    from credits.selectors import compliance_by_path
+
+    if period.rule_set is None:
+        return []
+    counts: dict[str, tuple[int, int]] = {}
+    for unit in _reach_units(period, scope):
+        for path, teachers, compliant in compliance_by_path(unit, period.year, period.rule_set.tree):
+            counts[path] = (teachers, teachers - compliant)
+    units = {u.path: u for u in Unit.objects.filter(path__in=list(counts)).select_related("parent")}
+    return [(units[p], *counts[p]) for p in sorted(counts) if p in units]
+
+
+def _reach_units(period: TrainingPeriod, scope: Scope) -> list[Unit]:
+    """The topmost units of the user's admin reach inside the period's city (usually one)."""
+    paths = [p for p in scope.admin_paths() if p.startswith(period.city.path)]
+    if any(period.city.path.startswith(p) for p in scope.admin_paths()):
+        return [period.city]
+    return list(Unit.objects.filter(path__in=paths))
+
+
+# --- participants and the participant information form (学员信息采集表) ---------------------------------
+
+
+PARTICIPANT_FORM_HEADERS = ("序号", "姓名", "性别", "身份证号", "学段", "任教学科", "手机号码", "学校", "所属区县")
+
+
+def participants_of(agreement: Agreement) -> list[Teacher]:
+    """The school's teachers training with the agreement's provider this period (three queries).
+
+    Those who must train (by the ledger), unless they train with another provider the school chose,
+    and those who selected the provider's courses (who stay on the list once they have passed).
+    """
+    period, school = agreement.period, agreement.school
+    must = set(must_train_ids(period, school))
+    others = set(
+        Agreement.objects.filter(period=period, school=school, state__in=LIVE_AGREEMENT_STATES)
+        .exclude(pk=agreement.pk)
+        .values_list("provider_id", flat=True)
+    )
+    providers_of: dict[int, set[int]] = defaultdict(set)
+    for teacher_id, provider_id in CourseSelection.objects.filter(
+        period=period, teacher__unit=school, status__in=LIVE_STATES
+    ).values_list("teacher_id", "course__provider_id"):
+        providers_of[teacher_id].add(provider_id)
+    ids = {t for t, providers in providers_of.items() if agreement.provider_id in providers}
+    ids |= {t for t in must if not providers_of.get(t, set()) & others}
+    return list(
+        Teacher.objects.filter(pk__in=ids, unit=school).select_related("unit__parent", "stage").order_by("name", "pk")
+    )
+
+
+def district_name(unit: Unit) -> str:
+    """所属区县 of a school: its county, or 市直属 for schools directly under the city (parent preloaded)."""
+    from django.utils.translation import gettext as _
+
+    parent = unit.parent
+    if parent is not None and parent.kind == UnitKind.DISTRICT:
+        return parent.name
+    return _("市直属")
+
+
+def participant_form_rows(teachers: Iterable[Teacher]) -> list[list]:
+    """Rows of the form in PARTICIPANT_FORM_HEADERS' order, with whole ID numbers (the provider registers
+    hours on the provincial platform with them): the caller records the access."""
+    return [
+        [
+            n,
+            t.name,
+            t.get_gender_display(),
+            t.id_number,
+            t.stage.name if t.stage else "",
+            t.subject,
+            t.mobile,
+            t.unit.name,
+            district_name(t.unit),
+        ]
+        for n, t in enumerate(teachers, start=1)
+    ]
+
+
+def latest_participant_forms(period: TrainingPeriod, school_ids: Iterable[int]) -> dict[tuple[int, int], Any]:
+    """The latest form each school sent each provider: {(school id, provider id): send}, with ``teacher_ids``.
+
+    Two queries for any number of schools.
+    """
+    latest: dict[tuple[int, int], Any] = {}
+    for send in ParticipantFormSend.objects.filter(period=period, school_id__in=list(school_ids)).order_by(
+        "school_id", "provider_id", "-sent_at", "-pk"
+    ):
+        latest.setdefault((send.school_id, send.provider_id), send)
+    members: dict[int, set[int]] = defaultdict(set)
+    through = ParticipantFormSend.teachers.through
+    for send_id, teacher_id in through.objects.filter(
+        participantformsend_id__in=[s.pk for s in latest.values()]
+    ).values_list("participantformsend_id", "teacher_id"):
+        members[send_id].add(teacher_id)
+    for send in latest.values():
+        send.teacher_ids = members.get(send.pk, set())
+    return latest
+
+
+def passed_counts(period: TrainingPeriod, school_q: Q) -> dict[tuple[int, int], int]:
+    """Teachers who passed (a completed selection) per (school, provider) for the schools of ``school_q``. One query."""
+    rows = (
+        CourseSelection.objects.filter(period=period, status=SelectionStatus.COMPLETED)
+        .filter(school_q)
+        .values_list("teacher__unit_id", "course__provider_id")
+        .annotate(n=Count("teacher_id", distinct=True))
+        .order_by()
+    )
+    return {(unit_id, provider_id): n for unit_id, provider_id, n in rows}
+
+
+@dataclass
+class SchoolRow:
+    """One school of a county's (or the city's) overview, with one of its providers (or none yet)."""
+
+    school: Unit
+    agreement: Agreement | None
+    must_train: int = 0
+    passed: int = 0
+    last_form: Any = None  # ParticipantFormSend or None
+    form_stale: bool = True  # never sent, or a teacher who must train is not on the last form
+
+    @property
+    def filed(self) -> bool:
+        return self.agreement is not None and self.agreement.state == AgreementState.FILED
+
+
+def schools_overview(period: TrainingPeriod, scope: Scope) -> list[SchoolRow]:
+    """Every school in reach with its provider, agreement state, participant form and passed learners.
+
+    A fixed number of queries whatever the number of schools.
+    """
+    schools = list(
+        Unit.objects.filter(scope.unit_q(""), kind=UnitKind.SCHOOL, is_active=True, path__startswith=period.city.path)
+        .select_related("parent")
+        .order_by("path")
+    )
+    by_id = {s.pk: s for s in schools}
+    agreements: dict[int, list[Agreement]] = defaultdict(list)
+    for a in (
+        Agreement.objects.filter(period=period, state__in=LIVE_AGREEMENT_STATES, school_id__in=list(by_id))
+        .select_related("provider")
+        .order_by("chosen_at", "pk")
+    ):
+        agreements[a.school_id].append(a)
+    must: dict[int, set[int]] = defaultdict(set)
+    by_path = {s.path: s.pk for s in schools}
+    for unit in _reach_units(period, scope):
+        for teacher_id, path in must_train_ids(period, unit).items():
+            if path in by_path:
+                must[by_path[path]].add(teacher_id)
+    passed = passed_counts(period, Q(teacher__unit_id__in=list(by_id)))
+    forms = latest_participant_forms(period, by_id)
+    rows: list[SchoolRow] = []
+    for school in schools:
+        needed = must.get(school.pk, set())
+        choices: list[Agreement | None] = list(agreements.get(school.pk, ())) or [None]
+        for agreement in choices:
+            form = forms.get((school.pk, agreement.provider_id)) if agreement else None
+            rows.append(
+                SchoolRow(
+                    school=school,
+                    agreement=agreement,
+                    must_train=len(needed),
+                    passed=passed.get((school.pk, agreement.provider_id), 0) if agreement else 0,
+                    last_form=form,
+                    form_stale=form is None or not needed <= form.teacher_ids,
+                )
+            )
+    return rows
+
+
+# --- money: fee statements -------------------------------------------------------------------------------
+
+# Hours earned through a selection are the ledger's: its entry (reference "enrollment:<id>"), plus the
+# reversal of it if any, plus the entry that recorded it again with its kind (reference "kind:enrollment:<id>",
+# courses migration 0009). Every value is a parameter; the fragments are fixed.
+_EARNED_SQL = (
+    "SELECT {keys}, COUNT(DISTINCT s.teacher_id), SUM(e.hours + COALESCE(r.hours, 0))"
+    " FROM courses_courseselection s"
+    " JOIN courses_course c ON c.id = s.course_id"
+    " JOIN portal_teacher t ON t.id = s.teacher_id"
+    " JOIN portal_unit u ON u.id = t.unit_id"
+    " JOIN credits_creditentry e ON ((e.source IN (%s, %s) AND e.reference = 'enrollment:' || CAST(s.id AS TEXT))"
+    "  OR (e.source = %s AND e.reference = 'kind:enrollment:' || CAST(s.id AS TEXT)))"
+    " LEFT JOIN credits_creditentry r ON r.reverses_id = e.id"
+    " WHERE s.period_id = %s AND s.status = %s AND ({reach}){extra}"
+    " GROUP BY {keys}"
+)
+
+
+def _earned(period: TrainingPeriod, keys: str, reach: list[str], extra: str = "", params: list | None = None) -> list:
+    from credits.models import Source
+
+    reach_sql = " OR ".join(["u.path LIKE %s ESCAPE '\\'"] * len(reach)) or "1 = 0"
+    sql = _EARNED_SQL.format(keys=keys, reach=reach_sql, extra=extra)
+    args = [
+        Source.COURSE.value,
+        Source.IMPORT.value,
+        Source.MANUAL.value,
+        period.pk,
+        SelectionStatus.COMPLETED.value,
+        *map(_like_prefix, reach),
+        *(params or []),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchall()
+
+
+CENT = Decimal("0.01")
+
+
+def _amount(hours: Decimal, rate: Decimal) -> Decimal:
+    from decimal import ROUND_HALF_UP
+
+    return (Decimal(hours) * Decimal(rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fee_payers(period: TrainingPeriod) -> dict[str, str]:
+    """Who pays each category in the period; the employer where the period says nothing."""
+    from courses.models import Payer
+
+    payers = {c.value: Payer.EMPLOYER.value for c in Category}
+    payers.update(dict(period.fee_payers.values_list("category", "payer")))
+    return payers
+
+
+@dataclass
+class StatementLine:
+    teacher: Teacher
+    category: str
+    hours: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass
+class CategoryTotal:
+    category: str
+    label: str
+    payer: str
+    payer_label: str
+    hours: Decimal
+    amount: Decimal
+
+    @property
+    def school_pays(self) -> bool:
+        from courses.models import Payer
+
+        return self.payer == Payer.EMPLOYER
+
+
+@dataclass
+class Statement:
+    """A school's fee statement with one provider: participants × hours earned × agreed fee."""
+
+    period: TrainingPeriod
+    school: Unit
+    provider: Provider
+    agreement: Agreement | None
+    lines: list[StatementLine]
+    categories: list[CategoryTotal]
+
+    @property
+    def participants(self) -> int:
+        return len({line.teacher.pk for line in self.lines})
+
+    @property
+    def hours(self) -> Decimal:
+        return sum((line.hours for line in self.lines), ZERO)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def school_due(self) -> Decimal:
+        return sum((c.amount for c in self.categories if c.school_pays), ZERO)
+
+    @property
+    def cap(self) -> Decimal | None:
+        return self.period.max_fee_per_hour
+
+    @property
+    def over_cap(self) -> bool:
+        return self.cap is not None and any(line.rate > self.cap for line in self.lines)
+
+
+def _agreed_rate(agreement: Agreement | None, course_fee: Decimal) -> Decimal:
+    if agreement is not None and agreement.fee_per_hour is not None:
+        return agreement.fee_per_hour
+    return Decimal(course_fee)
+
+
+def fee_statement(period: TrainingPeriod, school: Unit, provider: Provider) -> Statement:
+    """The statement of ``school`` with ``provider`` for the period, per teacher and category. Four queries."""
+    from courses.models import Payer
+
+    agreement = (
+        Agreement.objects.filter(period=period, school=school, provider=provider, state__in=LIVE_AGREEMENT_STATES)
+        .order_by("-pk")
+        .first()
+    )
+    rows = _earned(
+        period,
+        "s.teacher_id, c.category, c.fee_per_hour",
+        [school.path],
+        " AND t.unit_id = %s AND c.provider_id = %s",
+        [school.pk, provider.pk],
+    )
+    teachers = Teacher.objects.in_bulk({r[0] for r in rows})
+    lines = []
+    for teacher_id, category, course_fee, _n, hours in rows:
+        rate = _agreed_rate(agreement, course_fee)
+        hours = Decimal(hours)
+        lines.append(StatementLine(teachers[teacher_id], category, hours, rate, _amount(hours, rate)))
+    lines.sort(key=lambda line: (line.teacher.name, line.teacher.pk, line.category))
+    payers = fee_payers(period)
+    categories = []
+    for c in Category:
+        mine = [line for line in lines if line.category == c.value]
+        if mine:
+            categories.append(
+                CategoryTotal(
+                    c.value,
+                    str(c.label),
+                    payers[c.value],
+                    str(Payer(payers[c.value]).label),
+                    sum((line.hours for line in mine), ZERO),
+                    sum((line.amount for line in mine), ZERO),
+                )
+            )
+    return Statement(period, school, provider, agreement, lines, categories)
+
+
+@dataclass
+class FeeTotal:
+    """Participants, hours and amount of one school with one provider, or summed per provider or county."""
+
+    key: Any  # (school, provider), a Provider or a county Unit
+    participants: int = 0
+    hours: Decimal = ZERO
+    amount: Decimal = ZERO
+    schools: set = field(default_factory=set)
+
+    def add(self, other: FeeTotal, school_id: int) -> None:
+        self.participants += other.participants
+        self.hours += other.hours
+        self.amount += other.amount
+        self.schools.add(school_id)
+
+
+def fee_totals(period: TrainingPeriod, scope: Scope) -> tuple[list[FeeTotal], list[FeeTotal], list[FeeTotal]]:
+    """Per (school, provider) in reach, then summed per provider and per county (市直属: the city).
+
+    Admins: the schools in reach; provider staff: the schools that chose them. Each (school, provider)
+    with a live agreement is listed even before any hours. Five queries.
+    """
+    agreements_qs = Agreement.objects.filter(period=period, state__in=LIVE_AGREEMENT_STATES)
+    if scope.is_admin:
+        reach, extra, params = [u.path for u in _reach_units(period, scope)], "", []
+        agreements_qs = agreements_qs.filter(scope.unit_q("school"))
+    else:
+        ids = list(scope.provider_ids) or [0]
+        reach, extra, params = [period.city.path], f" AND c.provider_id IN ({', '.join(['%s'] * len(ids))})", ids
+        agreements_qs = agreements_qs.filter(provider_id__in=ids)
+    agreements = {(a.school_id, a.provider_id): a for a in agreements_qs}
+    hours_rows = _earned(period, "t.unit_id, c.provider_id, c.category, c.fee_per_hour", reach, extra, params)
+    people = {
+        (unit_id, provider_id): n
+        for unit_id, provider_id, n, _hours in _earned(period, "t.unit_id, c.provider_id", reach, extra, params)
+    }
+    if not scope.is_admin:  # a provider sees the schools that chose it, nothing else
+        hours_rows = [r for r in hours_rows if (r[0], r[1]) in agreements]
+        people = {k: v for k, v in people.items() if k in agreements}
+    pairs: dict[tuple[int, int], FeeTotal] = {key: FeeTotal(key) for key in agreements}
+    for unit_id, provider_id, _category, course_fee, _n, hours in hours_rows:
+        total = pairs.setdefault((unit_id, provider_id), FeeTotal((unit_id, provider_id)))
+        rate = _agreed_rate(agreements.get((unit_id, provider_id)), course_fee)
+        total.hours += Decimal(hours)
+        total.amount += _amount(Decimal(hours), rate)
+    for key, n in people.items():
+        pairs[key].participants = n
+    schools = Unit.objects.select_related("parent").in_bulk({k[0] for k in pairs})
+    providers = Provider.objects.in_bulk({k[1] for k in pairs})
+    by_school = sorted(
+        (FeeTotal((schools[s], providers[p]), t.participants, t.hours, t.amount) for (s, p), t in pairs.items()),
+        key=lambda t: (t.key[0].path, t.key[1].code),
+    )
+    by_provider: dict[int, FeeTotal] = {}
+    by_county: dict[int, FeeTotal] = {}
+    for total in by_school:
+        school, provider = total.key
+        by_provider.setdefault(provider.pk, FeeTotal(provider)).add(total, school.pk)
+        county = school.parent if school.parent and school.parent.kind == UnitKind.DISTRICT else period.city
+        by_county.setdefault(county.pk, FeeTotal(county)).add(total, school.pk)
+    return (
+        by_school,
+        sorted(by_provider.values(), key=lambda t: t.key.code),
+        sorted(by_county.values(), key=lambda t: t.key.path),
+    )

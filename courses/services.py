@@ -6,20 +6,37 @@ tests can pin the clock. Seats are scarce: the course row is locked
 lock timeout so a crowd gets "请稍后重试" (LockBusy) instead of a hung request.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from courses.models import (
+    LIVE_AGREEMENT_STATES,
+    UPLOADABLE_AGREEMENT_STATES,
+    Agreement,
+    AgreementState,
+    AgreementVersion,
+    ApprovalLevel,
     Course,
+    CourseOffer,
     CourseSelection,
     CourseSession,
     CourseStatus,
+    LateRegistration,
+    OfferStatus,
+    OfferVersion,
+    OutcomeCompilation,
+    ParticipantFormSend,
+    Provider,
+    ProviderStaff,
     SelectionPhase,
     SelectionStatus,
     TrainingPeriod,
@@ -27,9 +44,21 @@ from courses.models import (
     WaitlistStatus,
     ledger_reference,
 )
+from credits.rule_engine import fmt_hours
 from portal.locking import lock_row, lock_rows
-from portal.models import Teacher, TeacherStatus, User
+from portal.models import EMPLOYER_KINDS, Role, RoleAssignment, Stage, Teacher, TeacherStatus, Unit, UnitKind, User
 from portal.notifications import notify
+from portal.uploads import document_kind
+
+# Notification kinds of the school–provider workflow (registered in CoursesConfig.ready).
+KIND_OFFER_SUBMITTED = "offer_submitted"
+KIND_OFFER_DECIDED = "offer_decided"
+KIND_AGREEMENT_CHOSEN = "agreement_chosen"
+KIND_AGREEMENT_UPLOADED = "agreement_uploaded"
+KIND_AGREEMENT_DECIDED = "agreement_decided"
+KIND_PARTICIPANTS_SENT = "participants_sent"
+KIND_LATE_REGISTRATION = "late_registration"
+KIND_OUTCOMES_UPLOADED = "outcomes_uploaded"
 
 
 class SelectionError(Exception):
@@ -96,6 +125,30 @@ def _local(value: datetime) -> str:
 def _check_course(course: Course) -> None:
     if course.status != CourseStatus.PUBLISHED:
         raise SelectionError(_("该课程尚未发布，暂不能选"))
+
+
+def _check_partnership(teacher: Teacher, course: Course) -> None:
+    """Where the period asks for it: only courses of approved offers (立项) for the teacher's area, and only
+    of a provider the teacher's school chose."""
+    period = course.period
+    if period.offers_required:
+        offer = course.offer
+        if offer is None or offer.status != OfferStatus.APPROVED:
+            raise SelectionError(_("该课程所属的课程方案尚未立项，暂不能选"))
+        if not teacher.unit.is_within(offer.area):
+            raise SelectionError(_("该项目面向%(area)s，只有%(area)s的教师可以选") % {"area": offer.area.name})
+    if period.uses_school_providers:
+        chosen = dict(
+            Agreement.objects.filter(
+                period=period, school_id=teacher.unit_id, state__in=LIVE_AGREEMENT_STATES
+            ).values_list("provider_id", "provider__name")
+        )
+        if not chosen:
+            raise SelectionError(_("贵校本期尚未选择施教机构，请联系学校继续教育管理员选择后再选课"))
+        if course.provider_id not in chosen:
+            raise SelectionError(
+                _("贵校本期合作的施教机构是%(names)s，只能选其课程") % {"names": "、".join(chosen.values())}
+            )
 
 
 def _overlapping_course(teacher: Teacher, course: Course) -> Course | None:
@@ -165,6 +218,7 @@ def course_select(teacher: Teacher, course: Course, now: datetime) -> SelectionR
     _check_teacher(teacher, period)
     _check_window(period, now)
     _check_course(course)
+    _check_partnership(teacher, course)
     with transaction.atomic():
         if course.has_sessions:
             # Two offline courses selected at once by the same person must see each other: lock her first
@@ -296,6 +350,7 @@ def _promote_locked(course: Course, now: datetime) -> list[CourseSelection]:
 def _promotion_refusal(teacher: Teacher, course: Course) -> str:
     try:
         _check_teacher(teacher, course.period)
+        _check_partnership(teacher, course)
     except SelectionError as exc:
         return str(exc)
     if CourseSelection.objects.filter(teacher=teacher, course=course, status__in=("selected", "completed")).exists():
@@ -342,6 +397,24 @@ def waitlist_release_closed(now: datetime) -> int:
 # --- completion -----------------------------------------------------------------------------------
 
 
+def creditable_refusal(selection: CourseSelection, course: Course) -> str:
+    """Why the selection may not earn hours yet ("" if it may): an offer not approved, or a school that
+    did not choose the course's provider, where the period asks for them."""
+    period = course.period
+    if period.offers_required and (course.offer is None or course.offer.status != OfferStatus.APPROVED):
+        return _("课程 %(code)s 所属的课程方案尚未立项，不能登记学时") % {"code": course.code}
+    if period.uses_school_providers:
+        chose = Agreement.objects.filter(
+            period=period,
+            provider_id=course.provider_id,
+            school_id=selection.teacher.unit_id,
+            state__in=LIVE_AGREEMENT_STATES,
+        ).exists()
+        if not chose:
+            return _("该教师所在学校本期没有选择本机构，不能登记学时")
+    return ""
+
+
 def selection_complete(selection: CourseSelection, actor: User, now: datetime) -> bool:
     """Mark a selected course completed and record its hours in the teacher's ledger, once.
 
@@ -362,6 +435,16 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
     allowed = course.provider_id in scope.provider_ids or scope.reaches(course.period.city, roles=(Role.CITY_ADMIN,))
     if not allowed:
         raise SelectionError(_("只有施教机构或市级管理员可以登记完成"))
+    refusal = creditable_refusal(selection, course)
+    if refusal:
+        raise SelectionError(refusal)
+    try:
+        late = registration_window_check(course.period, course.provider_id, now)
+    except PartnershipError as exc:
+        raise SelectionError(str(exc)) from None
+    reason = f"{course.code} {course.title}"
+    if late is not None:
+        reason += _("（逾期登记，许可 #%(n)d）") % {"n": late.pk}
     with transaction.atomic():
         claimed = CourseSelection.objects.filter(pk=selection.pk, status=SelectionStatus.SELECTED).update(
             status=SelectionStatus.COMPLETED, completed_at=now, completed_by=actor
@@ -392,3 +475,618 @@ def selection_complete(selection: CourseSelection, actor: User, now: datetime) -
         )
     selection.status, selection.completed_at, selection.completed_by = SelectionStatus.COMPLETED, now, actor
     return True
+
+
+# --- the school–provider model: offers and their approval (立项) ---------------------------------------
+#
+# Switched on per period and configured as data (courses.models: OfferRule, OfferStageLevel, FeePayer,
+# TrainingPeriod.school_providers / offers_required / agreement_due_on); nothing here knows a city.
+# Every decision is kept where it was taken: an OfferVersion or AgreementVersion row written once (its
+# decision fields filled by one conditional update while still empty), a LateRegistration row.
+
+
+class PartnershipError(Exception):
+    """A refusal in the school–provider workflow; the message is a complete Chinese sentence."""
+
+
+class OfferRefused(PartnershipError):
+    """An offer that breaks the period's rules: ``problems`` names each rule it breaks."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("；".join(problems))
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _is_staff_of(actor: User, provider_id: int) -> bool:
+    from portal.scoping import scope_for
+
+    return provider_id in scope_for(actor).provider_ids
+
+
+def _provider_staff_ids(provider_id: int) -> list[int]:
+    return list(
+        ProviderStaff.objects.filter(provider_id=provider_id, user__is_active=True).values_list("user_id", flat=True)
+    )
+
+
+def _admin_ids(unit: Unit, role: Role) -> list[int]:
+    return list(
+        RoleAssignment.objects.filter(role=role, unit=unit, user__is_active=True).values_list("user_id", flat=True)
+    )
+
+
+def _level_role(unit: Unit) -> Role:
+    """Who acts for a county-level center (its district admins) or for the city (its city admins)."""
+    return Role.DISTRICT_ADMIN if unit.kind == UnitKind.DISTRICT else Role.CITY_ADMIN
+
+
+def offer_save(offer: CourseOffer, *, stages: Iterable[Stage], actor: User) -> CourseOffer:
+    """Create or change a draft (or returned) offer of the actor's provider. Call inside a transaction.
+
+    Side effects: one INSERT or UPDATE of the offer and its stage links.
+    """
+    if not _is_staff_of(actor, offer.provider_id):
+        raise PermissionDenied
+    if offer.pk is not None:
+        locked = lock_row(CourseOffer.objects.all(), offer.pk)
+        if not locked.is_editable:
+            raise PartnershipError(_("方案%(status)s，不能修改") % {"status": locked.get_status_display()})
+    rule, period = offer.rule, offer.period
+    if rule.period_id != period.pk:
+        raise PartnershipError(_("课程类别不属于所选培训周期"))
+    if not offer.area.is_within(period.city) or offer.area.kind not in (UnitKind.CITY, UnitKind.DISTRICT):
+        raise PartnershipError(_("面向区域须为%(city)s或其下属区县") % {"city": period.city.name})
+    if rule.plan_years is None:
+        offer.plan_year = None
+    offer.save()
+    offer.stages.set(list(stages))
+    return offer
+
+
+def _offer_problems(offer: CourseOffer, courses: list[Course]) -> list[str]:
+    """Each rule of the period the offer breaks, as a sentence naming the rule (empty: it may be submitted)."""
+    rule, period = offer.rule, offer.period
+    kind = rule.kind
+    problems: list[str] = []
+    if not courses:
+        return [_("方案中还没有课程，请先添加课程")]
+    if rule.plan_years and not (offer.plan_year and 1 <= offer.plan_year <= rule.plan_years):
+        problems.append(_("请注明本方案是%(n)d年规划的第几年（1–%(n)d）") % {"n": rule.plan_years})
+    total = sum((c.hours for c in courses), Decimal(0))
+    if total < rule.min_hours:
+        problems.append(
+            _("课程总学时 %(total)s 少于本期%(kind)s要求的 %(min)s 学时")
+            % {"total": fmt_hours(total), "kind": kind.name, "min": fmt_hours(rule.min_hours)}
+        )
+    covered = {t.pk for c in courses for t in c.topics.all()}
+    for topic in rule.required_topics.all():
+        if topic.pk not in covered:
+            problems.append(_("缺少每年必含的专题“%(topic)s”") % {"topic": topic.name})
+    allowed = {t.pk: t for t in rule.allowed_topics.all()}
+    cap = period.max_fee_per_hour
+    for course in courses:
+        if course.kind_id != kind.pk:
+            problems.append(_("课程《%(title)s》的学时类型应为“%(kind)s”") % {"title": course.title, "kind": kind.name})
+        topics = list(course.topics.all())
+        if allowed:
+            outside = [t.name for t in topics if t.pk not in allowed]
+            if not topics:
+                problems.append(_("课程《%(title)s》没有标明专题模块") % {"title": course.title})
+            elif outside:
+                problems.append(
+                    _("课程《%(title)s》的专题“%(topics)s”不在%(kind)s的专题模块内（可用：%(allowed)s）")
+                    % {
+                        "title": course.title,
+                        "topics": "、".join(outside),
+                        "kind": kind.name,
+                        "allowed": "、".join(t.name for t in allowed.values()),
+                    }
+                )
+        if cap is not None and course.fee_per_hour > cap:
+            problems.append(
+                _("课程《%(title)s》每学时收费 %(fee)s 元超过本期上限 %(max)s 元")
+                % {"title": course.title, "fee": _money(course.fee_per_hour), "max": _money(cap)}
+            )
+    return problems
+
+
+def _offer_content(offer: CourseOffer, courses: list[Course], total: Decimal) -> dict:
+    """What was submitted, frozen in the version (names as well as codes: they may change later)."""
+    return {
+        "title": offer.title,
+        "kind": offer.rule.kind.name,
+        "plan_year": offer.plan_year,
+        "stages": [s.name for s in offer.stages.all()],
+        "area": offer.area.name,
+        "total_hours": str(total),
+        "courses": [
+            {
+                "code": c.code,
+                "title": c.title,
+                "hours": str(c.hours),
+                "fee_per_hour": str(c.fee_per_hour),
+                "topics": [t.name for t in c.topics.all()],
+            }
+            for c in courses
+        ],
+    }
+
+
+def offer_submit(offer: CourseOffer, actor: User, now: datetime) -> OfferVersion:
+    """Submit a draft or returned offer for approval at the level its stages map to.
+
+    Refuses (OfferRefused, naming each rule) an offer that breaks the period's rules. Side effects,
+    in one transaction under the offer's row lock: a new OfferVersion with the offer's content, the
+    offer submitted with its approval level and approving unit, a notice to that unit's admins.
+    """
+    if not _is_staff_of(actor, offer.provider_id):
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = lock_row(CourseOffer.objects.select_related("rule__kind", "period__city", "area"), offer.pk)
+        if not locked.is_editable:
+            raise PartnershipError(_("方案%(status)s，不能再次提交") % {"status": locked.get_status_display()})
+        courses = list(locked.courses.prefetch_related("topics").order_by("code"))
+        problems = _offer_problems(locked, courses)
+        stage_ids = list(locked.stages.values_list("pk", flat=True))
+        level = locked.rule.level_for(stage_ids)
+        if level == ApprovalLevel.DISTRICT and locked.area.kind != UnitKind.DISTRICT:
+            problems.append(_("面向所选学段的项目由县级教育行政部门立项：请把面向区域选为一个区县"))
+        if problems:
+            raise OfferRefused(problems)
+        approver = locked.area if level == ApprovalLevel.DISTRICT else locked.period.city
+        total = sum((c.hours for c in courses), Decimal(0))
+        number = locked.versions.count() + 1
+        version = OfferVersion.objects.create(
+            offer=locked,
+            number=number,
+            content=_offer_content(locked, courses, total),
+            total_hours=total,
+            submitted_by=actor,
+            submitted_by_name=actor.name,
+            submitted_at=now,
+        )
+        CourseOffer.objects.filter(pk=locked.pk).update(
+            status=OfferStatus.SUBMITTED, approval_level=level, approver=approver, submitted_at=now, decided_at=None
+        )
+        offer.status, offer.approval_level, offer.approver, offer.submitted_at = (
+            OfferStatus.SUBMITTED,
+            level,
+            approver,
+            now,
+        )
+        notify(
+            _admin_ids(approver, _level_role(approver)),
+            KIND_OFFER_SUBMITTED,
+            _("待立项：%(title)s") % {"title": locked.title},
+            _("%(provider)s提交了课程方案《%(title)s》（第 %(n)d 版，%(hours)s 学时），请审批。")
+            % {"provider": locked.provider.name, "title": locked.title, "n": number, "hours": fmt_hours(total)},
+            url=reverse("courses:offer_detail", args=[locked.pk]),
+            dedup_key=f"offer-submitted:{version.pk}",
+        )
+    return version
+
+
+def offer_may_decide(offer: CourseOffer, actor: User) -> bool:
+    """Whether ``actor`` holds the role that approves the offer at its level, over its approving unit."""
+    from portal.scoping import scope_for
+
+    approver = offer.approver
+    if approver is None:
+        return False
+    return scope_for(actor).reaches(approver, roles=(_level_role(approver),))
+
+
+def offer_approve(offer: CourseOffer, actor: User, now: datetime, comment: str = "") -> CourseOffer:
+    """Approve (立项) a submitted offer: its courses are published and become selectable and creditable.
+
+    Side effects: the version's decision (with the optional comment), the offer approved, its courses
+    published, a notice to the provider's staff; one transaction under the offer's row lock.
+    """
+    return _offer_decide(offer, actor, OfferStatus.APPROVED, (comment or "").strip(), now)
+
+
+def offer_return(offer: CourseOffer, actor: User, reason: str, now: datetime) -> CourseOffer:
+    """Return a submitted offer with a reason; the provider may change and resubmit it (a new version).
+
+    Side effects: the version's decision and reason, the offer returned, a notice to the provider's staff.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise PartnershipError(_("退回须填写原因"))
+    return _offer_decide(offer, actor, OfferStatus.RETURNED, reason, now)
+
+
+def _offer_decide(offer: CourseOffer, actor: User, decision: OfferStatus, reason: str, now: datetime) -> CourseOffer:
+    from portal.scoping import scope_for
+
+    with transaction.atomic():
+        locked = lock_row(CourseOffer.objects.select_related("provider", "approver", "area"), offer.pk)
+        if not offer_may_decide(locked, actor):
+            scope = scope_for(actor)
+            if locked.approval_level == ApprovalLevel.CITY and scope.reaches(locked.area, roles=(Role.DISTRICT_ADMIN,)):
+                raise PartnershipError(_("本方案面向的学段须由市教育局立项，县级不能审批"))
+            raise PermissionDenied
+        if locked.status != OfferStatus.SUBMITTED:
+            raise PartnershipError(_("方案%(status)s，不能再审批") % {"status": locked.get_status_display()})
+        version = locked.versions.order_by("-number").first()
+        claimed = version is not None and OfferVersion.objects.filter(pk=version.pk, decision="").update(
+            decision=decision, reason=reason, decided_by=actor, decided_by_name=actor.name, decided_at=now
+        )
+        if not claimed or version is None:
+            raise PartnershipError(_("该版本已有审批结果"))
+        CourseOffer.objects.filter(pk=locked.pk).update(status=decision, decided_at=now)
+        if decision == OfferStatus.APPROVED:
+            Course.objects.filter(offer=locked).update(status=CourseStatus.PUBLISHED)
+            title = _("已立项：%(title)s") % {"title": locked.title}
+            body = _("课程方案《%(title)s》已立项，其中的课程已发布，可以选课。") % {"title": locked.title}
+        else:
+            title = _("方案退回：%(title)s") % {"title": locked.title}
+            body = _("课程方案《%(title)s》被退回，原因：%(reason)s。修改后可重新提交。") % {
+                "title": locked.title,
+                "reason": reason,
+            }
+        notify(
+            _provider_staff_ids(locked.provider_id),
+            KIND_OFFER_DECIDED,
+            title,
+            body,
+            url=reverse("courses:offer_detail", args=[locked.pk]),
+            dedup_key=f"offer-decided:{version.pk}",
+        )
+    locked.status, locked.decided_at = decision, now
+    return locked
+
+
+# --- the school–provider model: a school's provider, agreement and its filing (备案) -------------------
+
+
+def filing_unit_of(school: Unit) -> Unit:
+    """The county-level center that files a school's agreement, or the city for schools directly under it (局直属)."""
+    unit = school.ancestor_of_kind(UnitKind.DISTRICT) or school.ancestor_of_kind(UnitKind.CITY)
+    if unit is None:
+        raise PartnershipError(_("学校不在任何城市之下，无法确定备案单位"))
+    return unit
+
+
+def _check_school_admin(actor: User, school: Unit) -> None:
+    from portal.scoping import scope_for
+
+    if not scope_for(actor).reaches(school, roles=(Role.SCHOOL_ADMIN,)):
+        raise PermissionDenied
+
+
+def agreement_fee_check(period: TrainingPeriod, fee: Decimal | None) -> Decimal:
+    """The agreed fee per person per hour, or PartnershipError naming the period's cap."""
+    if fee is None:
+        raise PartnershipError(_("请填写协商确定的每人每学时收费"))
+    if fee < 0:
+        raise PartnershipError(_("每人每学时收费不能为负数"))
+    cap = period.max_fee_per_hour
+    if cap is not None and fee > cap:
+        raise PartnershipError(
+            _("每人每学时收费 %(fee)s 元超过本期上限 %(max)s 元，请按不超过 %(max)s 元协商")
+            % {"fee": _money(fee), "max": _money(cap)}
+        )
+    return fee
+
+
+def agreement_choose(
+    *, school: Unit, period: TrainingPeriod, provider: Provider, actor: User, now: datetime
+) -> Agreement:
+    """The school chooses ``provider`` for the period (one only, where the period says so).
+
+    Side effects, in one transaction under the school's row lock (two admins choosing at once see
+    each other): an Agreement waiting for its signed PDF, a notice to the provider's staff.
+    """
+    _check_school_admin(actor, school)
+    if not period.uses_school_providers:
+        raise PartnershipError(_("本期不采用学校选择施教机构的方式"))
+    if school.kind not in EMPLOYER_KINDS or not school.is_within(period.city):
+        raise PartnershipError(_("只有%(city)s的学校可以为本期选择施教机构") % {"city": period.city.name})
+    if not provider.is_active or not provider.cities.filter(pk=period.city_id).exists():
+        raise PartnershipError(
+            _("“%(provider)s”不是%(city)s的施教机构") % {"provider": provider.name, "city": period.city.name}
+        )
+    filing_unit = filing_unit_of(school)
+    with transaction.atomic():
+        lock_rows(Unit.objects.filter(pk=school.pk))
+        live = list(
+            Agreement.objects.filter(period=period, school=school, state__in=LIVE_AGREEMENT_STATES).select_related(
+                "provider"
+            )
+        )
+        if any(a.provider_id == provider.pk for a in live):
+            raise PartnershipError(_("贵校本期已选择“%(provider)s”") % {"provider": provider.name})
+        if live and period.one_provider_per_school:
+            raise PartnershipError(
+                _("贵校本期已选择“%(provider)s”；每校只能选择一家施教机构，如需更换请先撤销原选择")
+                % {"provider": live[0].provider.name}
+            )
+        agreement = Agreement.objects.create(
+            period=period,
+            school=school,
+            provider=provider,
+            filing_unit=filing_unit,
+            chosen_by=actor,
+            chosen_at=now,
+            updated_at=now,
+        )
+        notify(
+            _provider_staff_ids(provider.pk),
+            KIND_AGREEMENT_CHOSEN,
+            _("%(school)s选择了贵机构") % {"school": school.name},
+            _("%(school)s在“%(period)s”选择贵机构为合作施教机构。") % {"school": school.name, "period": period.name},
+            url=reverse("courses:agreement_detail", args=[agreement.pk]),
+            dedup_key=f"agreement-chosen:{agreement.pk}",
+        )
+    return agreement
+
+
+def agreement_upload(
+    agreement: Agreement, *, file: Any, fee: Decimal | None, actor: User, now: datetime
+) -> AgreementVersion:
+    """The school uploads the signed agreement (a real PDF, by content) with the agreed fee, for filing.
+
+    Side effects, under the agreement's row lock: a new AgreementVersion with the file (private
+    storage), the agreement waiting for filing with the fee, a notice to the filing unit's admins.
+    """
+    _check_school_admin(actor, agreement.school)
+    fee = agreement_fee_check(agreement.period, fee)
+    try:
+        document_kind(file, ("pdf",))
+    except ValidationError as exc:
+        raise PartnershipError(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        locked = lock_row(Agreement.objects.select_related("school", "provider", "filing_unit"), agreement.pk)
+        if locked.state == AgreementState.PENDING:
+            raise PartnershipError(_("协议正在等待备案；备案单位退回后才能上传新版本"))
+        if locked.state not in UPLOADABLE_AGREEMENT_STATES:
+            raise PartnershipError(_("协议%(state)s，不能再上传") % {"state": locked.get_state_display()})
+        number = locked.versions.count() + 1
+        version = AgreementVersion(
+            agreement=locked,
+            number=number,
+            fee_per_hour=fee,
+            uploaded_by=actor,
+            uploaded_by_name=actor.name,
+            uploaded_at=now,
+        )
+        version.file.save(f"agreement-{locked.pk}-v{number}.pdf", file, save=False)
+        version.save()
+        Agreement.objects.filter(pk=locked.pk).update(state=AgreementState.PENDING, fee_per_hour=fee, updated_at=now)
+        notify(
+            _admin_ids(locked.filing_unit, _level_role(locked.filing_unit)),
+            KIND_AGREEMENT_UPLOADED,
+            _("待备案：%(school)s与%(provider)s的协议")
+            % {"school": locked.school.name, "provider": locked.provider.name},
+            _("%(school)s上传了与%(provider)s的协议书（第 %(n)d 版，每人每学时 %(fee)s 元），请备案或退回。")
+            % {"school": locked.school.name, "provider": locked.provider.name, "n": number, "fee": _money(fee)},
+            url=reverse("courses:agreement_detail", args=[locked.pk]),
+            dedup_key=f"agreement-uploaded:{version.pk}",
+        )
+    locked.state, locked.fee_per_hour = AgreementState.PENDING, fee
+    return version
+
+
+def agreement_may_file(agreement: Agreement, actor: User) -> bool:
+    from portal.scoping import scope_for
+
+    unit = agreement.filing_unit
+    return scope_for(actor).reaches(unit, roles=(_level_role(unit),))
+
+
+def agreement_file(agreement: Agreement, actor: User, now: datetime, comment: str = "") -> Agreement:
+    """The county-level center (the city for 局直属 schools) files (备案) the latest uploaded version.
+
+    Side effects: the version's decision (with the optional comment), the agreement filed, a notice to
+    the school's admins.
+    """
+    return _agreement_decide(agreement, actor, AgreementState.FILED, (comment or "").strip(), now)
+
+
+def agreement_return(agreement: Agreement, actor: User, reason: str, now: datetime) -> Agreement:
+    """Return the latest uploaded version with a reason; the school uploads a corrected one (kept beside it).
+
+    Side effects: the version's decision and reason, the agreement returned, a notice to the school's admins.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise PartnershipError(_("退回须填写原因"))
+    return _agreement_decide(agreement, actor, AgreementState.RETURNED, reason, now)
+
+
+def _agreement_decide(
+    agreement: Agreement, actor: User, decision: AgreementState, reason: str, now: datetime
+) -> Agreement:
+    if not agreement_may_file(agreement, actor):
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = lock_row(Agreement.objects.select_related("school", "provider"), agreement.pk)
+        if locked.state != AgreementState.PENDING:
+            raise PartnershipError(_("协议%(state)s，没有待备案的版本") % {"state": locked.get_state_display()})
+        version = locked.versions.order_by("-number").first()
+        claimed = version is not None and AgreementVersion.objects.filter(pk=version.pk, decision="").update(
+            decision=decision, reason=reason, decided_by=actor, decided_by_name=actor.name, decided_at=now
+        )
+        if not claimed or version is None:
+            raise PartnershipError(_("该版本已有备案结果"))
+        Agreement.objects.filter(pk=locked.pk).update(state=decision, updated_at=now)
+        if decision == AgreementState.FILED:
+            title = _("协议已备案")
+            body = _("贵校与%(provider)s的协议书已备案。") % {"provider": locked.provider.name}
+        else:
+            title = _("协议被退回")
+            body = _("贵校与%(provider)s的协议书被退回，原因：%(reason)s。请上传更正后的协议书。") % {
+                "provider": locked.provider.name,
+                "reason": reason,
+            }
+        notify(
+            _admin_ids(locked.school, Role.SCHOOL_ADMIN),
+            KIND_AGREEMENT_DECIDED,
+            title,
+            body,
+            url=reverse("courses:school_provider") + f"?period={locked.period_id}",
+            dedup_key=f"agreement-decided:{version.pk}",
+        )
+    locked.state = decision
+    return locked
+
+
+def agreement_cancel(agreement: Agreement, actor: User, now: datetime) -> Agreement:
+    """The school withdraws its choice (to choose another provider) while the agreement is not filed.
+
+    Side effects: the agreement cancelled (kept, with its versions, as history).
+    """
+    _check_school_admin(actor, agreement.school)
+    with transaction.atomic():
+        locked = lock_row(Agreement.objects.all(), agreement.pk)
+        if locked.state == AgreementState.FILED:
+            raise PartnershipError(_("协议已备案，不能撤销；如确需更换请联系备案单位"))
+        if locked.state == AgreementState.CANCELLED:
+            raise PartnershipError(_("该选择已撤销"))
+        Agreement.objects.filter(pk=locked.pk).update(state=AgreementState.CANCELLED, updated_at=now)
+    locked.state = AgreementState.CANCELLED
+    return locked
+
+
+def participant_form_send(agreement: Agreement, actor: User, now: datetime) -> ParticipantFormSend:
+    """The school sends its participant information form (学员信息采集表) to its provider, in the portal.
+
+    The provider then sees exactly these teachers, with the date. Side effects: a ParticipantFormSend
+    with its teachers, a notice to the provider's staff.
+    """
+    from courses.selectors import participants_of
+
+    _check_school_admin(actor, agreement.school)
+    if not agreement.is_live:
+        raise PartnershipError(_("该施教机构的选择已撤销"))
+    teachers = participants_of(agreement)
+    with transaction.atomic():
+        sent = ParticipantFormSend.objects.create(
+            period=agreement.period,
+            school=agreement.school,
+            provider=agreement.provider,
+            count=len(teachers),
+            sent_by=actor,
+            sent_by_name=actor.name,
+            sent_at=now,
+        )
+        sent.teachers.set(teachers)
+        notify(
+            _provider_staff_ids(agreement.provider_id),
+            KIND_PARTICIPANTS_SENT,
+            _("%(school)s发送了学员信息采集表") % {"school": agreement.school.name},
+            _("%(school)s发送了 %(n)d 名参训教师的信息。") % {"school": agreement.school.name, "n": len(teachers)},
+            url=reverse("courses:agreement_detail", args=[agreement.pk]),
+            dedup_key=f"participants-sent:{sent.pk}",
+        )
+    return sent
+
+
+# --- the school–provider model: registering hours, outcomes ---------------------------------------------
+
+
+def registration_window_check(period: TrainingPeriod, provider_id: int, now: datetime) -> LateRegistration | None:
+    """Hours are registered within the period's training dates, or later under a city admin's permission.
+
+    Returns the permission used (None within the dates); PartnershipError otherwise.
+    """
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    today = timezone.localdate(now)
+    if today < period.training_starts_on:
+        raise PartnershipError(
+            _("培训 %(start)s 开始，之前不能登记学时")
+            % {"start": date_format(period.training_starts_on, "DATE_FORMAT")}
+        )
+    if today <= period.training_ends_on:
+        return None
+    grant = (
+        LateRegistration.objects.filter(period=period, provider_id=provider_id, until__gte=today)
+        .order_by("-until")
+        .first()
+    )
+    if grant is None:
+        raise PartnershipError(
+            _("培训已于 %(end)s 结束，逾期登记须由市级管理员填写原因后开放")
+            % {"end": date_format(period.training_ends_on, "DATE_FORMAT")}
+        )
+    return grant
+
+
+def late_registration_grant(
+    *, period: TrainingPeriod, provider: Provider, until: date, reason: str, actor: User, now: datetime
+) -> LateRegistration:
+    """A city admin lets a provider register hours after the training ended, until ``until``, for a reason.
+
+    Side effects: one LateRegistration row (the record of who, when and why), a notice to the provider's staff.
+    """
+    from portal.scoping import scope_for
+
+    if not scope_for(actor).reaches(period.city, roles=(Role.CITY_ADMIN,)):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise PartnershipError(_("逾期登记须填写原因"))
+    if until <= period.training_ends_on:
+        raise PartnershipError(_("允许登记的日期须晚于培训结束日期"))
+    with transaction.atomic():
+        grant = LateRegistration.objects.create(
+            period=period,
+            provider=provider,
+            until=until,
+            reason=reason,
+            granted_by=actor,
+            granted_by_name=actor.name,
+            granted_at=now,
+        )
+        notify(
+            _provider_staff_ids(provider.pk),
+            KIND_LATE_REGISTRATION,
+            _("已开放逾期登记：%(period)s") % {"period": period.name},
+            _("市级管理员允许贵机构在 %(until)s 前登记“%(period)s”的学时。原因：%(reason)s")
+            % {"until": f"{until:%Y-%m-%d}", "period": period.name, "reason": reason},
+            url=reverse("courses:results_import"),
+            dedup_key=f"late-registration:{grant.pk}",
+        )
+    return grant
+
+
+def outcome_compilation_upload(
+    *, period: TrainingPeriod, provider: Provider, title: str, file: Any, actor: User, now: datetime
+) -> OutcomeCompilation:
+    """A provider uploads its compilation of outstanding work (优秀研修成果汇编, PDF) for the city.
+
+    Earlier uploads stay. Side effects: one OutcomeCompilation with its file, a notice to the city admins.
+    """
+    if not _is_staff_of(actor, provider.pk):
+        raise PermissionDenied
+    try:
+        document_kind(file, ("pdf",))
+    except ValidationError as exc:
+        raise PartnershipError(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        compilation = OutcomeCompilation(
+            period=period,
+            provider=provider,
+            title=title,
+            uploaded_by=actor,
+            uploaded_by_name=actor.name,
+            uploaded_at=now,
+        )
+        compilation.file.save(f"outcomes-{provider.pk}-{period.pk}.pdf", file, save=False)
+        compilation.save()
+        notify(
+            _admin_ids(period.city, Role.CITY_ADMIN),
+            KIND_OUTCOMES_UPLOADED,
+            _("%(provider)s上传了优秀研修成果汇编") % {"provider": provider.name},
+            title,
+            url=reverse("courses:outcomes") + f"?period={period.pk}",
+            dedup_key=f"outcomes:{compilation.pk}",
+        )
+    return compilation

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from portal.celery import parse_now
 
-from .reminders import roster_reminders_send, selection_reminders_send
+from .reminders import agreement_reminders_send, roster_reminders_send, selection_reminders_send
 from .services import waitlist_release_closed
 
 
@@ -26,3 +26,8 @@ def selection_reminders(now: str | None = None) -> int:
 @shared_task
 def roster_reminders(now: str | None = None) -> int:
     return roster_reminders_send(parse_now(now))
+
+
+@shared_task
+def agreement_reminders(now: str | None = None) -> int:
+    return agreement_reminders_send(parse_now(now))

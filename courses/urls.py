@@ -1,6 +1,7 @@
 from django.urls import path
 
 from courses import attendance_views, views
+from courses import partnership_views as pv
 
 app_name = "courses"
 urlpatterns = [
@@ -28,4 +29,32 @@ urlpatterns = [
     path("attendance/no-shows/", attendance_views.no_shows, name="no_shows"),
     path("attendance/<str:kind>/<id:pk>/", attendance_views.attendance_sheet, name="attendance_sheet"),
     path("attendance/<str:kind>/<id:pk>/leave/", attendance_views.leave_request, name="leave_request"),
+    # The school–provider model (courses/partnership_views.py).
+    path("school-provider/", pv.school_provider, name="school_provider"),
+    path("school-provider/choose/", pv.agreement_choose, name="agreement_choose"),
+    path("agreements/", pv.agreements_overview, name="agreements_overview"),
+    path("agreements/<id:pk>/", pv.agreement_detail, name="agreement_detail"),
+    path("agreements/<id:pk>/upload/", pv.agreement_upload, name="agreement_upload"),
+    path("agreements/<id:pk>/cancel/", pv.agreement_cancel, name="agreement_cancel"),
+    path("agreements/<id:pk>/decide/", pv.agreement_decide, name="agreement_decide"),
+    path("agreements/<id:pk>/participants/send/", pv.participants_send, name="participants_send"),
+    path("agreements/<id:pk>/participants.xlsx", pv.participants_export, name="participants_export"),
+    path("agreements/versions/<id:pk>/document/", pv.agreement_document, name="agreement_document"),
+    path("provider/schools/", pv.provider_schools, name="provider_schools"),
+    path("must-train/", pv.must_train, name="must_train"),
+    path("statements/", pv.statements, name="statements"),
+    path(
+        "statements/<id:period_pk>/<id:school_pk>/<id:provider_pk>/",
+        pv.statement_detail,
+        name="statement_detail",
+    ),
+    path("offers/", pv.offer_list, name="offer_list"),
+    path("offers/new/", pv.offer_edit, name="offer_create"),
+    path("offers/<id:pk>/", pv.offer_detail, name="offer_detail"),
+    path("offers/<id:pk>/edit/", pv.offer_edit, name="offer_edit"),
+    path("offers/<id:pk>/submit/", pv.offer_submit, name="offer_submit"),
+    path("offers/<id:pk>/decide/", pv.offer_decide, name="offer_decide"),
+    path("results/late/", pv.late_registrations, name="late_registrations"),
+    path("outcomes/", pv.outcomes, name="outcomes"),
+    path("outcomes/<id:pk>/document/", pv.outcome_document, name="outcome_document"),
 ]

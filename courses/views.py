@@ -103,7 +103,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     period, periods = _period(request, now)
     context = {"periods": periods, "period": period, "now": now}
     if period is not None:
-        course_filter = CatalogueFilter(request.GET, queryset=selectors.catalogue_courses(period))
+        course_filter = CatalogueFilter(request.GET, queryset=selectors.catalogue_courses(period, teacher))
         page = Paginator(course_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context.update(_teacher_context(teacher, period, now))
         for course in page:
@@ -251,9 +251,11 @@ def course_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     course = None
     if pk is not None:
         course = get_visible_or_404(selectors.courses_managed_by(request.user), pk=pk)
+    offer = request.GET.get("offer", "")
     form = CourseForm(
         request.POST or None,
         instance=course,
+        initial={"offer": offer} if course is None and offer.isdigit() else None,
         periods=selectors.periods_visible_to(request.user),
         providers=selectors.providers_managed_by(request.user),
     )

@@ -32,6 +32,7 @@ class CreditsConfig(AppConfig):
             KIND_DECLARATION_DECIDED,
             KIND_DECLARATION_REMINDER,
             KIND_DECLARATION_SUBMITTED,
+            KIND_SPOT_CHECK,
         )
         from .exports import compliance_export_spec
         from .models import CreditKind, Topic
@@ -56,6 +57,7 @@ class CreditsConfig(AppConfig):
         register_notification_kind(KIND_DECLARATION_DECIDED, _("学时申报：认定结果"), 65)
         register_notification_kind(KIND_DECLARATION_REMINDER, _("学时认定截止提醒"), 66)
         register_notification_kind(KIND_SCHOOL_TRAINING, _("校本研修学时记入"), 67)
+        register_notification_kind(KIND_SPOT_CHECK, _("学时申报：区级抽查"), 68)
         register_notification_kind(KIND_HOURS_REMINDER, _("学时不足提醒"), 30)
         register_export(ExportKind("compliance", _("学时达标名单"), ADMIN_ROLES, compliance_export_spec))
         # Task names as strings (module.function): see EnrollmentConfig.ready.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,6 +58,7 @@ MAX_EVIDENCE_FILES = 5
 KIND_DECLARATION_SUBMITTED = "declaration.submitted"
 KIND_DECLARATION_DECIDED = "declaration.decided"
 KIND_DECLARATION_REMINDER = "reminder.declaration"
+KIND_SPOT_CHECK = "declaration.spot_check"
 
 
 class DeclarationRefused(Exception):
@@ -248,6 +250,13 @@ def _checked_files(files: Sequence[Any]) -> list[tuple[Any, str]]:
                 _("佐证材料“%(name)s”：%(why)s") % {"name": f.name, "why": exc.messages[0]}
             ) from None
     return checked
+
+
+def _group(pairs: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    grouped: dict[int, list[int]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
 
 
 def _school_admin_ids(school_id: int) -> list[int]:
@@ -560,7 +569,8 @@ def declaration_revoke(*, actor: User, declaration: Declaration, reason: str, no
 def spot_check_draw(*, actor: User, district: Unit, year: int, count: int, now: dt.datetime) -> int:
     """The district draws ``count`` more certified declarations of its schools at random into its spot-check sample.
 
-    Side effects: ``sampled_at`` set on the drawn ones (one UPDATE), one SAMPLE audit entry.
+    Side effects: ``sampled_at`` set on the drawn ones (one UPDATE), one SAMPLE audit entry, and a notice
+    to the admins of each school drawn from, with its count.
     Returns how many were drawn (fewer when fewer are left).
     """
     if not scope_for(actor).reaches(district, roles=(Role.DISTRICT_ADMIN,)):
@@ -571,8 +581,19 @@ def spot_check_draw(*, actor: User, district: Unit, year: int, count: int, now: 
         pool = Declaration.objects.filter(
             school__path__startswith=district.path, year=year, state=DeclarationState.CERTIFIED, sampled_at__isnull=True
         )
-        drawn = list(pool.order_by("?").values_list("pk", flat=True)[:count])
+        drawn_rows = list(pool.order_by("?").values_list("pk", "school_id")[:count])
+        drawn = [pk for pk, _school in drawn_rows]
         Declaration.objects.filter(pk__in=drawn, sampled_at__isnull=True).update(sampled_at=now)
+        per_school = Counter(school for _pk, school in drawn_rows)
+        admins = RoleAssignment.objects.filter(role=Role.SCHOOL_ADMIN, unit_id__in=per_school)
+        for school_id, user_ids in _group(admins.values_list("unit_id", "user_id")).items():
+            notify(
+                user_ids,
+                KIND_SPOT_CHECK,
+                _("区级抽查：本校 %(n)d 份已认定的学时申报") % {"n": per_school[school_id]},
+                _("请备好这些申报的佐证原件，区级核验后可能撤销认定。"),
+                reverse("credits:declaration_review") + "?state=certified",
+            )
         HoursAuditEntry(
             subject="spot_check",
             unit_id=district.pk,

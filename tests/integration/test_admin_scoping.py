@@ -39,6 +39,7 @@ from courses.models import (
     CourseSelection,
     CourseSession,
     NoShowPolicy,
+    OfferRule,
     Provider,
     ProviderStaff,
     TrainingPeriod,
@@ -98,6 +99,7 @@ CITY_MODELS = {
     ComplianceSnapshot,
     NoShowPolicy,
     DeclarationSettings,
+    OfferRule,
 }
 PLATFORM_MODELS = {
     Stage,
@@ -156,6 +158,11 @@ def _city(code: str) -> dict:
     ProviderStaff.objects.create(provider=provider, user=people["provider_staff"])
     period = PeriodFactory(city=city, rule_set=RuleSetFactory(city=city))
     course = CourseFactory(period=period, provider=provider, mode="offline")
+    OfferRule.objects.create(
+        period=period,
+        kind=CreditKind.objects.get(code="walker"),
+        min_hours=42,
+    )
     CourseSession.objects.create(
         course=course, date=dt.date(2022, 4, 25), starts_at=dt.time(9), ends_at=dt.time(12), place="301"
     )
@@ -193,6 +200,7 @@ def _city(code: str) -> dict:
 
 def _platform_rows() -> None:
     Topic.objects.get_or_create(code="walker", defaults={"name": "巡检专题"})
+    CreditKind.objects.get_or_create(code="walker", defaults={"name": "巡检类型", "category": "professional"})
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("23.13"), longitude=Decimal("113.26"))
     IntervalSchedule.objects.get_or_create(every=10, period="minutes")

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from courses.models import CourseSelection, SelectionStatus
@@ -16,7 +17,7 @@ from tests.factories.portal import TeacherFactory
 
 pytestmark = pytest.mark.django_db
 HEADERS = ["身份证号", "姓名", "课程编号", "学时", "考核结果"]
-NOW = dt.datetime(2022, 6, 25, 10, tzinfo=dt.UTC)
+NOW = dt.datetime(2022, 6, 15, 10, tzinfo=dt.UTC)  # within the training dates, 04-20 to 06-20
 
 
 @pytest.fixture
@@ -104,11 +105,11 @@ def test_import_row_errors_reject_whole_sheet(setup):
         ),
     )
     assert [str(e) for e in result.errors] == [
-        f"第 3 行 姓名：与身份证号不符：平台登记的姓名是“{s.a.name}”，请核对",
+        f"第 3 行 姓名：与身份证号不符：本机构学员名单中的姓名是“{s.a.name}”，请核对",
         "第 4 行 课程编号：本期没有编号为 NOPE 的课程",
         "第 5 行 课程编号：课程 GZ-900 不是本机构的课程",
         "第 6 行 学时：超过课程学时 12，请核对",
-        "第 7 行 课程编号：该教师没有选修这门课程（或已退选）",
+        "第 7 行 身份证号：不是本机构课程的学员，请核对身份证号",
         "第 8 行 考核结果：“优秀”不是有效的考核结果，请填写：合格、不合格",
     ]
     assert result.written is False
@@ -123,6 +124,7 @@ def test_import_dry_run_writes_nothing(setup):
     assert CreditEntry.objects.count() == 0
 
 
+@time_machine.travel(NOW, tick=False)
 def test_import_view_provider_uploads(setup, client):
     s = setup
     client.force_login(s.staff)

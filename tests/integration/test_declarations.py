@@ -92,6 +92,8 @@ def test_district_revokes_only_what_its_spot_check_drew(gz):
 
     assert drawn == 1
     assert CreditEntry.objects.filter(source=Source.REVERSAL).count() == 1
+    notice = Notification.objects.get(kind=declarations.KIND_SPOT_CHECK)
+    assert (notice.user, notice.title) == (gz.alice, "区级抽查：本校 1 份已认定的学时申报")
 
 
 def test_return_with_reason_then_resubmit(gz):

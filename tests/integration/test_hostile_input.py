@@ -26,7 +26,7 @@ from courses import filters as course_filters
 from courses import forms as course_forms
 from courses.importing import COLUMNS as COURSE_COLUMNS
 from courses.importing import course_import
-from courses.models import Course, CourseSelection, CourseSession, Provider, TrainingPeriod
+from courses.models import Course, CourseSelection, CourseSession, OfferRule, Provider, TrainingPeriod
 from courses.results_import import COLUMNS as RESULT_COLUMNS
 from courses.results_import import provider_results_import
 from credits import forms as credit_forms
@@ -206,6 +206,14 @@ def form_makers(world):
         course_forms.ResultImportForm: lambda d: course_forms.ResultImportForm(
             d, {}, providers=providers, periods=periods
         ),
+        course_forms.OfferForm: lambda d: course_forms.OfferForm(
+            d, providers=providers, rules=OfferRule.objects.all(), areas=units
+        ),
+        course_forms.ReasonForm: lambda d: course_forms.ReasonForm(d),
+        course_forms.ChooseProviderForm: lambda d: course_forms.ChooseProviderForm(d, providers=providers),
+        course_forms.AgreementUploadForm: lambda d: course_forms.AgreementUploadForm(d, {}, cap=Decimal("4")),
+        course_forms.LateRegistrationForm: lambda d: course_forms.LateRegistrationForm(d, providers=providers),
+        course_forms.OutcomeForm: lambda d: course_forms.OutcomeForm(d, {}, providers=providers),
         enrollment_forms.ProgrammeAdminForm: lambda d: enrollment_forms.ProgrammeAdminForm(d),
         enrollment_forms.ApplyForm: lambda d: enrollment_forms.ApplyForm(d),
         enrollment_forms.DecisionForm: lambda d: enrollment_forms.DecisionForm(d),

@@ -167,6 +167,7 @@ def test_schedules_are_rows_a_city_admin_can_change():
         "courses.tasks.waitlists_release_closed": "*",
         "courses.tasks.selection_reminders": "8",
         "courses.tasks.roster_reminders": "8",
+        "courses.tasks.agreement_reminders": "8",
         "credits.tasks.compliance_snapshot_nightly": "1",
         "credits.tasks.hours_reminders": "8",
         "credits.tasks.declaration_reminders": "8",
