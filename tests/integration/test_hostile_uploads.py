@@ -4,6 +4,7 @@ read in a process of their own, the reader's memory stays within its budget."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.importing import COLUMNS as COURSE_COLUMNS
 from courses.models import Course, ProviderStaff
@@ -71,7 +73,10 @@ def test_the_corpus_has_every_kind_the_checks_expect():
 def uploaders(tree, settings, tmp_path):
     """importer -> (client logged in as who may use it, post(file) -> response, rows it could write)."""
     settings.MEDIA_ROOT = tmp_path
-    period = PeriodFactory(city=tree.city)
+    today = timezone.localdate()  # results are registered within the training dates only
+    period = PeriodFactory(
+        city=tree.city, training_starts_on=today - dt.timedelta(days=30), training_ends_on=today + dt.timedelta(days=30)
+    )
     provider = ProviderFactory()
     CourseFactory(period=period, provider=provider)  # the results form offers the provider's periods
     staff = User.objects.create_user("110101199003070011", "pw", name="机构老师")
