@@ -13,6 +13,8 @@ const files = {
   "bootstrap-icons/fonts": "bootstrap-icons/font/fonts",
   "htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
   "echarts/echarts.min.js": "echarts/dist/echarts.min.js",
+  // Only the accessibility test loads it (tests/browser/test_phone_and_accessibility.py); no page does.
+  "axe-core/axe.min.js": "axe-core/axe.min.js",
 };
 
 const target = "static/vendor";

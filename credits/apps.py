@@ -75,7 +75,7 @@ class CreditsConfig(AppConfig):
         # Task names as strings (module.function): see EnrollmentConfig.ready.
         register_job(
             Job(
-                name="每晚达标率快照",
+                name=home_cards.SNAPSHOT_JOB,
                 task="credits.tasks.compliance_snapshot_nightly",
                 crontab=("30", "1"),
                 description=_("每天1:30：按单位记录当年学时达标率，供趋势图使用。"),

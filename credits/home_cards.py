@@ -7,11 +7,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import ADMIN_ROLES, Role
-from portal.registry import HomeCard
+from portal.registry import JOBS, HomeCard
 
 from .models import ComplianceSnapshot
-from .rule_engine import evaluate
+from .rule_engine import Evaluation, evaluate, fmt_hours
 from .selectors import rule_set_for_unit, teacher_totals
+
+SNAPSHOT_JOB = "每晚达标率快照"  # the job writing ComplianceSnapshot (credits/apps.py)
+
+
+def _verdict_with_hours(result: Evaluation) -> str:
+    """The verdict and the hours behind it: "已达标：公需 30 / 30 学时，专业 42 / 42 学时…"."""
+    hours = "，".join(
+        _("%(label)s %(actual)s / %(required)s 学时")
+        % {"label": r.label, "actual": fmt_hours(r.actual), "required": fmt_hours(r.required)}
+        for r in result.requirements
+        if r.node != "topic"
+    )
+    return f"{result.sentence}：{hours}" if hours else result.sentence
 
 
 def credit_cards(request, scope, now) -> list[HomeCard]:
@@ -25,7 +38,7 @@ def credit_cards(request, scope, now) -> list[HomeCard]:
                 HomeCard(
                     role=Role.TEACHER,
                     title=_("%(year)s 年度学时") % {"year": year},
-                    text=result.sentence,
+                    text=_verdict_with_hours(result),
                     url=reverse("credits:mine"),
                     link_label=_("查看学时"),
                     level="success" if result.met else "warning",
@@ -37,9 +50,16 @@ def credit_cards(request, scope, now) -> list[HomeCard]:
         top = min(units, key=lambda u: (len(u.path), u.path))
         role = next(r for r in ADMIN_ROLES if top in scope.units.get(r, ()))
         snap = ComplianceSnapshot.objects.filter(unit=top, year=year).order_by("-date").first()
+        minute, hour = JOBS[SNAPSHOT_JOB].crontab[:2]
         text = (
-            _("%(date)s：%(ok)d / %(n)d 名教师达标（%(rate).1f%%）")
-            % {"date": snap.date, "ok": snap.compliant, "n": snap.teachers, "rate": snap.rate * 100}
+            _("截至 %(date)s %(time)s 的快照：%(ok)d / %(n)d 名教师达标（%(rate).1f%%）；达标率页为实时数据")
+            % {
+                "date": snap.date,
+                "time": f"{int(hour):02d}:{int(minute):02d}",
+                "ok": snap.compliant,
+                "n": snap.teachers,
+                "rate": snap.rate * 100,
+            }
             if snap
             else _("查看各单位学时达标率和未达标教师名单")
         )

@@ -8,6 +8,10 @@ from portal.models import Stage, Teacher, TeacherStatus
 from portal.selectors import teacher_search_q
 
 
+class OrderingFilter(django_filters.OrderingFilter):
+    descending_fmt = _("%s（降序）")  # django-filter's own "(descending)" has no Chinese translation
+
+
 class TeacherFilter(django_filters.FilterSet):
     PROBLEMS = [
         ("no_mobile", _("缺手机号码")),
@@ -28,7 +32,7 @@ class TeacherFilter(django_filters.FilterSet):
     problem = django_filters.ChoiceFilter(
         label=_("待完善"), choices=PROBLEMS, method="filter_problem", empty_label=_("不限")
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         label=_("排序"),
         fields=(
             ("name", "name"),

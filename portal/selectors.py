@@ -28,14 +28,16 @@ from portal.scoping import Scope, scope_for, teachers_managed_by, teachers_visib
 
 
 def teacher_search_q(value: str, prefix: str = "") -> Q:
-    """Q for teachers matching what a user typed: an ID number (or its start, typed loosely) or part of a name."""
+    """Q for teachers matching what a user typed: an ID number (its start, or its last 4-6 characters, the 尾号
+    offices ask by; typed loosely) or part of a name."""
     value = value.strip()
     if not value:
         return Q()
     number = idcard.normalize(value)
     if number[:1].isdigit():
         if len(number) < 18:
-            return Q(**{f"{prefix}id_number__startswith": number})
+            starts = Q(**{f"{prefix}id_number__startswith": number})
+            return starts | Q(**{f"{prefix}id_number__endswith": number}) if 4 <= len(number) <= 6 else starts
         return Q(**{f"{prefix}id_number": number})
     return Q(**{f"{prefix}name__contains": value})
 

@@ -3,12 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.account import PasswordChangeView, PasswordResetConfirmView
+from portal.views.favicon import favicon
 from portal.views.health import healthz
 from portal.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Before django.contrib.auth.urls: a password the user sets herself lifts "must change" (portal.account).

@@ -8,6 +8,15 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
   });
+  // Filter forms in <details data-fold-on-phone open>: open without JS, folded on a phone so the results
+  // (and the page's main action) are on the first screen.
+  if (window.matchMedia("(max-width: 575.98px)").matches) {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => details.removeAttribute("open"));
+  }
+  // A table wider than the screen scrolls in its .table-responsive box: make the box reachable by keyboard.
+  document.querySelectorAll(".table-responsive").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;
+  });
   // Buttons that ask before a bulk change: <button data-confirm="...">.
   document.querySelectorAll("[data-confirm]").forEach((button) => {
     button.addEventListener("click", (event) => {

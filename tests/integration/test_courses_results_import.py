@@ -138,6 +138,8 @@ def test_import_view_provider_uploads(setup, client):
     assert response.status_code == 200
     assert response.context["result"].written is True
     assert CreditEntry.objects.count() == 1
+    summary = " ".join(response.content.decode().split('id="import-summary">')[1].split("</div>")[0].split())
+    assert summary == "已导入： 合格并已记录 1 人次共 12 学时；不合格 0 人次；此前已记录 0 人次。"
 
 
 @pytest.mark.parametrize("who", ["erin", "teacher_a", "alice"])

@@ -97,3 +97,45 @@ def test_home_query_count_is_fixed(client, tree, django_assert_max_num_queries):
         response = client.get(reverse("home"))
 
     assert response.status_code == 200
+
+
+def _card(response, role, title):
+    (section,) = [cards for r, cards in response.context["sections"] if r == role]
+    return next(card for card in section if card.title == title)
+
+
+def test_teacher_home_card_shows_the_hours_behind_the_verdict(client, tree):
+    import time_machine
+
+    from tests.factories.credits import RuleSetFactory, entries, preloaded
+
+    preloaded()
+    RuleSetFactory(city=tree.city, year=2022)
+    entries(Teacher.objects.get(user=tree.teacher_a), 2022, ("public", 30), ("professional", 42), ("elective", 10))
+    client.force_login(tree.teacher_a)
+
+    with time_machine.travel("2022-06-01 10:00 +0800"):
+        response = client.get(reverse("home"))
+
+    assert _card(response, Role.TEACHER, "2022 年度学时").text == (
+        "总学时还差 8 学时；选修科目还差 8 学时；师德师风专题尚未完成："
+        "总学时 82 / 90 学时，公需科目 30 / 30 学时，专业科目 42 / 42 学时，选修科目 10 / 18 学时"
+    )
+
+
+def test_admin_home_rate_says_it_is_the_morning_snapshot(client, tree):
+    import datetime as dt
+
+    import time_machine
+
+    from credits.models import ComplianceSnapshot
+
+    ComplianceSnapshot.objects.create(unit=tree.city, year=2022, date=dt.date(2022, 6, 1), teachers=4, compliant=1)
+    client.force_login(tree.erin)
+
+    with time_machine.travel("2022-06-01 10:00 +0800"):
+        response = client.get(reverse("home"))
+
+    assert _card(response, Role.CITY_ADMIN, "学时达标率").text == (
+        "截至 2022-06-01 01:30 的快照：1 / 4 名教师达标（25.0%）；达标率页为实时数据"
+    )

@@ -80,6 +80,22 @@ def test_roster_search_by_id_number_typed_loosely(client, tree):
     assert [t.pk for t in response.context["page"]] == [wanted.pk]
 
 
+def test_roster_search_by_last_digits_of_id_number(client, tree):
+    number = idcard.make("440106", dt.date(1985, 5, 5), 12)
+    while not number.endswith("X"):
+        number = idcard.make("440106", dt.date(1985, 5, 5), int(number[14:17]) + 1)
+    wanted = TeacherFactory(unit=tree.school_a, id_number=number)
+    TeacherFactory(unit=tree.school_a, id_number=idcard.make("440106", dt.date(1985, 5, 5), int(number[14:17]) + 1))
+    TeacherFactory(unit=tree.school_b, id_number=idcard.make("440106", dt.date(1987, 5, 5), int(number[14:17])))
+    client.force_login(tree.alice)
+
+    tails = (number[-4:].lower(), number[-6:])  # 尾号, as offices ask: the last four (x typed small) or six
+
+    found = {tail: [t.pk for t in client.get(ROSTER, {"q": tail}).context["page"]] for tail in tails}
+
+    assert found == {number[-4:].lower(): [wanted.pk], number[-6:]: [wanted.pk]}
+
+
 def test_roster_filters_status_stage_subject(client, tree):
     senior = Stage.objects.get(code="senior")
     hit = TeacherFactory(unit=tree.school_a, stage=senior, subject="化学")
@@ -674,3 +690,12 @@ def test_import_of_a_50_mb_file_is_refused_before_it_is_read(client, tree, media
         before,
         [],
     )
+
+
+def test_roster_sort_options_are_all_in_chinese(client, tree):
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER)
+
+    labels = [label for _value, label in response.context["filter"].form.fields["ordering"].choices]
+    assert labels[:3] == ["默认排序", "姓名", "姓名（降序）"]
