@@ -24,6 +24,7 @@ def _period(**extra) -> dict:
         "training_starts_on": "2022-04-20",
         "training_ends_on": "2022-06-20",
         "max_fee_per_hour": "",
+        "school_providers": "none",  # the select's first choice, as the page sends it
     } | extra
 
 
