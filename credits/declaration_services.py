@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -278,13 +278,6 @@ def _checked_files(files: Sequence[Any]) -> list[tuple[Any, str]]:
                 _("佐证材料“%(name)s”：%(why)s") % {"name": f.name, "why": exc.messages[0]}
             ) from None
     return checked
-
-
-def _group(pairs: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
-    grouped: dict[int, list[int]] = {}
-    for key, value in pairs:
-        grouped.setdefault(key, []).append(value)
-    return grouped
 
 
 def _school_admin_ids(school_id: int) -> list[int]:
@@ -618,8 +611,12 @@ def spot_check_draw(*, actor: User, district: Unit, year: int, count: int, now: 
         drawn = [pk for pk, _school in drawn_rows]
         Declaration.objects.filter(pk__in=drawn, sampled_at__isnull=True).update(sampled_at=now)
         per_school = Counter(school for _pk, school in drawn_rows)
-        admins = RoleAssignment.objects.filter(role=Role.SCHOOL_ADMIN, unit_id__in=per_school)
-        for school_id, user_ids in _group(admins.values_list("unit_id", "user_id")).items():
+        admins: defaultdict[int, list[int]] = defaultdict(list)
+        for school_id, user_id in RoleAssignment.objects.filter(
+            role=Role.SCHOOL_ADMIN, unit_id__in=per_school
+        ).values_list("unit_id", "user_id"):
+            admins[school_id].append(user_id)
+        for school_id, user_ids in admins.items():
             notify(
                 user_ids,
                 KIND_SPOT_CHECK,
