@@ -70,7 +70,7 @@ def attendance_sheet(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     now = timezone.now()
     import_result = None
     if request.method == "POST":
-        late_reason = request.POST.get("late_reason", "").replace("\x00", "")  # PostgreSQL text holds no NUL
+        late_reason = request.POST.get("late_reason", "")
         try:
             if request.FILES.get("file"):
                 import_result = services.attendance_import(
@@ -199,7 +199,7 @@ def no_shows(request: HttpRequest) -> HttpResponse:
     rows = (
         selectors.no_shows_visible_to(request.user).select_related("teacher", "school").order_by("-session_date", "id")
     )
-    q = request.GET.get("q", "").replace("\x00", "").strip()[:30]
+    q = request.GET.get("q", "").strip()[:30]
     if q:
         rows = rows.filter(teacher__name__icontains=q)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -1,5 +1,6 @@
 """Middleware of the portal's own."""
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -28,3 +29,20 @@ class LockBusyMiddleware:
         response = TemplateResponse(request, "busy.html", {"message": message}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response.render()
+
+
+class NulInputMiddleware:
+    """A NUL character in a query string or a form field is refused (400) before any view runs.
+
+    No browser sends one, and PostgreSQL's text holds none: a view passing such a value on to the
+    database would answer with a server error, so the refusal stands at the door for every view.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for data in (request.GET, request.POST) if request.method == "POST" else (request.GET,):
+            if any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists()):
+                raise BadRequest("NUL in request data")
+        return self.get_response(request)

@@ -333,3 +333,16 @@ def test_every_form_and_filter_answers_hostile_values(world, data):
             elif made.is_valid() and isinstance(made, forms.ModelForm):
                 made.save()
             transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_nul_character_in_any_request_value_is_refused_before_the_view(client, tree, method):
+    """PostgreSQL's text holds no NUL: a view that passed one on would answer 500; none is reached."""
+    client.force_login(tree.alice)
+    send = getattr(client, method)
+
+    refused = send("/credits/declarations/review/", {"q": "张\x00三"})
+    named = send("/credits/declarations/review/", {"q\x00": "张三"})
+    clean = send("/credits/declarations/review/", {"q": "张三"})
+
+    assert (refused.status_code, named.status_code, clean.status_code) == (400, 400, 200)
