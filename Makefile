@@ -28,7 +28,8 @@ demo: install
 	DEBUG=1 $(PY) manage.py serve_demo
 
 ## make test: lint, import contracts, types, then the whole suite on a throwaway PostgreSQL and Redis
-## started here, and once more on SQLite (the demo's database) for everything that needs no server.
+## started here, and again on SQLite (the demo's database) for the paths whose SQL differs by database
+## and the demo's pages (tests/conftest.py SQLITE_TOO); then the production processes (prod-smoke).
 test: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
@@ -36,7 +37,7 @@ test: install
 	.ci/services start
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
 	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "not browser and not celery" $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "sqlite and not browser and not celery" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory prod-smoke
 
 ## make prod-smoke: docker-compose.yml's processes (.ci/process) on loopback with production settings,

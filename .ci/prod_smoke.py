@@ -7,7 +7,8 @@ Redis of our own (so that stopping it harms nobody); the portal migrated and loa
 demo data; then every process of docker-compose.yml exactly as it runs there (.ci/process: web
 under gunicorn with production settings, the three workers, beat). Then, as a person would:
 
-1. /healthz answers 200;
+1. /healthz answers 200; the login page carries its security headers, and static files are
+   served under hashed names with a cache lifetime of their own (whitenoise's manifest);
 2. the demo principal (a teacher who is also her school's admin) logs in and selects a course;
 3. she asks for e-mail copies of "export done" notices and starts a roster export: the export
    worker writes the file, the notice lands in her inbox, and the e-mail worker sends its copy
@@ -71,7 +72,7 @@ class Browser:
     plain HTTP on loopback, as behind a TLS proxy), CSRF tokens from the forms, redirects."""
 
     def __init__(self, port: int):
-        self.port, self.cookies, self.path = port, {}, "/"
+        self.port, self.cookies, self.path, self.headers = port, {}, "/", None
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
         for _ in range(10):
@@ -97,7 +98,7 @@ class Browser:
                     urlsplit(response.headers["Location"])._replace(scheme="", netloc="").geturl(),
                 )
                 continue
-            self.path = path
+            self.path, self.headers = path, response.headers
             return response.status, text, path
         raise AssertionError(f"too many redirects at {path}")
 
@@ -212,6 +213,12 @@ def main() -> int:
         browser = Browser(web_port)
         status, page, _path = browser.get("/accounts/login/")
         assert status == 200 and "csrfmiddlewaretoken" in page, status
+        assert browser.headers["X-Frame-Options"] == "DENY", browser.headers
+        css = re.search(r'href="(/static/[^"]*bootstrap[^"]*\.css)"', page).group(1)
+        assert css != "/static/vendor/bootstrap/css/bootstrap.min.css", "static file names are not hashed"
+        status, _css, _path = browser.get(css)
+        assert status == 200 and "immutable" in browser.headers["Cache-Control"], (status, css)
+        step("the login page is served with its headers, static files hashed and cached for good")
         status, page, path = browser.submit(page, r"/accounts/login/", {"username": PRINCIPAL, "password": PASSWORD})
         if "password" in path:  # an account whose first password was set by someone else changes it first
             new = "Smoke-" + secrets.token_urlsafe(12)

@@ -5,12 +5,36 @@ from portal.models import Role
 from tests import pgbouncer
 from tests.factories.portal import DistrictFactory, SchoolFactory, admin_user, teacher_user
 
+# `make test` runs the whole suite on PostgreSQL, then these again on SQLite (`-m sqlite`), the
+# demo's database: the unit tests, the paths whose SQL differs by database (each
+# `connection.vendor` branch: locks, set-based notices and audit rows, the roster's writes,
+# kept totals against summed ledgers, the sweep's claim, school progress) and the demo's pages.
+SQLITE_TOO = (
+    "tests/unit/",
+    "tests/integration/test_locking.py",
+    "tests/integration/test_notify.py",
+    "tests/integration/test_roster_import.py",
+    "tests/integration/test_roster_commands.py",
+    "tests/integration/test_credits_totals.py",
+    "tests/integration/test_credits_compliance.py",
+    "tests/integration/test_credits_ledger.py",
+    "tests/integration/test_enrollment_chain.py",
+    "tests/integration/test_enrollment_bulk.py",
+    "tests/integration/test_courses_selection.py",
+    "tests/integration/test_courses_views.py",
+    "tests/integration/background/test_background_sweep.py",
+    "tests/integration/test_home.py",
+    "tests/integration/test_crawl.py",
+)
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
     for item in items:
         restore_seed_rows_after(item)
+        if item.nodeid.startswith(SQLITE_TOO):
+            item.add_marker(pytest.mark.sqlite)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run `make test`)")

@@ -53,23 +53,6 @@ def test_every_registered_job_has_its_schedule_row():
     assert set(PeriodicTask.objects.values_list("name", "task")) == {(job.name, job.task) for job in JOBS.values()}
 
 
-def test_a_fresh_database_migrates_with_the_database_checks_on(tmp_path):
-    """``migrate`` runs the database checks before the beat tables exist (the demo's first start)."""
-    import os
-    import subprocess
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=root, env=env, capture_output=True, text=True
-    )
-
-    assert (result.returncode, result.stderr) == (0, "")
-
-
 def test_a_model_admin_without_a_reach_fails_the_check(monkeypatch):
     from django.contrib import admin
 

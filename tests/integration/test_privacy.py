@@ -7,8 +7,10 @@ import io
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -174,8 +176,6 @@ def test_runserver_request_lines_reach_the_log_without_query():
 
 
 def test_gunicorn_access_log_has_no_query_string_or_id_number(tmp_path):
-    from tests.integration.test_processes import free_port, wait_for
-
     port, log = free_port(), tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(DEBUG="1", VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
@@ -199,6 +199,21 @@ def test_gunicorn_access_log_has_no_query_string_or_id_number(tmp_path):
     text = log.read_text()
     assert "GET /accounts/login/ HTTP/1.1" in text
     assert ("?" in text, "440104199104115675" in text, "440104********5675" in text) == (False, False, True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _get(url):
