@@ -119,7 +119,7 @@ def test_a_programme_goes_from_roster_to_final_list(journey, tree, programme, se
     expect(page.locator(".alert-success")).to_contain_text("已审定 1 人。")
     journey.check(page, "programme-4-finalized")
     journey.nav(page, "学时达标")
-    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("h1")).to_have_text(f"{tree.city.name} 学时达标率")
     journey.check(page, "programme-5-dashboard")
 
     states = sorted(Application.objects.values_list("teacher__name", "state", "level__unit_kind"))
