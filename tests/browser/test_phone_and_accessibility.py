@@ -176,8 +176,6 @@ def test_every_setup_page_passes_axe_and_fits_the_viewport(live_server, browser,
             width = page.evaluate("document.documentElement.scrollWidth")
             if violations or width > size["width"]:
                 found[url] = (violations, width)
-            name = f"setup{url}".replace("/", "_").replace("?", "_")[:120]
-            page.screenshot(path=SCREENSHOTS / viewport / f"{name}.png", full_page=True)
         context.close()
     assert [url for url, status in statuses.items() if status != 200] == []
     assert found == {}
