@@ -159,6 +159,7 @@ def test_a_new_citys_year_is_set_up_from_nothing_in_the_portal(journey):
     finally:
         provider_side.close()
     journey.setup(page, "courses:provider_list")
+    expect(page.locator("#review-queue")).to_contain_text("待审核课程 1 门")
     page.locator("#review-queue a").click()
     page.locator("tr", has_text="新时代师德师风专题").get_by_role("link", name="编辑").click()
     page.locator("#id_status").select_option("published")

@@ -2,8 +2,10 @@
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from courses import services
 from courses.models import FeePayer, TrainingPeriod
 from tests.factories.courses import PeriodFactory, RuleSetFactory
 from tests.factories.enrollment import at
@@ -174,3 +176,16 @@ def test_fee_payers_are_for_the_city_admin(client, tree):
     client.force_login(tree.carol)
 
     assert client.get(reverse("courses:period_fee_payers", args=[period.pk])).status_code == 403
+
+
+def test_fee_payers_set_refuses_an_unknown_payer_and_another_citys_admin(tree):
+    period = PeriodFactory(city=tree.city)
+    other = other_city(at("2022-03-01 09:00"))
+
+    with pytest.raises(ValidationError) as unknown:
+        services.fee_payers_set(period, {"public": "nobody", "elective": "teacher"}, actor=tree.erin)
+    with pytest.raises(PermissionDenied):
+        services.fee_payers_set(period, {"public": "teacher"}, actor=other.admin)
+
+    assert unknown.value.message_dict == {"public": ["请为公需科目选择费用承担方"]}
+    assert FeePayer.objects.count() == 0
