@@ -9,9 +9,11 @@ from courses.models import (
     Course,
     CourseOffer,
     CourseSession,
+    Payer,
     Provider,
     TrainingPeriod,
 )
+from credits.models import Category
 from portal.forms import ModelMultipleIdsField, SpreadsheetField
 from portal.models import Unit
 from portal.uploads import DocumentField
@@ -255,6 +257,23 @@ class PeriodForm(forms.ModelForm):
         if city and rule_set and rule_set.city_id != city.pk:
             self.add_error("rule_set", _("请选择%(city)s的学时规则") % {"city": city.name})
         return data
+
+
+class FeePayerForm(forms.Form):
+    """Who pays each category's training fees in a period: one choice per category (the notice's table)."""
+
+    def __init__(self, *args, payers: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for category, label in Category.choices:
+            self.fields[category] = forms.ChoiceField(
+                label=label,
+                choices=Payer.choices,
+                initial=payers.get(category, Payer.EMPLOYER),
+                error_messages={
+                    "required": _("请为%(category)s选择费用承担方") % {"category": label},
+                    "invalid_choice": _("请为%(category)s从列表中选择费用承担方") % {"category": label},
+                },
+            )
 
 
 class ProviderAddForm(forms.Form):

@@ -31,11 +31,13 @@ from courses.models import (
     CourseSelection,
     CourseSession,
     CourseStatus,
+    FeePayer,
     LateRegistration,
     OfferStatus,
     OfferVersion,
     OutcomeCompilation,
     ParticipantFormSend,
+    Payer,
     Provider,
     ProviderStaff,
     SelectionPhase,
@@ -45,6 +47,7 @@ from courses.models import (
     WaitlistStatus,
     ledger_reference,
 )
+from credits.models import Category
 from credits.rule_engine import fmt_hours
 from portal.locking import lock_row, lock_rows
 from portal.models import EMPLOYER_KINDS, Role, RoleAssignment, Stage, Teacher, TeacherStatus, Unit, UnitKind, User
@@ -503,6 +506,30 @@ def period_save(period: TrainingPeriod, *, actor: User) -> TrainingPeriod:
     period.full_clean()
     period.save()
     return period
+
+
+def fee_payers_set(period: TrainingPeriod, payers: dict[str, str], *, actor: User) -> None:
+    """Who pays each category's training fees in one of the city's periods (``{category: payer}``).
+
+    The city admin of the period's city only. Raises ValidationError by category for an unknown
+    category or payer, and writes nothing then. Side effect: one row per category given, inserted
+    or updated in one statement.
+    """
+    _require_city_admin(actor, period.city)
+    categories = dict(Category.choices)
+    errors = {
+        category: _("请为%(category)s选择费用承担方") % {"category": categories.get(category, category)}
+        for category, payer in payers.items()
+        if category not in categories or payer not in Payer.values
+    }
+    if errors:
+        raise ValidationError(errors)
+    FeePayer.objects.bulk_create(
+        [FeePayer(period=period, category=category, payer=payer) for category, payer in payers.items()],
+        update_conflicts=True,
+        unique_fields=["period", "category"],
+        update_fields=["payer"],
+    )
 
 
 def provider_create(provider: Provider, *, actor: User, city: Unit) -> Provider:

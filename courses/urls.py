@@ -25,6 +25,7 @@ urlpatterns = [
     path("setup/periods/", views_setup.period_list, name="period_list"),
     path("setup/periods/new/", views_setup.period_edit, name="period_create"),
     path("setup/periods/<id:pk>/", views_setup.period_edit, name="period_edit"),
+    path("setup/periods/<id:pk>/fees/", views_setup.period_fee_payers, name="period_fee_payers"),
     path("setup/providers/", views_setup.provider_list, name="provider_list"),
     path("setup/providers/<id:pk>/", views_setup.provider_detail, name="provider_detail"),
     path("setup/providers/<id:pk>/remove/", views_setup.provider_remove, name="provider_remove"),

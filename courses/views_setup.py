@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from courses import selectors, services
-from courses.forms import PeriodForm, ProviderAddForm, ProviderCreateForm, StaffAddForm
-from courses.models import Course, CourseStatus, ProviderStaff, TrainingPeriod
+from courses.forms import FeePayerForm, PeriodForm, ProviderAddForm, ProviderCreateForm, StaffAddForm
+from courses.models import Course, CourseStatus, Payer, ProviderStaff, TrainingPeriod
+from credits.models import Category
 from credits.rule_engine import describe
 from credits.selectors import rule_sets_managed_by
 from portal import idcard
@@ -75,11 +76,29 @@ def period_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+@role_required(Role.CITY_ADMIN)
+def period_fee_payers(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who pays which category in the period (a category nobody set is paid by the employer)."""
+    period = get_visible_or_404(selectors.periods_managed_by(request.user), pk=pk)
+    form = FeePayerForm(request.POST or None, payers=selectors.fee_payers(period))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.fee_payers_set(period, form.cleaned_data, actor=request.user)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("已保存“%(name)s”的培训费用承担。") % {"name": period.name})
+            return redirect("courses:period_edit", period.pk)
+    return render(request, "courses/setup/fee_payers.html", {"period": period, "form": form})
+
+
 def _timeline_context(period: TrainingPeriod) -> dict:
+    payers = selectors.fee_payers(period) if period.pk else {}
     return {
         "preview": period,
         "milestones": selectors.period_timeline(period),
         "rule_sentence": describe(period.rule_set.tree) if period.rule_set_id else "",
+        "fee_payers": [(Category(c).label, Payer(p).label) for c, p in payers.items()],
         "now": timezone.now(),
     }
 

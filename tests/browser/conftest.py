@@ -72,8 +72,9 @@ class Journey:
         toggler = page.locator(".navbar-toggler")
         if toggler.is_visible():
             toggler.click()
-        page.get_by_role("link", name=label, exact=True).first.click()
-        page.wait_for_load_state()
+            page.locator("#nav.show").wait_for()  # opened: a click during the animation may be lost
+        with page.expect_navigation():
+            page.locator("#nav").get_by_role("link", name=label, exact=True).first.click()
 
     def setup(self, page, url_name: str) -> None:
         """From the 年度设置 page, the link to one set-up page."""

@@ -2,15 +2,19 @@
 
 The platform operator opens 深圳市 with its first city admin; she picks her own password, adds a
 district and a school, builds the year's rule in the builder, sets up the period and creates a
-provider. No page scrolls sideways at 375 px (conftest.Journey).
+provider; a programme with its chain and quota table; the provider's course, published from the city's
+review queue. No page scrolls sideways at 375 px (conftest.Journey).
 """
 
 import pytest
 from playwright.sync_api import expect
 
-from courses.models import Provider, TrainingPeriod
+from courses import services
+from courses.models import Course, CourseStatus, Provider, TrainingPeriod
 from credits.models import RuleSet
-from portal.models import Role, RoleAssignment, Unit
+from enrollment.models import Programme
+from portal.models import Role, RoleAssignment, Unit, User
+from tests.browser.conftest import Journey
 from tests.factories.credits import preloaded
 from tests.factories.portal import UserFactory, id_number
 
@@ -98,7 +102,16 @@ def test_a_new_citys_year_is_set_up_from_nothing_in_the_portal(journey):
     page.wait_for_load_state()
     journey.check(page, "city-year-5-period-preview")
     page.get_by_role("button", name="保存").click()
-    page.wait_for_load_state()
+    expect(page.locator(".alert-success")).to_contain_text("培训周期“深圳市2027年度继续教育”已保存。")
+
+    # Who pays which category, shown on the period's preview.
+    page.get_by_role("link", name="培训费用承担").click()
+    page.get_by_label("公需科目").select_option("city")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#fee-payers")).to_have_text(
+        "培训费用：公需科目由市级财政承担；专业科目由任职单位（学校）承担；选修科目由任职单位（学校）承担。"
+    )
+    journey.check(page, "city-year-5b-fee-payers")
 
     # A provider that serves the city.
     journey.setup(page, "courses:provider_list")
@@ -109,12 +122,67 @@ def test_a_new_citys_year_is_set_up_from_nothing_in_the_portal(journey):
     expect(page.locator(".alert-success")).to_contain_text("已新建施教机构“深圳开放大学”")
     journey.check(page, "city-year-6-provider")
 
+    # A programme with its chain of levels, deadlines and the quota table typed on one page.
+    period = TrainingPeriod.objects.get(city=city, code="2701")
+    journey.setup(page, "enrollment:setup_programme_list")
+    page.get_by_role("link", name="新建项目").click()
+    form = page.locator("#programme-form")
+    form.locator("[name='period']").select_option(str(period.pk))
+    form.locator("[name='title']").fill("深圳市骨干教师高级研修")
+    form.locator("[name='total_seats']").fill("10")
+    form.locator("[name='registration_opens_at']").fill("2027-03-01T09:00")
+    form.locator("[name='registration_closes_at']").fill("2027-03-05T23:59")
+    for i, deadline in enumerate(("2027-03-05T23:59", "2027-03-10T23:59", "2027-03-15T23:59")):
+        form.locator(f"[name='levels-{i}-deadline']").fill(deadline)
+    form.get_by_label("福田区").fill("10")
+    page.get_by_role("button", name="保存项目").click()
+    expect(page.locator(".alert-success")).to_contain_text("项目“深圳市骨干教师高级研修”已保存（名额变动 1 个区）。")
+    journey.check(page, "city-year-7-programme")
+
+    # The provider's staff member adds a course; it waits in the city's review queue until the city publishes it.
+    provider, admin = Provider.objects.get(code="SZOU"), User.objects.get(id_number=admin_number)
+    staff = UserFactory(name="周文")
+    services.provider_staff_add(actor=admin, provider=provider, id_number=staff.id_number, name="周文")
+    provider_side = Journey(journey.browser, journey.base, journey.viewport)
+    try:
+        staff_page = provider_side.login(staff.id_number, "pw-123456")
+        provider_side.nav(staff_page, "课程管理")
+        staff_page.get_by_role("link", name="新增课程").click()
+        staff_page.locator("#id_period").select_option(str(period.pk))
+        staff_page.locator("#id_code").fill("SZ-001")
+        staff_page.locator("#id_title").fill("新时代师德师风专题")
+        staff_page.locator("#id_category").select_option("public")
+        staff_page.locator("#id_hours").fill("6")
+        staff_page.get_by_role("button", name="保存").click()
+        expect(staff_page.locator(".alert-success")).to_contain_text("课程“新时代师德师风专题”已保存")
+        provider_side.check(staff_page, "city-year-8-provider-course")
+    finally:
+        provider_side.close()
+    journey.setup(page, "courses:provider_list")
+    expect(page.locator("#review-queue")).to_contain_text("待审核课程 1 门")
+    page.locator("#review-queue a").click()
+    page.locator("tr", has_text="新时代师德师风专题").get_by_role("link", name="编辑").click()
+    page.locator("#id_status").select_option("published")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".alert-success")).to_contain_text("课程“新时代师德师风专题”已保存")
+    journey.check(page, "city-year-9-course-published")
+
     rule_set = RuleSet.objects.get(city=city, year=2027)
     assert rule_set.tree == {
         "all_of": [{"min_total": {"hours": 72}}, {"min_hours": {"category": "public", "hours": 24}}]
     }
     assert list(TrainingPeriod.objects.filter(city=city).values_list("code", "rule_set")) == [("2701", rule_set.pk)]
     assert list(Provider.objects.filter(cities=city).values_list("code", flat=True)) == ["SZOU"]
+    programme = Programme.objects.get(period=period)
+    assert list(programme.levels.order_by("order").values_list("unit_kind", flat=True)) == [
+        "school",
+        "district",
+        "city",
+    ]
+    assert list(programme.quotas.values_list("district__name", "seats")) == [("福田区", 10)]
+    assert list(Course.objects.filter(period=period).values_list("code", "provider__code", "status")) == [
+        ("SZ-001", "SZOU", CourseStatus.PUBLISHED)
+    ]
     assert list(Unit.objects.filter(path__startswith=city.path).order_by("path").values_list("name", flat=True)) == [
         "深圳市",
         "福田区",

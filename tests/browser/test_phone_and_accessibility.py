@@ -1,6 +1,7 @@
-"""Every page a demo user reaches from home, in Chromium at 1280 px and at 375 x 812 (a phone):
-axe-core (served locally from static/vendor) finds no serious or critical violation, and nothing
-scrolls sideways on the phone. Screenshots of each page go to var/screenshots/ (not committed)."""
+"""Every page a demo user reaches from home, and every set-up page of a city admin and of the platform
+operator, in Chromium at 1280 px and at 375 x 812 (a phone): axe-core (served locally from static/vendor)
+finds no serious or critical violation, and nothing scrolls sideways on the phone. Screenshots of each
+page go to var/screenshots/ (not committed)."""
 
 import json
 from pathlib import Path
@@ -9,10 +10,15 @@ from urllib.parse import parse_qsl
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import resolve
+from django.urls import resolve, reverse
+from django.utils import timezone
 
+from courses.models import CourseStatus, ProviderStaff
 from portal import demo
-from portal.models import User
+from portal.models import Announcement, Contact, Stage, User
+from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory
+from tests.factories.enrollment import programme_with_chain
+from tests.factories.portal import UserFactory
 from tests.integration.test_crawl import internal_links
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -101,3 +107,75 @@ def test_every_page_of_each_role_passes_axe_and_fits_the_viewport(live_server, b
     )
     assert violations == {}
     assert too_wide == {}
+
+
+@pytest.fixture
+def setup_pages(tree):
+    """The set-up pages of a city admin and of the platform operator, each with something on it to edit."""
+    now = timezone.now()
+    stage, _created = Stage.objects.get_or_create(code="junior", defaults={"name": "初中", "order": 30})
+    period = PeriodFactory(city=tree.city)
+    provider = ProviderFactory(name="甲市开放大学", code="JIA")
+    provider.cities.add(tree.city)
+    ProviderStaff.objects.create(provider=provider, user=UserFactory(name="周文"))
+    draft = CourseFactory(period=period, provider=provider, status=CourseStatus.DRAFT, title="待审核的课程")
+    programme = programme_with_chain(tree.city, period=period, quotas={tree.district1: 5, tree.district2: 3})
+    contact = Contact.objects.create(unit=tree.district1, name="王老师", phone="020-1234", duty="选课答疑")
+    announcement = Announcement.objects.create(unit=tree.city, title="选课通知", body="三月选课", publish_at=now)
+    operator = UserFactory(is_operator=True, name="平台运营")
+    city_admin = [
+        reverse("portal:setup"),
+        reverse("portal:unit_tree"),
+        reverse("portal:contacts"),
+        reverse("portal:contact_edit", args=[contact.pk]),
+        reverse("portal:announcements"),
+        reverse("portal:announcement_create"),
+        reverse("portal:announcement_edit", args=[announcement.pk]),
+        reverse("credits:rule_list"),
+        reverse("credits:rule_create"),
+        reverse("credits:rule_edit", args=[period.rule_set.pk]),
+        reverse("courses:period_list"),
+        reverse("courses:period_create"),
+        reverse("courses:period_edit", args=[period.pk]),
+        reverse("courses:period_fee_payers", args=[period.pk]),
+        reverse("courses:provider_list"),
+        reverse("courses:provider_detail", args=[provider.pk]),
+        reverse("courses:manage_list") + "?status=draft",  # the course-review queue
+        reverse("courses:course_edit", args=[draft.pk]),
+        reverse("enrollment:setup_programme_list"),
+        reverse("enrollment:setup_programme_create"),
+        reverse("enrollment:setup_programme_edit", args=[programme.pk]),
+        reverse("enrollment:quota_manage", args=[programme.pk]),
+    ]
+    platform = [
+        reverse("portal:operator_cities"),
+        reverse("portal:operator_city", args=[tree.city.pk]),
+        reverse("portal:operator_stages"),
+        reverse("portal:operator_stage", args=[stage.pk]),
+        reverse("portal:operator_schedules"),
+        reverse("credits:catalogue_settings"),
+    ]
+    return {tree.erin.id_number: city_admin, operator.id_number: platform}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_setup_page_passes_axe_and_fits_the_viewport(live_server, browser, setup_pages, viewport):
+    size = VIEWPORTS[viewport]
+    found, statuses = {}, {}
+    for number, urls in setup_pages.items():
+        context = browser.new_context(locale="zh-CN", viewport=size)
+        context.add_cookies([session_cookie(live_server, number)])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for url in urls:
+            statuses[url] = page.goto(live_server.url + url).status
+            page.add_script_tag(url=live_server.url + AXE)
+            violations = page.evaluate(RUN_AXE)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if violations or width > size["width"]:
+                found[url] = (violations, width)
+        context.close()
+    assert [url for url, status in statuses.items() if status != 200] == []
+    assert found == {}

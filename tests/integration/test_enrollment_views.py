@@ -1,6 +1,7 @@
 """The special-programme pages: who sees what, deadlines at request time, lists on paper, admin."""
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -311,6 +312,23 @@ def test_quota_page_is_for_the_city_admin(client, tree, programme):
     client.force_login(tree.carol)
 
     assert client.get(reverse("enrollment:quota_manage", args=[programme.pk])).status_code == 403
+
+
+def test_city_quota_table_labels_the_districts_waiting_count(client, tree, programme):
+    """The city sees what waits for each district's review, not "待本级审核" (the city is not that level)."""
+    application = _apply(tree.teacher_a, programme)
+    services.application_approve(actor=tree.alice, application=application, now=at("2022-03-15 10:00"))
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-20 10:00"), tick=False):
+        body = client.get(reverse("enrollment:quota_manage", args=[programme.pk])).content.decode()
+
+    table = body.split('id="quota-fill"', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r'<th scope="col">(.*?)</th>', table)
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)]
+    assert headers == ["区（县）", "已通过 / 名额", "待该区（县）审核", "延长审核至"]
+    assert (cells[0], cells[2]) == ("天河区", "1")  # teacher_a, approved by her school, waits for 天河区
+    assert "待本级审核" not in body
 
 
 def test_home_card_tells_the_school_admin_what_waits_and_until_when(client, tree, programme):

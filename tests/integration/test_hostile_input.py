@@ -211,6 +211,7 @@ def form_makers(world):
             d, {}, providers=providers, periods=periods
         ),
         course_forms.PeriodForm: lambda d: course_forms.PeriodForm(d, cities=cities, rule_sets=RuleSet.objects.all()),
+        course_forms.FeePayerForm: lambda d: course_forms.FeePayerForm(d, payers={}),
         course_forms.ProviderAddForm: lambda d: course_forms.ProviderAddForm(d, cities=cities),
         course_forms.ProviderCreateForm: lambda d: course_forms.ProviderCreateForm(d, cities=cities),
         course_forms.StaffAddForm: lambda d: course_forms.StaffAddForm(d),

@@ -2,11 +2,14 @@
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from courses.models import TrainingPeriod
+from courses import services
+from courses.models import FeePayer, TrainingPeriod
 from tests.factories.courses import PeriodFactory, RuleSetFactory
 from tests.factories.enrollment import at
+from tests.factories.setup import other_city
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +122,70 @@ def test_teacher_sees_the_same_timeline_with_the_passed_dates_marked(client, tre
     assert response.content.decode().count("timeline-item timeline-passed") == 2
     cards = [c for _role, cards in home.context["sections"] for c in cards if c.title == "本年度安排"]
     assert [c.text for c in cards] == ["下一项：选课与补选截止（2022年3月30日 00:00）"]
+
+
+def test_fee_payers_are_set_changed_and_shown_on_the_preview(client, tree):
+    period = PeriodFactory(city=tree.city)
+    client.force_login(tree.erin)
+    url = reverse("courses:period_fee_payers", args=[period.pk])
+    initial = {name: field.initial for name, field in client.get(url).context["form"].fields.items()}
+
+    created = client.post(url, {"public": "province", "professional": "employer", "elective": "employer"})
+    client.post(url, {"public": "province", "professional": "county", "elective": "teacher"})
+    body = client.get(reverse("courses:period_edit", args=[period.pk])).content.decode()
+
+    assert initial == {"public": "employer", "professional": "employer", "elective": "employer"}
+    assert created["Location"] == reverse("courses:period_edit", args=[period.pk])
+    assert dict(FeePayer.objects.filter(period=period).values_list("category", "payer")) == {
+        "public": "province",
+        "professional": "county",
+        "elective": "teacher",
+    }
+    assert "公需科目由省级财政承担；专业科目由县级财政承担；选修科目由教师个人承担。" in body
+
+
+def test_fee_payers_of_another_citys_period_are_404(client, tree):
+    other = other_city(at("2022-03-01 09:00"))
+    client.force_login(tree.erin)
+    url = reverse("courses:period_fee_payers", args=[other.period.pk])
+
+    statuses = [client.get(url).status_code, client.post(url, {"public": "teacher"}).status_code]
+
+    assert statuses == [404, 404]
+    assert FeePayer.objects.count() == 0
+
+
+def test_fee_payer_bad_input_is_answered_in_chinese_by_category(client, tree):
+    period = PeriodFactory(city=tree.city)
+    client.force_login(tree.erin)
+
+    response = client.post(
+        reverse("courses:period_fee_payers", args=[period.pk]), {"public": "nobody", "professional": "employer"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "public": ["请为公需科目从列表中选择费用承担方"],
+        "elective": ["请为选修科目选择费用承担方"],
+    }
+    assert FeePayer.objects.count() == 0
+
+
+def test_fee_payers_are_for_the_city_admin(client, tree):
+    period = PeriodFactory(city=tree.city)
+    client.force_login(tree.carol)
+
+    assert client.get(reverse("courses:period_fee_payers", args=[period.pk])).status_code == 403
+
+
+def test_fee_payers_set_refuses_an_unknown_payer_and_another_citys_admin(tree):
+    period = PeriodFactory(city=tree.city)
+    other = other_city(at("2022-03-01 09:00"))
+
+    with pytest.raises(ValidationError) as unknown:
+        services.fee_payers_set(period, {"public": "nobody", "elective": "teacher"}, actor=tree.erin)
+    with pytest.raises(PermissionDenied):
+        services.fee_payers_set(period, {"public": "teacher"}, actor=other.admin)
+
+    assert unknown.value.message_dict == {"public": ["请为公需科目选择费用承担方"]}
+    assert FeePayer.objects.count() == 0

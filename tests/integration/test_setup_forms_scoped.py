@@ -111,6 +111,7 @@ def test_edit_pages_offer_only_the_citys_own_objects(client, two_cities):
     pages = [
         reverse("credits:rule_edit", args=[period.rule_set.pk]),
         reverse("courses:period_edit", args=[period.pk]),
+        reverse("courses:period_fee_payers", args=[period.pk]),
         reverse("courses:provider_detail", args=[provider.pk]),
         reverse("enrollment:setup_programme_edit", args=[programme.pk]),
         reverse("enrollment:quota_manage", args=[programme.pk]),
@@ -130,6 +131,7 @@ def test_the_other_citys_objects_are_404(client, two_cities):
     pages = [
         reverse("credits:rule_edit", args=[other.rule_set.pk]),
         reverse("courses:period_edit", args=[other.period.pk]),
+        reverse("courses:period_fee_payers", args=[other.period.pk]),
         reverse("courses:provider_detail", args=[other.provider.pk]),
         reverse("enrollment:setup_programme_edit", args=[other.programme.pk]),
         reverse("portal:contact_edit", args=[other.contact.pk]),
