@@ -77,36 +77,47 @@ def demo_roles(transactional_db):
     return by_role
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_every_page_of_each_role_passes_axe_and_fits_the_viewport(live_server, browser, demo_roles, viewport):
-    size = VIEWPORTS[viewport]
-    violations, too_wide = {}, {}
-    (SCREENSHOTS / viewport).mkdir(parents=True, exist_ok=True)
-    for role, number in demo_roles.items():
+def audit(browser, live_server, number: str, urls: list[str], shots: str | None = None) -> dict:
+    """Open each of ``urls`` as ``number`` at both widths; {(width, url): what is wrong} (nothing: left out).
+
+    What is wrong: a status other than 200, axe's serious or critical findings, a page wider than the
+    viewport. With ``shots``, a screenshot of each page goes to var/screenshots/<width>/<shots><url>.jpg.
+    """
+    found = {}
+    for viewport, size in VIEWPORTS.items():
         context = browser.new_context(locale="zh-CN", viewport=size)
         context.add_cookies([session_cookie(live_server, number)])
         page = context.new_page()
         page.set_default_timeout(15_000)
-        for url in pages_of(number):
-            page.goto(live_server.url + url)
+        for url in urls:
+            status = page.goto(live_server.url + url).status
             page.add_script_tag(url=live_server.url + AXE)
-            for found in page.evaluate(RUN_AXE):
-                violations.setdefault(found, []).append(f"{role} {url}")
+            violations = page.evaluate(RUN_AXE)
             width = page.evaluate("document.documentElement.scrollWidth")
-            if width > size["width"]:
-                too_wide[(role, url)] = width
-            name = f"{role}{url}".replace("/", "_").replace("?", "_")[:120]
-            page.screenshot(path=SCREENSHOTS / viewport / f"{name}.png", full_page=True)
+            if status != 200 or violations or width > size["width"]:
+                found[(viewport, url)] = {"status": status, "axe": violations, "scroll_width": width}
+            if shots is not None:
+                name = f"{shots}{url}".replace("/", "_").replace("?", "_")[:120]
+                (SCREENSHOTS / viewport).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=SCREENSHOTS / viewport / f"{name}.jpg", full_page=True, quality=70)
         context.close()
-    (SCREENSHOTS / viewport / "violations.json").write_text(
-        json.dumps(
-            {"axe": violations, "too_wide": {" ".join(k): v for k, v in too_wide.items()}}, ensure_ascii=False, indent=1
-        )
+    return found
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_every_page_of_each_role_passes_axe_and_fits_the_viewport(live_server, browser, demo_roles):
+    found = {}
+    for role, number in demo_roles.items():
+        found |= {
+            (role, *where): wrong
+            for where, wrong in audit(browser, live_server, number, pages_of(number), shots=role).items()
+        }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "findings.json").write_text(
+        json.dumps({" ".join(k): v for k, v in found.items()}, ensure_ascii=False, indent=1)
     )
-    assert violations == {}
-    assert too_wide == {}
+    assert found == {}
 
 
 @pytest.fixture
@@ -160,22 +171,8 @@ def setup_pages(tree):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_every_setup_page_passes_axe_and_fits_the_viewport(live_server, browser, setup_pages, viewport):
-    size = VIEWPORTS[viewport]
-    found, statuses = {}, {}
+def test_every_setup_page_passes_axe_and_fits_the_viewport(live_server, browser, setup_pages):
+    found = {}
     for number, urls in setup_pages.items():
-        context = browser.new_context(locale="zh-CN", viewport=size)
-        context.add_cookies([session_cookie(live_server, number)])
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        for url in urls:
-            statuses[url] = page.goto(live_server.url + url).status
-            page.add_script_tag(url=live_server.url + AXE)
-            violations = page.evaluate(RUN_AXE)
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if violations or width > size["width"]:
-                found[url] = (violations, width)
-        context.close()
-    assert [url for url, status in statuses.items() if status != 200] == []
+        found |= audit(browser, live_server, number, urls)
     assert found == {}
