@@ -7,9 +7,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from courses import selectors
-from courses.models import CourseSelection, SelectionPhase, SelectionStatus, TrainingPeriod
+from courses.models import SelectionPhase, TrainingPeriod
 from credits.rule_engine import fmt_hours
-from portal.models import Role, Teacher, TeacherStatus
+from portal.models import Role, Teacher
 from portal.registry import HomeCard
 
 ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -102,20 +102,15 @@ def _timeline_card(period: TrainingPeriod, now) -> HomeCard:
 
 
 def _admin_card(role: Role, unit, period: TrainingPeriod, now) -> HomeCard:
-    teachers = Teacher.objects.filter(unit__path__startswith=unit.path, status=TeacherStatus.ACTIVE)
-    total = teachers.count()
-    selected = CourseSelection.objects.filter(
-        period=period,
-        teacher__unit__path__startswith=unit.path,
-        status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
-        teacher__status=TeacherStatus.ACTIVE,
-    ).aggregate(n=Count("teacher", distinct=True))["n"]
+    counted = selectors.selection_progress(unit, period)
+    total, selected = counted.value
     rate = f"{selected / total:.0%}" if total else "—"
-    text = _("%(unit)s在职教师 %(total)d 人，已选课 %(selected)d 人（%(rate)s）") % {
+    text = _("%(unit)s在职教师 %(total)d 人，已选课 %(selected)d 人（%(rate)s），统计于 %(time)s") % {
         "unit": unit.name,
         "total": total,
         "selected": selected,
         "rate": rate,
+        "time": timezone.localtime(counted.at).strftime("%H:%M"),
     }
     url = {
         Role.CITY_ADMIN: reverse("courses:fill_rates"),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet
 from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
+from portal.figures import figures_counted
 from portal.models import TeacherStatus, Unit
 from portal.privacy import id_number_for
 from portal.replica import reading_connection
@@ -156,6 +157,7 @@ class Overview:
     total: UnitRate
     children: list[UnitRate]
     by_path: list[tuple[str, int, int]] = field(default_factory=list)  # employer units: (path, teachers, compliant)
+    counted_at: dt.datetime | None = None  # when the counts were taken, if kept (portal.figures)
 
 
 @dataclass
@@ -297,12 +299,26 @@ def compliance_by_path(
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
 
 
-def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) -> Overview | None:
-    """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count."""
+def compliance_overview(
+    unit: Unit, year: int, rule_set: RuleSet | None = None, *, kept: bool = False
+) -> Overview | None:
+    """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count.
+
+    ``kept`` (the dashboard): the counts over the teachers are taken at most every
+    FIGURES_SECONDS per unit, year and rule (portal.figures); ``Overview.counted_at`` says when.
+    """
     rule_set = rule_set or rule_set_for_unit(unit, year)
     if rule_set is None:
         return None
-    rows = compliance_by_path(unit, year, rule_set.tree)
+    tree = rule_set.tree
+    counted_at = None
+    if kept:
+        counted = figures_counted(
+            "compliance_by_path", (unit.pk, unit.path, year, tree), lambda: compliance_by_path(unit, year, tree)
+        )
+        rows, counted_at = counted.value, counted.at
+    else:
+        rows = compliance_by_path(unit, year, tree)
     children = list(Unit.objects.filter(parent=unit).order_by("path"))
     rates = {child.path: UnitRate(child) for child in children}
     total = UnitRate(unit)
@@ -314,7 +330,9 @@ def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) 
             rates[child_path].teachers += teachers
             rates[child_path].compliant += compliant
     shown = [rate for rate in rates.values() if rate.teachers]
-    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=shown, by_path=rows)
+    return Overview(
+        unit=unit, year=year, rule_set=rule_set, total=total, children=shown, by_path=rows, counted_at=counted_at
+    )
 
 
 def _child_path(parent_path: str, path: str) -> str | None:

@@ -137,5 +137,5 @@ def test_admin_home_rate_says_it_is_the_morning_snapshot(client, tree):
         response = client.get(reverse("home"))
 
     assert _card(response, Role.CITY_ADMIN, "学时达标率").text == (
-        "截至 2022-06-01 01:30 的快照：1 / 4 名教师达标（25.0%）；达标率页为实时数据"
+        "截至 2022-06-01 01:30 的快照：1 / 4 名教师达标（25.0%）；达标率页每 5 分钟统计一次"
     )
