@@ -413,7 +413,7 @@ def _count_progress(period: TrainingPeriod, scope: Scope) -> list[_ProgressRow]:
 
 def _progress(period: TrainingPeriod, scope: Scope, count: Callable[[], list[_ProgressRow]]) -> list[SchoolProgress]:
     """The rows ``count`` makes, kept per period, rule and reach (the user's reach is checked by the view)."""
-    tree = period.rule_set.tree if period.rule_set_id else None
+    tree = period.rule_set.tree if period.rule_set is not None else None
     counted = figures_counted("school_progress", (period.pk, period.city.path, tree, scope.admin_paths()), count)
     return [
         SchoolProgress(UnitName(pk, name, path), teachers, chose, enough, counted_at=counted.at)

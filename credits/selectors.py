@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -304,35 +305,51 @@ def compliance_overview(
 ) -> Overview | None:
     """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count.
 
-    ``kept`` (the dashboard): the counts over the teachers are taken at most every
-    FIGURES_SECONDS per unit, year and rule (portal.figures); ``Overview.counted_at`` says when.
+    ``kept`` (the dashboard): the sums per child unit are counted at most every FIGURES_SECONDS
+    per unit, year and rule (portal.figures), ``Overview.counted_at`` says when, and
+    ``Overview.by_path`` is left empty.
     """
     rule_set = rule_set or rule_set_for_unit(unit, year)
     if rule_set is None:
         return None
     tree = rule_set.tree
-    counted_at = None
+    counted_at, rows = None, []
     if kept:
         counted = figures_counted(
-            "compliance_by_path", (unit.pk, unit.path, year, tree), lambda: compliance_by_path(unit, year, tree)
+            "compliance_roll_up",
+            (unit.pk, unit.path, year, tree),
+            lambda: _roll_up(unit.path, compliance_by_path(unit, year, tree)),
         )
-        rows, counted_at = counted.value, counted.at
+        (teachers, compliant, by_child), counted_at = counted.value, counted.at
     else:
         rows = compliance_by_path(unit, year, tree)
-    children = list(Unit.objects.filter(parent=unit).order_by("path"))
-    rates = {child.path: UnitRate(child) for child in children}
-    total = UnitRate(unit)
-    for path, teachers, compliant in rows:
-        total.teachers += teachers
-        total.compliant += compliant
-        child_path = _child_path(unit.path, path)
-        if child_path and child_path in rates:
-            rates[child_path].teachers += teachers
-            rates[child_path].compliant += compliant
-    shown = [rate for rate in rates.values() if rate.teachers]
+        teachers, compliant, by_child = _roll_up(unit.path, rows)
+    children = [
+        UnitRate(child, *by_child.get(child.path, (0, 0)))
+        for child in Unit.objects.filter(parent=unit).order_by("path")
+    ]
     return Overview(
-        unit=unit, year=year, rule_set=rule_set, total=total, children=shown, by_path=rows, counted_at=counted_at
+        unit=unit,
+        year=year,
+        rule_set=rule_set,
+        total=UnitRate(unit, teachers, compliant),
+        children=[rate for rate in children if rate.teachers],
+        by_path=rows,
+        counted_at=counted_at,
     )
+
+
+def _roll_up(parent_path: str, rows: list[tuple[str, int, int]]) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """(teachers, compliant, {child unit's path: (teachers, compliant)}) from the rows per employer unit."""
+    by_child: defaultdict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    teachers = compliant = 0
+    for path, n, ok in rows:
+        teachers += n
+        compliant += ok
+        if child_path := _child_path(parent_path, path):
+            was_n, was_ok = by_child[child_path]
+            by_child[child_path] = (was_n + n, was_ok + ok)
+    return teachers, compliant, dict(by_child)  # a plain dict: kept in the cache, pickled
 
 
 def _child_path(parent_path: str, path: str) -> str | None:
