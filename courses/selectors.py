@@ -315,8 +315,8 @@ class DistrictRow:
 
 
 def selections_by_district(period: TrainingPeriod, scope: Scope) -> list[DistrictRow]:
-    """Live selections per district and category within the user's reach (two queries), counted at most
-    every FIGURES_SECONDS for the same period and reach (portal.figures)."""
+    """Selections (live ones) per district and category within the user's reach (two queries), counted
+    at most every FIGURES_SECONDS for the same period and reach (portal.figures)."""
     counted = figures_counted(
         "selections_by_district",
         (period.pk, period.city.path, scope.admin_paths()),
@@ -585,12 +585,8 @@ def _count_progress_sql(period: TrainingPeriod, scope: Scope) -> list[_ProgressR
         .annotate(n=Count("teacher_id", distinct=True))
         .order_by()
     )
-    units = dict(
-        (pk, (name, path))
-        for pk, name, path in Unit.objects.filter(pk__in=[r["unit_id"] for r in counts]).values_list(
-            "pk", "name", "path"
-        )
-    )
+    in_reach = Unit.objects.filter(pk__in=[r["unit_id"] for r in counts])
+    units = {pk: (name, path) for pk, name, path in in_reach.values_list("pk", "name", "path")}
     rows = [
         (r["unit_id"], *units[r["unit_id"]], r["n"], selected.get(r["unit_id"], 0), int(r["met"] or 0)) for r in counts
     ]

@@ -13,13 +13,16 @@ from django.urls import reverse
 
 from courses import selectors
 from courses.models import CourseSelection
+from portal import idcard
 from portal.figures import figures_counted, figures_forget
 from portal.models import Role
+from portal.roster_import import roster_import
 from portal.scoping import scope_for
 from portal.selectors import organisation_counts
 from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
 from tests.factories.credits import GUANGZHOU_TREE, RuleSetFactory, entries, preloaded
 from tests.factories.portal import admin_user
+from tests.integration.test_roster_import import row, xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +191,12 @@ def test_organisation_counts_two_reaches_each_their_own(tree):
     counts = [organisation_counts(user).value["teachers"] for user in (tree.carol, tree.erin, tree.alice)]
 
     assert counts == [2, 3, 1]
+
+
+def test_organisation_counts_show_a_roster_import_at_once(tree, django_capture_on_commit_callbacks):
+    before = organisation_counts(tree.carol).value["teachers"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_import(xlsx([row("张三", idcard.make("440106", dt.date(1985, 6, 15), 123))]), unit=tree.school_a)
+
+    assert (before, organisation_counts(tree.carol).value["teachers"]) == (2, 3)
