@@ -410,9 +410,16 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all
 
 
 def with_evaluations(rows: list[TeacherRow], tree: dict) -> list[TeacherRow]:
-    """Fill each row's evaluation from its sums (no queries but the cached names)."""
+    """Fill each row's evaluation from its sums (no queries but the cached names).
+
+    Rows with the same sums (often: none yet) share one evaluation, made once.
+    """
+    made: dict[tuple, Evaluation] = {}
     for row in rows:
-        row.evaluation = evaluate(tree, totals_from_columns(row.sums))
+        key = tuple(row.sums.items())  # in the rule's column order, the same for every row
+        if key not in made:
+            made[key] = evaluate(tree, totals_from_columns(row.sums))
+        row.evaluation = made[key]
     return rows
 
 
