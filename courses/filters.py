@@ -157,6 +157,11 @@ class FillRateFilter(django_filters.FilterSet):
     def __init__(self, *args, providers, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["provider"].queryset = providers  # the period's own providers, never another city's
+        # Plain Bootstrap markup, as the catalogue's: crispy's templates were a fifth of the page's time.
+        for name, field in self.form.fields.items():
+            field.widget.attrs["class"] = (
+                "form-control form-control-sm" if name == "q" else "form-select form-select-sm"
+            )
 
     def filter_q(self, queryset, name, value):
         return search_courses(queryset, value)

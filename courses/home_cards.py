@@ -7,9 +7,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from courses import selectors
-from courses.models import CourseSelection, SelectionPhase, SelectionStatus, TrainingPeriod
+from courses.models import SelectionPhase, TrainingPeriod
 from credits.rule_engine import fmt_hours
-from portal.models import Role, Teacher, TeacherStatus
+from portal.models import Role, Teacher
 from portal.registry import HomeCard
 
 ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
@@ -24,7 +24,7 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
     codes = selectors._city_codes(scope)
     if not codes and not scope.provider_ids:
         return cards
-    periods = list(TrainingPeriod.objects.filter(city__code__in=codes).select_related("city", "rule_set"))
+    periods = _periods(request, codes)
     if scope.teacher is not None:
         mine = [p for p in periods if scope.teacher.unit.is_within(p.city)]
         period = selectors.period_current(mine, now)
@@ -41,6 +41,15 @@ def selection_cards(request, scope, now) -> list[HomeCard]:
             if period is not None and period.selection_phase(now) != SelectionPhase.BEFORE:
                 cards.append(_admin_card(role, unit, period, now))
     return cards
+
+
+def _periods(request, codes: set[str]) -> list[TrainingPeriod]:
+    """The periods of the user's cities, read once per request for both card providers."""
+    periods = getattr(request, "_home_periods", None)
+    if periods is None:
+        periods = list(TrainingPeriod.objects.filter(city__code__in=codes).select_related("city", "rule_set"))
+        request._home_periods = periods
+    return periods
 
 
 def _teacher_card(teacher: Teacher, period: TrainingPeriod, now) -> HomeCard:
@@ -102,20 +111,15 @@ def _timeline_card(period: TrainingPeriod, now) -> HomeCard:
 
 
 def _admin_card(role: Role, unit, period: TrainingPeriod, now) -> HomeCard:
-    teachers = Teacher.objects.filter(unit__path__startswith=unit.path, status=TeacherStatus.ACTIVE)
-    total = teachers.count()
-    selected = CourseSelection.objects.filter(
-        period=period,
-        teacher__unit__path__startswith=unit.path,
-        status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED),
-        teacher__status=TeacherStatus.ACTIVE,
-    ).aggregate(n=Count("teacher", distinct=True))["n"]
+    counted = selectors.selection_progress(unit, period)
+    total, selected = counted.value
     rate = f"{selected / total:.0%}" if total else "—"
-    text = _("%(unit)s在职教师 %(total)d 人，已选课 %(selected)d 人（%(rate)s）") % {
+    text = _("%(unit)s在职教师 %(total)d 人，已选课 %(selected)d 人（%(rate)s），统计于 %(time)s") % {
         "unit": unit.name,
         "total": total,
         "selected": selected,
         "rate": rate,
+        "time": timezone.localtime(counted.at).strftime("%H:%M"),
     }
     url = {
         Role.CITY_ADMIN: reverse("courses:fill_rates"),
@@ -193,16 +197,13 @@ def _provider_cards(scope, now) -> list[HomeCard]:
 def partnership_cards(request, scope, now) -> list[HomeCard]:
     """What each role must do now about providers, agreements and offers, in periods that use them.
 
-    One query finds those periods; a city without them (Guangzhou) gets no cards and no more queries.
+    The periods are those selection_cards read; a city without such periods (Guangzhou) gets no cards and no queries.
     """
     from courses.models import SchoolProviderMode
 
-    codes = selectors._city_codes(scope)
-    periods = list(
-        TrainingPeriod.objects.filter(city__code__in=codes)
-        .exclude(school_providers=SchoolProviderMode.NONE)
-        .select_related("city")
-    )
+    periods = [
+        p for p in _periods(request, selectors._city_codes(scope)) if p.school_providers != SchoolProviderMode.NONE
+    ]
     cards: list[HomeCard] = []
     for unit in scope.units.get(Role.SCHOOL_ADMIN, ()):
         period = selectors.period_current([p for p in periods if unit.is_within(p.city)], now)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -37,6 +37,7 @@ from courses.models import (
 from credits.models import Category
 from credits.rule_engine import Evaluation, Totals, evaluate
 from credits.selectors import totals_for_teachers
+from portal.figures import Counted, figures_counted
 from portal.models import Role, Teacher, TeacherStatus, Unit, UnitKind, User
 from portal.replica import reading_connection
 from portal.scoping import Scope, scope_for
@@ -275,11 +276,38 @@ def course_fill_rates(period: TrainingPeriod) -> QuerySet[Course]:
     )
 
 
+def selection_progress(unit: Unit, period: TrainingPeriod) -> Counted[tuple[int, int]]:
+    """(active teachers under ``unit``, how many of them selected a course in ``period``).
+
+    Two counts over the unit's teachers, taken at most every FIGURES_SECONDS (portal.figures):
+    an admin's home card, opened often and by many admins during the selection rush.
+    """
+
+    def count() -> tuple[int, int]:
+        under = Q(teacher__unit__path__startswith=unit.path, teacher__status=TeacherStatus.ACTIVE)
+        teachers = Teacher.objects.filter(unit__path__startswith=unit.path, status=TeacherStatus.ACTIVE).count()
+        selected = CourseSelection.objects.filter(under, period=period, status__in=LIVE_STATES).aggregate(
+            n=Count("teacher", distinct=True)
+        )["n"]
+        return teachers, selected
+
+    return figures_counted("selection_progress", (unit.pk, unit.path, period.pk), count)
+
+
+class UnitName(NamedTuple):
+    """What a progress row shows of its unit: cheap to keep in the cache, unlike a Unit."""
+
+    pk: int
+    name: str
+    path: str
+
+
 @dataclass
 class DistrictRow:
-    unit: Unit
+    unit: UnitName
     counts: dict[str, int]
     hours: dict[str, Decimal]
+    counted_at: dt.datetime | None = None
 
     @property
     def total(self) -> int:
@@ -287,9 +315,26 @@ class DistrictRow:
 
 
 def selections_by_district(period: TrainingPeriod, scope: Scope) -> list[DistrictRow]:
-    """Live selections per district and category within the user's reach (two queries)."""
-    districts = list(Unit.objects.filter(scope.unit_q(""), kind=UnitKind.DISTRICT, path__startswith=period.city.path))
-    if not districts:
+    """Selections (live ones) per district and category within the user's reach (two queries), counted
+    at most every FIGURES_SECONDS for the same period and reach (portal.figures)."""
+    counted = figures_counted(
+        "selections_by_district",
+        (period.pk, period.city.path, scope.admin_paths()),
+        lambda: _count_by_district(period, scope),
+    )
+    return [
+        DistrictRow(UnitName(pk, name, path), counts, hours, counted_at=counted.at)
+        for pk, name, path, counts, hours in counted.value
+    ]
+
+
+def _count_by_district(period: TrainingPeriod, scope: Scope) -> list[tuple[int, str, str, dict, dict]]:
+    districts = Unit.objects.filter(scope.unit_q(""), kind=UnitKind.DISTRICT, path__startswith=period.city.path)
+    result = {
+        pk: (pk, name, path, {c.value: 0 for c in Category}, {c.value: ZERO for c in Category})
+        for pk, name, path in districts.values_list("pk", "name", "path")
+    }
+    if not result:
         return []
     rows = (
         CourseSelection.objects.filter(period=period, status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED))
@@ -298,22 +343,20 @@ def selections_by_district(period: TrainingPeriod, scope: Scope) -> list[Distric
         .annotate(n=Count("id"), hours=Sum("course__hours"))
         .order_by()
     )
-    result = {
-        d.pk: DistrictRow(d, {c.value: 0 for c in Category}, {c.value: ZERO for c in Category}) for d in districts
-    }
     for parent_id, category, n, hours in rows:
         if parent_id in result:
-            result[parent_id].counts[category] = n
-            result[parent_id].hours[category] = hours or ZERO
+            result[parent_id][3][category] = n
+            result[parent_id][4][category] = hours or ZERO
     return list(result.values())
 
 
 @dataclass
 class SchoolProgress:
-    unit: Unit
+    unit: UnitName
     teachers: int = 0
     selected: int = 0
     planned_enough: int = 0
+    counted_at: dt.datetime | None = None
 
     @property
     def selected_rate(self) -> float:
@@ -324,6 +367,10 @@ class SchoolProgress:
         return self.planned_enough / self.teachers if self.teachers else 0.0
 
 
+# (unit id, name, path, active teachers, teachers who selected, teachers whose plan is enough), by path.
+_ProgressRow = tuple[int, str, str, int, int, int]
+
+
 def active_teachers_in_scope(scope: Scope, period: TrainingPeriod) -> QuerySet[Teacher]:
     return Teacher.objects.filter(
         scope.unit_q("unit"), status=TeacherStatus.ACTIVE, unit__path__startswith=period.city.path
@@ -331,9 +378,17 @@ def active_teachers_in_scope(scope: Scope, period: TrainingPeriod) -> QuerySet[T
 
 
 def school_progress(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress]:
-    """Per school in reach: active teachers, how many selected anything, how many planned enough."""
+    """Per school in reach: active teachers, how many selected anything, how many planned enough.
+
+    Counted in Python from each teacher's plan (periods without a rule set; ``school_progress_sql``
+    for the others), at most every FIGURES_SECONDS for the same reach (portal.figures).
+    """
+    return _progress(period, scope, lambda: _count_progress(period, scope))
+
+
+def _count_progress(period: TrainingPeriod, scope: Scope) -> list[_ProgressRow]:
     teachers = list(active_teachers_in_scope(scope, period).values_list("pk", "unit_id"))
-    units = {u.pk: u for u in Unit.objects.filter(pk__in={unit_id for _, unit_id in teachers})}
+    units = Unit.objects.in_bulk({unit_id for _, unit_id in teachers})
     plans = plans_for_teachers([pk for pk, _ in teachers], period)
     selected = set(
         CourseSelection.objects.filter(
@@ -344,13 +399,26 @@ def school_progress(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress
         .values_list("teacher_id", flat=True)
         .distinct()
     )
-    rows: dict[int, SchoolProgress] = {}
+    rows: dict[int, list[int]] = {}
     for pk, unit_id in teachers:
-        row = rows.setdefault(unit_id, SchoolProgress(units[unit_id]))
-        row.teachers += 1
-        row.selected += pk in selected
-        row.planned_enough += plans[pk].met
-    return sorted(rows.values(), key=lambda r: r.unit.path)
+        row = rows.setdefault(unit_id, [0, 0, 0])
+        row[0] += 1
+        row[1] += pk in selected
+        row[2] += plans[pk].met
+    return sorted(
+        ((u, units[u].name, units[u].path, n, chose, enough) for u, (n, chose, enough) in rows.items()),
+        key=lambda r: r[2],
+    )
+
+
+def _progress(period: TrainingPeriod, scope: Scope, count: Callable[[], list[_ProgressRow]]) -> list[SchoolProgress]:
+    """The rows ``count`` makes, kept per period, rule and reach (the user's reach is checked by the view)."""
+    tree = period.rule_set.tree if period.rule_set is not None else None
+    counted = figures_counted("school_progress", (period.pk, period.city.path, tree, scope.admin_paths()), count)
+    return [
+        SchoolProgress(UnitName(pk, name, path), teachers, chose, enough, counted_at=counted.at)
+        for pk, name, path, teachers, chose, enough in counted.value
+    ]
 
 
 @dataclass
@@ -498,8 +566,14 @@ def _fetch(sql: str, params: list) -> list[dict]:
 def school_progress_sql(period: TrainingPeriod, scope: Scope) -> list[SchoolProgress]:
     """Per employer unit in reach: active teachers, how many selected anything, how many planned enough.
 
-    Two aggregation queries (plus the units), whatever the number of teachers.
+    Two aggregation queries (plus the units), whatever the number of teachers, at most every
+    FIGURES_SECONDS for the same period, rule and reach (portal.figures): a city's count takes
+    seconds at 250,000 teachers.
     """
+    return _progress(period, scope, lambda: _count_progress_sql(period, scope))
+
+
+def _count_progress_sql(period: TrainingPeriod, scope: Scope) -> list[_ProgressRow]:
     plans = PlanSQL(period, scope)
     rows_sql, params = plans.rows_sql()
     by_unit = f"SELECT p.unit_id, COUNT(*) AS n, SUM(p.met) AS met FROM ({rows_sql}) p GROUP BY p.unit_id"  # noqa: S608
@@ -511,17 +585,12 @@ def school_progress_sql(period: TrainingPeriod, scope: Scope) -> list[SchoolProg
         .annotate(n=Count("teacher_id", distinct=True))
         .order_by()
     )
-    units = Unit.objects.in_bulk([r["unit_id"] for r in counts])
+    in_reach = Unit.objects.filter(pk__in=[r["unit_id"] for r in counts])
+    units = {pk: (name, path) for pk, name, path in in_reach.values_list("pk", "name", "path")}
     rows = [
-        SchoolProgress(
-            units[r["unit_id"]],
-            teachers=r["n"],
-            selected=selected.get(r["unit_id"], 0),
-            planned_enough=int(r["met"] or 0),
-        )
-        for r in counts
+        (r["unit_id"], *units[r["unit_id"]], r["n"], selected.get(r["unit_id"], 0), int(r["met"] or 0)) for r in counts
     ]
-    return sorted(rows, key=lambda r: r.unit.path)
+    return sorted(rows, key=lambda r: r[2])
 
 
 class NudgeRows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,8 +53,12 @@ def credit_cards(request, scope, now) -> list[HomeCard]:
         snap = ComplianceSnapshot.objects.filter(unit=top, year=year).order_by("-date").first()
         minute, hour = JOBS[SNAPSHOT_JOB].crontab[:2]
         text = (
-            _("截至 %(date)s %(time)s 的快照：%(ok)d / %(n)d 名教师达标（%(rate).1f%%）；达标率页为实时数据")
+            _(
+                "截至 %(date)s %(time)s 的快照：%(ok)d / %(n)d 名教师达标（%(rate).1f%%）；"
+                "达标率页每 %(minutes)d 分钟统计一次"
+            )
             % {
+                "minutes": max(1, settings.FIGURES_SECONDS // 60),
                 "date": snap.date,
                 "time": f"{int(hour):02d}:{int(minute):02d}",
                 "ok": snap.compliant,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet
 from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
+from portal.figures import figures_counted
 from portal.models import TeacherStatus, Unit
 from portal.privacy import id_number_for
 from portal.replica import reading_connection
@@ -156,6 +158,7 @@ class Overview:
     total: UnitRate
     children: list[UnitRate]
     by_path: list[tuple[str, int, int]] = field(default_factory=list)  # employer units: (path, teachers, compliant)
+    counted_at: dt.datetime | None = None  # when the counts were taken, if kept (portal.figures)
 
 
 @dataclass
@@ -297,24 +300,56 @@ def compliance_by_path(
         return [(path, int(n), int(ok or 0)) for path, n, ok in cursor.fetchall()]
 
 
-def compliance_overview(unit: Unit, year: int, rule_set: RuleSet | None = None) -> Overview | None:
-    """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count."""
+def compliance_overview(
+    unit: Unit, year: int, rule_set: RuleSet | None = None, *, kept: bool = False
+) -> Overview | None:
+    """达标率 of ``unit`` and of each child unit. A fixed number of queries, whatever the teacher count.
+
+    ``kept`` (the dashboard): the sums per child unit are counted at most every FIGURES_SECONDS
+    per unit, year and rule (portal.figures), ``Overview.counted_at`` says when, and
+    ``Overview.by_path`` is left empty.
+    """
     rule_set = rule_set or rule_set_for_unit(unit, year)
     if rule_set is None:
         return None
-    rows = compliance_by_path(unit, year, rule_set.tree)
-    children = list(Unit.objects.filter(parent=unit).order_by("path"))
-    rates = {child.path: UnitRate(child) for child in children}
-    total = UnitRate(unit)
-    for path, teachers, compliant in rows:
-        total.teachers += teachers
-        total.compliant += compliant
-        child_path = _child_path(unit.path, path)
-        if child_path and child_path in rates:
-            rates[child_path].teachers += teachers
-            rates[child_path].compliant += compliant
-    shown = [rate for rate in rates.values() if rate.teachers]
-    return Overview(unit=unit, year=year, rule_set=rule_set, total=total, children=shown, by_path=rows)
+    tree = rule_set.tree
+    counted_at, rows = None, []
+    if kept:
+        counted = figures_counted(
+            "compliance_roll_up",
+            (unit.pk, unit.path, year, tree),
+            lambda: _roll_up(unit.path, compliance_by_path(unit, year, tree)),
+        )
+        (teachers, compliant, by_child), counted_at = counted.value, counted.at
+    else:
+        rows = compliance_by_path(unit, year, tree)
+        teachers, compliant, by_child = _roll_up(unit.path, rows)
+    children = [
+        UnitRate(child, *by_child.get(child.path, (0, 0)))
+        for child in Unit.objects.filter(parent=unit).order_by("path")
+    ]
+    return Overview(
+        unit=unit,
+        year=year,
+        rule_set=rule_set,
+        total=UnitRate(unit, teachers, compliant),
+        children=[rate for rate in children if rate.teachers],
+        by_path=rows,
+        counted_at=counted_at,
+    )
+
+
+def _roll_up(parent_path: str, rows: list[tuple[str, int, int]]) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """(teachers, compliant, {child unit's path: (teachers, compliant)}) from the rows per employer unit."""
+    by_child: defaultdict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    teachers = compliant = 0
+    for path, n, ok in rows:
+        teachers += n
+        compliant += ok
+        if child_path := _child_path(parent_path, path):
+            was_n, was_ok = by_child[child_path]
+            by_child[child_path] = (was_n + n, was_ok + ok)
+    return teachers, compliant, dict(by_child)  # a plain dict: kept in the cache, pickled
 
 
 def _child_path(parent_path: str, path: str) -> str | None:
@@ -375,9 +410,16 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all
 
 
 def with_evaluations(rows: list[TeacherRow], tree: dict) -> list[TeacherRow]:
-    """Fill each row's evaluation from its sums (no queries but the cached names)."""
+    """Fill each row's evaluation from its sums (no queries but the cached names).
+
+    Rows with the same sums (often: none yet) share one evaluation, made once.
+    """
+    made: dict[tuple, Evaluation] = {}
     for row in rows:
-        row.evaluation = evaluate(tree, totals_from_columns(row.sums))
+        key = tuple(row.sums.items())  # in the rule's column order, the same for every row
+        if key not in made:
+            made[key] = evaluate(tree, totals_from_columns(row.sums))
+        row.evaluation = made[key]
     return rows
 
 

@@ -227,10 +227,13 @@ def _dashboard_unit(request: HttpRequest) -> Unit:
 class _ShortList:
     """Paginator-compatible: count and slices are each one query."""
 
-    def __init__(self, unit: Unit, year: int, tree: dict, show_all: bool, search: str):
-        self.unit, self.year, self.tree, self.show_all, self.search = unit, year, tree, show_all, search
+    def __init__(self, overview: selectors.Overview, show_all: bool, search: str):
+        self.overview, self.show_all, self.search = overview, show_all, search
+        self.unit, self.year, self.tree = overview.unit, overview.year, overview.rule_set.tree
 
     def count(self) -> int:
+        if not self.search:  # the overview counted them already: no second pass over every teacher
+            return self.overview.total.teachers if self.show_all else self.overview.total.short
         return selectors.short_count(self.unit, self.year, self.tree, self.search, show_all=self.show_all)
 
     def __getitem__(self, s: slice):
@@ -255,7 +258,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     unit = _dashboard_unit(request)
     years = selectors.rule_years_for_unit(unit)
     year = _year(request, years, timezone.localdate())
-    overview = selectors.compliance_overview(unit, year)
+    overview = selectors.compliance_overview(unit, year, kept=True)
     context = {
         "unit": unit,
         "year": year,
@@ -266,9 +269,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if overview is not None:
         search = request.GET.get("q", "").strip()[:30]
         show_all = request.GET.get("show") == "all"
-        page = Paginator(_ShortList(unit, year, overview.rule_set.tree, show_all, search), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        page = Paginator(_ShortList(overview, show_all, search), PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
         trend = selectors.snapshot_trend(unit, year)

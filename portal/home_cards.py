@@ -1,6 +1,7 @@
 """The portal's cards on the home page: what each role must do now about the roster."""
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import selectors
@@ -82,6 +83,10 @@ def _school_admin_cards(request) -> list[HomeCard]:
     return cards
 
 
+def _hhmm(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
 def _import_url() -> str:
     from django.urls import NoReverseMatch
 
@@ -92,7 +97,8 @@ def _import_url() -> str:
 
 
 def _district_admin_cards(request, scope) -> list[HomeCard]:
-    c = selectors.organisation_counts(request.user)
+    counted = selectors.organisation_counts(request.user)
+    c = counted.value
     role = Role.DISTRICT_ADMIN
     districts = "、".join(u.name for u in scope.units.get(Role.DISTRICT_ADMIN, ()))
     return [
@@ -101,7 +107,8 @@ def _district_admin_cards(request, scope) -> list[HomeCard]:
             title=_("辖区学校"),
             count=c["schools"],
             order=10,
-            text=_("%(d)s：在职教师 %(n)d 人。") % {"d": districts, "n": c["teachers"]},
+            text=_("%(d)s：在职教师 %(n)d 人（统计于 %(time)s）。")
+            % {"d": districts, "n": c["teachers"], "time": _hhmm(counted.at)},
             url=reverse("portal:unit_tree"),
             link_label=_("查看各校名册人数"),
             level="primary",
@@ -119,7 +126,8 @@ def _district_admin_cards(request, scope) -> list[HomeCard]:
 
 
 def _city_admin_cards(request, scope) -> list[HomeCard]:
-    c = selectors.organisation_counts(request.user)
+    counted = selectors.organisation_counts(request.user)
+    c = counted.value
     role = Role.CITY_ADMIN
     return [
         HomeCard(
@@ -127,8 +135,8 @@ def _city_admin_cards(request, scope) -> list[HomeCard]:
             title=_("全市概况"),
             order=10,
             level="primary",
-            text=_("区（县）%(d)d 个，学校 %(s)d 所，在职教师 %(n)d 人。")
-            % {"d": c["districts"], "s": c["schools"], "n": c["teachers"]},
+            text=_("区（县）%(d)d 个，学校 %(s)d 所，在职教师 %(n)d 人（统计于 %(time)s）。")
+            % {"d": c["districts"], "s": c["schools"], "n": c["teachers"], "time": _hhmm(counted.at)},
             url=reverse("portal:unit_tree"),
             link_label=_("查看单位与名册"),
         ),

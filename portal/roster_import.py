@@ -29,7 +29,8 @@ Public interface (used by the roster pages and the management commands):
     same ID number) and updated; a TeacherMove for every teacher whose status
     changes to 调出/退休. On PostgreSQL rows go in with COPY (new rows straight
     into the table, changed rows through a temporary table and one UPDATE ...
-    FROM); elsewhere bulk_create / bulk_update. Never one query per row.
+    FROM); elsewhere bulk_create / bulk_update. Never one query per row. Once
+    committed, the kept dashboard figures are forgotten (portal.figures).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import idcard, importing
+from portal.figures import figures_forget
 from portal.importing import (
     Column,
     ImportFileError,
@@ -564,6 +566,8 @@ def roster_apply(
             if dry_run:
                 return result
             _write(plan, actor)
+            # A school's whole roster at once: the admins' counts (portal.figures) show it at their next read.
+            transaction.on_commit(figures_forget)
             result.written = True
     except IntegrityError:
         raise ImportFileError(_("导入时花名册被其他操作同时修改了，未写入任何数据，请重新导入")) from None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from portal import idcard
+from portal.figures import Counted, figures_counted
 from portal.models import (
     EMPLOYER_KINDS,
     Announcement,
@@ -148,22 +149,27 @@ def unit_tree_for(user: User) -> list[TreeNode]:
     return roots
 
 
-def organisation_counts(user: User) -> dict[str, int]:
-    """Districts, schools and active teachers in the user's reach (two queries)."""
+def organisation_counts(user: User) -> Counted[dict[str, int]]:
+    """Districts, schools and active teachers in the user's reach (two queries), counted at most every
+    FIGURES_SECONDS for the same reach (portal.figures): a city's home card counts 250,000 teachers."""
     scope = scope_for(user)
-    units = (
-        units_visible_to(user)
-        .filter(is_active=True)
-        .aggregate(
-            districts=Count("pk", filter=Q(kind=UnitKind.DISTRICT)),
-            schools=Count("pk", filter=Q(kind=UnitKind.SCHOOL)),
-            empty_schools=Count(
-                "pk", filter=Q(kind=UnitKind.SCHOOL) & ~Exists(Teacher.objects.filter(unit=OuterRef("pk")))
-            ),
+
+    def count() -> dict[str, int]:
+        units = (
+            units_visible_to(user)
+            .filter(is_active=True)
+            .aggregate(
+                districts=Count("pk", filter=Q(kind=UnitKind.DISTRICT)),
+                schools=Count("pk", filter=Q(kind=UnitKind.SCHOOL)),
+                empty_schools=Count(
+                    "pk", filter=Q(kind=UnitKind.SCHOOL) & ~Exists(Teacher.objects.filter(unit=OuterRef("pk")))
+                ),
+            )
         )
-    )
-    teachers = Teacher.objects.filter(scope.unit_q("unit"), status=TeacherStatus.ACTIVE).count()
-    return {**units, "teachers": teachers}
+        teachers = Teacher.objects.filter(scope.unit_q("unit"), status=TeacherStatus.ACTIVE).count()
+        return {**units, "teachers": teachers}
+
+    return figures_counted("organisation_counts", (scope.admin_paths(),), count)
 
 
 # --- the platform operator's view: cities, never their people ----------------------------------------------------

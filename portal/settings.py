@@ -233,6 +233,8 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Dashboard figures (counts over every teacher in reach) are recounted when older than this (portal/figures.py).
+FIGURES_SECONDS = env_int("FIGURES_SECONDS", 300)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

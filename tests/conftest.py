@@ -63,6 +63,14 @@ def pgbouncer_safe_sql():
         yield
 
 
+@pytest.fixture(autouse=True)
+def figures_counted_anew():
+    """No test reads dashboard figures another test counted (the cache outlives a test's rollback)."""
+    from portal.figures import figures_forget
+
+    figures_forget()
+
+
 @pytest.fixture
 def tree(db):
     """Two districts of one city, two schools in the first, one in the second.
