@@ -12,6 +12,9 @@ language is not part of the key; they must stay cheap to unpickle (tuples, not m
 
 The age is checked against ``timezone.now()`` rather than left to the cache's expiry, so that
 time-machine moves it in tests; ``figures_forget()`` makes every kept figure be counted anew.
+Once figures are older than FIGURES_SECONDS one request counts them again while the others
+meanwhile show the last count with its time, so that a city's six-second count is not started
+by every admin who opens the page in those seconds.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ T = TypeVar("T")
 # Part of every key: bump it when the shape of a kept value changes, so a deploy never reads old ones.
 LAYOUT = 1
 _GENERATION = "figures:generation"
+COUNTING_SECONDS = 120  # a recount that takes longer (or died) lets the next request count
 
 
 @dataclass(frozen=True)
@@ -49,18 +53,26 @@ def figures_key(kind: str, parts: Iterable[object]) -> str:
 def figures_counted(kind: str, parts: Iterable[object], count: Callable[[], T]) -> Counted[T]:
     """The figures kept under (``kind``, ``parts``) if counted less than FIGURES_SECONDS ago, else ``count()``'s.
 
+    While another request counts figures that are too old, their last count is returned as it is.
     Side effects: a fresh count is written to the cache. Two cache round trips on a hit.
     """
     now = timezone.now()
     generation = cache.get(_GENERATION, 0)
     key = f"{figures_key(kind, parts)}:{generation}"
+    counting = f"{key}:counting"
     kept = cache.get(key)
     if kept is not None:
         at, value = kept
         if dt.timedelta(0) <= now - at < dt.timedelta(seconds=settings.FIGURES_SECONDS):
             return Counted(value, at)
-    value = count()
-    cache.set(key, (now, value), settings.FIGURES_SECONDS)
+        if not cache.add(counting, True, COUNTING_SECONDS):
+            return Counted(value, at)
+    try:
+        value = count()
+        cache.set(key, (now, value), settings.FIGURES_SECONDS * 2)  # the last count outlives its freshness
+    finally:
+        if kept is not None:
+            cache.delete(counting)
     return Counted(value, now)
 
 

@@ -68,6 +68,27 @@ def test_figures_counted_counts_again_only_when_older_than_figures_seconds(setti
     ]
 
 
+def test_while_one_request_counts_again_the_others_show_the_last_count(settings, db):
+    settings.FIGURES_SECONDS = 300
+    with time_machine.travel(AT, tick=False) as traveller:
+        figures_counted("test", ("a",), lambda: 1)
+        traveller.shift(dt.timedelta(seconds=300))
+        seen_meanwhile = []
+
+        def recount():
+            seen_meanwhile.append(figures_counted("test", ("a",), lambda: 3))  # another admin, same reach
+            return 2
+
+        recounted = figures_counted("test", ("a",), recount)
+        after = figures_counted("test", ("a",), lambda: 4)
+
+    assert [(c.value, c.at) for c in (*seen_meanwhile, recounted, after)] == [
+        (1, AT),
+        (2, AT + dt.timedelta(seconds=300)),
+        (2, AT + dt.timedelta(seconds=300)),
+    ]
+
+
 @time_machine.travel(AT, tick=False)
 def test_compliance_dashboard_school_admin_and_city_each_see_their_own_figures(gz, client):
     client.force_login(gz.alice)
