@@ -104,6 +104,18 @@ def _db_names() -> Names:
 def names_cache_clear() -> None:
     """Called when a kind or topic is saved (credits.apps connects it)."""
     _db_names.cache_clear()
+    evaluation_of_sums.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def evaluation_of_sums(tree_json: str, sums: tuple[tuple[Column, Decimal], ...], language: str) -> Evaluation:
+    """``evaluate`` of a rule (as canonical JSON) and a row's sums, kept across requests.
+
+    The lists of teachers short of hours show one evaluation per row; rows with the same sums
+    (a district has thousands with none yet) share one, and the next page view reuses it. The
+    language is part of the key because the evaluation's texts are translated when it is made.
+    """
+    return evaluate(json.loads(tree_json), totals_from_columns(dict(sums)))
 
 
 def category_label(code: str) -> str:

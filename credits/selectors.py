@@ -13,10 +13,20 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet, Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from credits.models import Category, ComplianceSnapshot, CreditEntry, CreditKind, RuleSet
-from credits.rule_engine import Column, Evaluation, Totals, columns_needed, evaluate, sql_condition, totals_from_columns
+from credits.rule_engine import (
+    Column,
+    Evaluation,
+    Totals,
+    columns_needed,
+    evaluate,
+    evaluation_of_sums,
+    sql_condition,
+    totals_from_columns,
+)
 from portal.figures import figures_counted
 from portal.models import TeacherStatus, Unit
 from portal.privacy import id_number_for
@@ -412,14 +422,13 @@ def short_count(unit: Unit, year: int, tree: dict, search: str = "", *, show_all
 def with_evaluations(rows: list[TeacherRow], tree: dict) -> list[TeacherRow]:
     """Fill each row's evaluation from its sums (no queries but the cached names).
 
-    Rows with the same sums (often: none yet) share one evaluation, made once.
+    Rows with the same sums (often: none yet) share one evaluation, kept across requests
+    (``rule_engine.evaluation_of_sums``).
     """
-    made: dict[tuple, Evaluation] = {}
+    tree_json, language = json.dumps(tree, sort_keys=True), get_language()
     for row in rows:
-        key = tuple(row.sums.items())  # in the rule's column order, the same for every row
-        if key not in made:
-            made[key] = evaluate(tree, totals_from_columns(row.sums))
-        row.evaluation = made[key]
+        # The sums are in the rule's column order, the same for every row.
+        row.evaluation = evaluation_of_sums(tree_json, tuple(row.sums.items()), language)
     return rows
 
 

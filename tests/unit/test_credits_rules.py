@@ -157,3 +157,21 @@ def test_sql_condition_matches_tree():
         "h_topic_ethics",
         "h_total",
     ]
+
+
+def test_an_evaluation_kept_across_requests_is_in_the_language_it_is_asked_in(db):
+    import json
+
+    from django.utils import translation
+
+    from credits.rule_engine import Column, evaluation_of_sums
+
+    tree = json.dumps(GUANGZHOU, sort_keys=True)
+    sums = ((Column("total", ""), D(84)),)
+
+    chinese = evaluation_of_sums(tree, sums, "zh-hans").sentence
+    with translation.override("en"):
+        english = evaluation_of_sums(tree, sums, "en").sentence
+
+    assert chinese.startswith("总学时还差 6 学时")
+    assert english.startswith("Total credit hours: 6 credit hours short")
