@@ -17,6 +17,7 @@ from portal.decorators import role_required
 from portal.filters import TeacherFilter, offer_units
 from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm, light_fields
 from portal.models import ADMIN_ROLES, EMPLOYER_KINDS, Role, RosterConflictSource, UnitKind
+from portal.pagination import CappedPaginator
 from portal.privacy import personal_data_accesses_visible_to
 from portal.roster_import import ConflictWording
 from portal.scoping import get_visible_or_404, scope_for
@@ -48,7 +49,7 @@ def roster(request: HttpRequest) -> HttpResponse:
     queryset = selectors.roster_for(request.user)
     teacher_filter = TeacherFilter(request.GET or None, queryset=queryset, units=units)
     teachers = teacher_filter.qs if teacher_filter.is_bound else queryset
-    page = Paginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     bulk_form = light_fields(_bulk_form(request))

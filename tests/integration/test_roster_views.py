@@ -7,7 +7,9 @@ from django.urls import reverse
 
 from portal import idcard, selectors
 from portal.models import RosterConflict, Stage, Teacher, TeacherMove, TeacherStatus
+from portal.pagination import CappedPaginator
 from portal.scoping import scope_for
+from portal.views import roster as roster_views
 from tests.factories.portal import SchoolFactory, TeacherFactory
 
 ROSTER = reverse("portal:roster")
@@ -763,3 +765,28 @@ def test_city_roster_query_count_does_not_grow_with_teachers_or_a_chosen_distric
         response = client.get(ROSTER, {"unit": tree.district1.pk})
 
     assert response.context["page"].paginator.count == 62
+
+
+def test_roster_past_the_count_cap_says_more_than_and_has_no_last_page(client, tree, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    monkeypatch.setattr(roster_views, "PAGE_SIZE", 2)
+    TeacherFactory.create_batch(4, unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER)
+
+    paginator = response.context["page"].paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (3, True, 2)
+    body = response.content.decode()
+    assert "超过 3 名教师" in body
+    assert "末页" not in body
+
+
+def test_roster_at_the_count_cap_counts_exactly(client, tree, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    TeacherFactory.create_batch(4, unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    paginator = client.get(ROSTER).context["page"].paginator
+
+    assert (paginator.count, paginator.capped) == (5, False)
