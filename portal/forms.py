@@ -22,15 +22,18 @@ from portal.validators import check_mobile
 
 
 class LongSelect(forms.Select):
-    """A select of many options (a district's schools) written in Python: the same markup as Django's
-    select.html, at a twentieth of its cost per option. No option groups."""
+    """A select written in Python: the same markup as Django's select.html at a twentieth of its cost per
+    option (a district's schools are a hundred and fifty). Choices in groups go to Django's template."""
 
     def render(self, name, value, attrs=None, renderer=None):
+        choices = list(self.choices)
+        if any(isinstance(label, (list, tuple)) for _, label in choices):
+            return super().render(name, value, attrs, renderer)
         chosen = {str(v) for v in self.format_value(value)}
         options = format_html_join(
             "\n",
             '<option value="{}"{}>{}</option>',
-            ((key, mark_safe(" selected") if str(key) in chosen else "", label) for key, label in self.choices),
+            ((key, mark_safe(" selected") if str(key) in chosen else "", label) for key, label in choices),
         )
         return format_html(
             '<select name="{}"{}>\n{}\n</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
@@ -40,9 +43,11 @@ class LongSelect(forms.Select):
 def light_fields(form: forms.BaseForm) -> forms.BaseForm:
     """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup
     (templates/portal/_field.html): for the filter and bulk forms of the long lists, where crispy's nested
-    field templates cost more than the fifty rows. The form, for chaining."""
+    field templates cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
     for field in form.fields.values():
         field.template_name = "portal/_field.html"
+        if type(field.widget) is forms.Select:
+            field.widget = LongSelect(attrs=field.widget.attrs, choices=field.widget.choices)
         field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
     return form
 
