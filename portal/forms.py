@@ -26,7 +26,7 @@ class LongSelect(forms.Select):
     option (a district's schools are a hundred and fifty). Choices in groups go to Django's template."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(self.choices)
+        choices = list(iter(self.choices))  # iter(): list() would ask a ModelChoiceIterator's len(), a COUNT query
         if any(isinstance(label, (list, tuple)) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         chosen = {str(v) for v in self.format_value(value)}
