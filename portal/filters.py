@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
-from portal.forms import LongSelect, light_fields
+from portal.forms import light_fields
 from portal.models import Stage, Teacher, TeacherStatus, Unit, User
 from portal.selectors import teacher_search_q, unit_filter_units
 
@@ -13,12 +13,9 @@ from portal.selectors import teacher_search_q, unit_filter_units
 class UnitFilter(django_filters.ModelChoiceFilter):
     """A unit of the user's reach and everything under it (a district: all its schools' rows).
 
-    The queryset (every unit in reach) checks the value; the select shows only ``offer_units``' choices.
+    The queryset (every unit in reach) checks the value; the select shows only ``offer_units``' choices
+    (written by a LongSelect once the form goes through ``light_fields``).
     """
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", LongSelect)
-        super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
         if value in EMPTY_VALUES:

@@ -209,7 +209,6 @@ class BulkActionForm(forms.Form):
     destination = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        widget=LongSelect,
         label=_("调入单位（市内调动时选择）"),
         empty_label=_("调出本市（不选单位）"),
         help_text=_("不选表示调出本市，状态改为“调出”；选择本市单位则教师随调动转入该单位，仍为在职"),
