@@ -1,6 +1,7 @@
 """Benchmark: the pages people wait on, each against a bare authenticated request of the same run.
 
     eval "$(.ci/services env)" && .venv/bin/python bench/pages.py [--sizes 20000:500,250000:1500] [--repeat 11]
+        [--only roster,review]
 
 For each size (teachers:courses; 20,000:500 by default, and 250,000:1,500 too with
 BENCH_SIZE=city) it creates its own database (bench_pages, dropped and re-created), a city
@@ -10,7 +11,8 @@ dashboards read), ten special programmes with applications waiting at the school
 levels, and one login per role. Then, in-process through Django's test client (the whole
 middleware stack, a real session), each page and the bare view ``/_bench/bare/`` (tests/urls.py:
 login required, a short text response) in turn, ``--repeat`` rounds; the ratio of the medians
-(target <= 10: the issue's bar for the page work to come) and the page's query count.
+(target <= 10: the issue's bar for the page work to come) and the page's query count. ``--only``
+times just the pages whose name contains one of its comma-separated words (the data is built whole).
 
 The pages: the 课程超市 (catalogue), the teacher's plan panel (the htmx answer to a select of a
 course already chosen: the course's buttons and the plan, nothing written), each role's home
@@ -120,7 +122,7 @@ def request(client, method: str, url: str):
     return client.get(url)
 
 
-def measure(report: Report, teachers: int, courses: int, repeat: int) -> None:
+def measure(report: Report, teachers: int, courses: int, repeat: int, only: list[str]) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -130,6 +132,8 @@ def measure(report: Report, teachers: int, courses: int, repeat: int) -> None:
     report.context[f"database at {label}"] = sizes = table_sizes()
     print(f"built {label}: {sizes}", flush=True)
     for name, (role, method, url) in pages.items():
+        if only and not any(word in name for word in only):
+            continue
         client = clients[role]
         response = request(client, method, url)
         assert response.status_code == 200, (name, response.status_code)
@@ -168,12 +172,14 @@ def main() -> None:
         help="teachers:courses pairs, comma-separated",
     )
     parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--only", default="", help="time only the pages whose name contains one of these words")
     args = parser.parse_args()
+    only = [word for word in args.only.split(",") if word]
     sizes = [tuple(int(n) for n in pair.split(":")) for pair in args.sizes.split(",")]
     report = Report("pages", sizes=[f"{t}:{c}" for t, c in sizes])
     for teachers, courses in sizes:
         fresh_database(DB_NAME)
-        measure(report, teachers, courses, args.repeat)
+        measure(report, teachers, courses, args.repeat, only)
         drop_database(DB_NAME)
     report.save()
 

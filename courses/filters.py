@@ -91,8 +91,9 @@ class CatalogueFilter(django_filters.FilterSet):
 
     def __init__(self, *args, period, **kwargs):
         super().__init__(*args, **kwargs)
-        # The providers of the period's published courses, never another city's.
-        self.form.fields["provider"].choices = list(
+        # The providers of the period's published courses, never another city's; read only when the
+        # form is rendered (it is cached, catalogue._search_form) or a provider is asked for.
+        self.form.fields["provider"].choices = lambda: list(
             Provider.objects.filter(courses__period=period, courses__status=CourseStatus.PUBLISHED)
             .distinct()
             .order_by("code")

@@ -4,6 +4,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.filters import UnitFilter
+from portal.forms import light_fields
 from portal.models import Position, Stage
 from portal.selectors import teacher_search_q
 
@@ -19,7 +21,7 @@ class ApplicationFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         label=_("状态"), choices=ApplicationState.choices, method="filter_state", empty_label=_("待我审核")
     )
-    school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=None, empty_label=_("全部学校"))
+    school = UnitFilter(label=_("单位"), queryset=None, empty_label=_("全部单位"))
     stage = django_filters.ModelChoiceFilter(
         label=_("学段"), field_name="teacher__stage", queryset=Stage.objects.all(), empty_label=_("全部学段")
     )
@@ -35,6 +37,7 @@ class ApplicationFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.now = now
         self.filters["school"].queryset = schools
+        light_fields(self.form)
 
     def search(self, queryset, name, value):
         return queryset.filter(teacher_search_q(value, prefix="teacher__"))

@@ -12,10 +12,13 @@ from django.views.decorators.http import require_POST
 
 from portal.converters import next_url, parse_id
 from portal.decorators import role_required
+from portal.filters import offer_units
+from portal.forms import light_fields
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
 from portal.scoping import get_visible_or_404, scope_for
+from portal.selectors import units_in_reach
 
 from . import exports, selectors, services
 from .filters import ApplicationFilter
@@ -188,11 +191,15 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
-def _review_programme(request: HttpRequest, programmes) -> Programme | None:
+def _review_programme(request: HttpRequest, programmes: list[Programme]) -> Programme | None:
     wanted = request.GET.get("programme") or request.POST.get("programme")
     if wanted:
-        return get_visible_or_404(programmes, pk=parse_id(wanted))
-    return programmes.first()
+        pk = parse_id(wanted)
+        found = next((p for p in programmes if p.pk == pk), None)
+        if found is None:
+            raise Http404
+        return found
+    return programmes[0] if programmes else None
 
 
 @role_required(*ADMIN_ROLES)
@@ -200,18 +207,19 @@ def review(request: HttpRequest) -> HttpResponse:
     """The approver's queue: by default what she can decide now; filters; select-all and bulk decisions."""
     now = timezone.now()
     scope = scope_for(request.user)
-    programmes = selectors.programmes_visible_to(request.user)
+    # One list for the select and the chosen one; its levels serve the chain, the quota fills and the rows.
+    programmes = list(selectors.programmes_visible_to(request.user).prefetch_related("levels"))
     programme = _review_programme(request, programmes)
     context = {"programmes": programmes, "programme": programme, "now": now}
     if programme is None:
         return render(request, "enrollment/review.html", context)
-    schools = Unit.objects.filter(scope.unit_q(""), kind__in=("school", "center", "other")).order_by("path")
     app_filter = ApplicationFilter(
         request.GET or None,
-        schools=schools,
+        schools=units_in_reach(request.user),
         now=now,
         queryset=selectors.applications_visible_to(request.user).filter(programme=programme),
     )
+    offer_units(app_filter, "school", request.user)
     if app_filter.is_bound and app_filter.is_valid() and app_filter.form.cleaned_data.get("state"):
         qs = app_filter.qs
     else:
@@ -234,7 +242,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "levels": list(programme.levels.all()),
             "is_city": _is_city_admin(request, programme),
             "group_by_school": scope.has(Role.DISTRICT_ADMIN) or scope.has(Role.CITY_ADMIN),
-            "bulk_form": BulkDecisionForm(),
+            "bulk_form": light_fields(BulkDecisionForm()),
             "finalize_form": FinalizeForm(programme=programme),
         }
     )

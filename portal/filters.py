@@ -3,9 +3,37 @@
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
-from portal.models import Stage, Teacher, TeacherStatus
-from portal.selectors import teacher_search_q
+from portal.forms import light_fields
+from portal.models import Stage, Teacher, TeacherStatus, Unit, User
+from portal.selectors import teacher_search_q, unit_filter_units
+
+
+class UnitFilter(django_filters.ModelChoiceFilter):
+    """A unit of the user's reach and everything under it (a district: all its schools' rows).
+
+    The queryset (every unit in reach) checks the value; the select shows only ``offer_units``' choices
+    (written by a LongSelect once the form goes through ``light_fields``).
+    """
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.filter(**{f"{self.field_name}__path__startswith": value.path})
+
+
+def offer_units(filterset: django_filters.FilterSet, name: str, user: User) -> list[Unit]:
+    """Let filter ``name``'s select offer one level of the unit tree (``unit_filter_units``), indented under the
+    user's own units; the units offered."""
+    field = filterset.form.fields[name]
+    selected = filterset.form.cleaned_data.get(name) if filterset.is_bound and filterset.is_valid() else None
+    units = unit_filter_units(user, selected)
+    top = min((u.path.count("/") for u in units), default=0)
+    field.widget.choices = [("", field.empty_label)] + [
+        (u.pk, "\u3000" * (u.path.count("/") - top) + u.name) for u in units
+    ]
+    return units
 
 
 class OrderingFilter(django_filters.OrderingFilter):
@@ -28,7 +56,7 @@ class TeacherFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("状态"), choices=TeacherStatus.choices, empty_label=_("全部状态"))
     stage = django_filters.ModelChoiceFilter(label=_("学段"), queryset=Stage.objects.all(), empty_label=_("全部学段"))
     subject = django_filters.CharFilter(label=_("任教学科"), method="filter_subject")
-    unit = django_filters.ModelChoiceFilter(label=_("学校"), queryset=None, empty_label=_("全部学校"))
+    unit = UnitFilter(label=_("单位"), queryset=None, empty_label=_("全部单位"))
     problem = django_filters.ChoiceFilter(
         label=_("待完善"), choices=PROBLEMS, method="filter_problem", empty_label=_("不限")
     )
@@ -65,6 +93,7 @@ class TeacherFilter(django_filters.FilterSet):
             del self.filters["unit"]
         else:
             self.filters["unit"].queryset = units
+        light_fields(self.form)
 
     def search(self, queryset, name, value):
         return queryset.filter(teacher_search_q(value))

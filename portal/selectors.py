@@ -61,6 +61,28 @@ def employer_units_for(user: User) -> QuerySet[Unit]:
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
 
 
+def unit_filter_units(user: User, selected: Unit | None) -> list[Unit]:
+    """The units a unit filter offers, one level of the tree at a time: the user's own units, the chain down to the
+    chosen one, and the units right under it (a district's schools once the district is chosen; a chosen school's
+    neighbours). A city's thousands of schools are never offered at once. One query."""
+    scope = scope_for(user)
+    roots = scope.admin_paths()
+    if selected is not None and scope.reaches(selected):
+        focus = selected.path if selected.kind not in EMPLOYER_KINDS else selected.path.rsplit("/", 2)[0] + "/"
+    else:
+        focus = roots[0] if len(roots) == 1 else ""
+    q = Q(path__in=roots)
+    if focus:
+        # Every prefix of a path is an ancestor's path: "/440100/", "/440100/440104/", ...
+        q |= Q(path__in=[focus[: i + 1] for i, c in enumerate(focus) if c == "/"]) | Q(parent__path=focus)
+    return list(Unit.objects.filter(scope.unit_q(""), q, is_active=True).order_by("path"))
+
+
+def units_in_reach(user: User) -> QuerySet[Unit]:
+    """Every active unit in the user's reach (the values a unit filter accepts)."""
+    return units_visible_to(user).filter(is_active=True)
+
+
 def roster_conflicts_visible_to(user: User) -> QuerySet[RosterConflict]:
     """Refused additions kept for the districts (and cities) the user administers, newest first."""
     q = scope_for(user).unit_q("district", roles=(Role.DISTRICT_ADMIN, Role.CITY_ADMIN))

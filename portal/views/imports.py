@@ -28,7 +28,7 @@ from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Unit
 from portal.roster_export import roster_export_response
 from portal.scoping import scope_for
-from portal.selectors import employer_units_for, roster_for
+from portal.selectors import roster_for, units_in_reach
 
 SESSION_KEY = "roster_imports"
 KEEP_SECONDS = 24 * 3600
@@ -181,7 +181,7 @@ def roster_template(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMIN_ROLES)
 def roster_export(request: HttpRequest) -> HttpResponse:
     """The roster as shown (the same filters), or the whole subtree when nothing is filtered."""
-    units = employer_units_for(request.user)
+    units = units_in_reach(request.user)
     queryset = roster_for(request.user)
     teacher_filter = TeacherFilter(request.GET or None, queryset=queryset, units=units)
     teachers = teacher_filter.qs if teacher_filter.is_bound else queryset

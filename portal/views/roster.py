@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from portal import selectors, services
 from portal.converters import next_url
 from portal.decorators import role_required
-from portal.filters import TeacherFilter
-from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm
-from portal.models import ADMIN_ROLES, Role, RosterConflictSource, UnitKind
+from portal.filters import TeacherFilter, offer_units
+from portal.forms import BulkActionForm, TeacherForm, TeacherPasswordForm, light_fields
+from portal.models import ADMIN_ROLES, EMPLOYER_KINDS, Role, RosterConflictSource, UnitKind
+from portal.pagination import CappedPaginator
 from portal.privacy import personal_data_accesses_visible_to
 from portal.roster_import import ConflictWording
 from portal.scoping import get_visible_or_404, scope_for
@@ -44,13 +45,22 @@ def _bulk_form(request, data=None) -> BulkActionForm:
 def roster(request: HttpRequest) -> HttpResponse:
     """The admin's roster: search, filter, sort, page; tick rows for a bulk action."""
     many_units = _has_many_units(request)
-    units = selectors.employer_units_for(request.user) if many_units else None
+    units = selectors.units_in_reach(request.user) if many_units else None
     queryset = selectors.roster_for(request.user)
     teacher_filter = TeacherFilter(request.GET or None, queryset=queryset, units=units)
     teachers = teacher_filter.qs if teacher_filter.is_bound else queryset
-    page = Paginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(teachers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    bulk_form = light_fields(_bulk_form(request))
+    if many_units:
+        # The transfer offers the schools the unit filter shows (a district's, once it is chosen); the POST
+        # still accepts any employer in reach.
+        offered = offer_units(teacher_filter, "unit", request.user)
+        destination = bulk_form.fields["destination"]
+        destination.widget.choices = [("", destination.empty_label)] + [
+            (u.pk, u.name) for u in offered if u.kind in EMPLOYER_KINDS
+        ]
     return render(
         request,
         "portal/roster.html",
@@ -59,7 +69,7 @@ def roster(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "many_units": many_units,
-            "bulk_form": _bulk_form(request),
+            "bulk_form": bulk_form,
         },
     )
 

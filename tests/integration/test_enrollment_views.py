@@ -146,12 +146,27 @@ def test_district_queue_shows_the_quota_count(client, tree, programme):
     assert [a.teacher.name for a in response.context["page"]] == ["teacher_b"]
 
 
+def test_city_queue_filtered_by_a_district_lists_its_schools_and_offers_them(client, tree, programme):
+    for user in (tree.teacher_a, tree.teacher_b, tree.teacher_c):
+        _apply(user, programme)
+    client.force_login(tree.erin)
+
+    with time_machine.travel(at("2022-03-15 10:00"), tick=False):
+        response = client.get(
+            reverse("enrollment:review"), {"programme": programme.pk, "state": "submitted", "school": tree.district1.pk}
+        )
+
+    assert sorted(a.teacher.name for a in response.context["page"]) == ["teacher_a", "teacher_b"]
+    offered = [label.strip("\u3000") for _, label in response.context["filter"].form.fields["school"].widget.choices]
+    assert offered[1:] == [tree.city.name, "天河区", "A校", "B校"]
+
+
 @pytest.mark.parametrize("rows", [1, 60])
 def test_review_page_query_count_is_fixed(client, tree, programme, rows, django_assert_max_num_queries):
     bulk_applications(programme, TeacherFactory.create_batch(rows, unit=tree.school_a))
     client.force_login(tree.alice)
 
-    with time_machine.travel(at("2022-03-15 10:00"), tick=False), django_assert_max_num_queries(16):
+    with time_machine.travel(at("2022-03-15 10:00"), tick=False), django_assert_max_num_queries(14):
         response = client.get(reverse("enrollment:review"), {"programme": programme.pk})
 
     assert response.status_code == 200

@@ -7,7 +7,9 @@ from django.urls import reverse
 
 from portal import idcard, selectors
 from portal.models import RosterConflict, Stage, Teacher, TeacherMove, TeacherStatus
+from portal.pagination import CappedPaginator
 from portal.scoping import scope_for
+from portal.views import roster as roster_views
 from tests.factories.portal import SchoolFactory, TeacherFactory
 
 ROSTER = reverse("portal:roster")
@@ -699,3 +701,92 @@ def test_roster_sort_options_are_all_in_chinese(client, tree):
 
     labels = [label for _value, label in response.context["filter"].form.fields["ordering"].choices]
     assert labels[:3] == ["默认排序", "姓名", "姓名（降序）"]
+
+
+# --------------------------------------------------------------------------- the unit filter, one level at a time
+
+
+def _offered(response, name="unit") -> list[str]:
+    """The labels of the unit select as rendered, without the indentation."""
+    return [label.strip("\u3000") for value, label in response.context["filter"].form.fields[name].widget.choices][1:]
+
+
+def test_city_roster_offers_the_districts_not_every_school(client, tree):
+    client.force_login(tree.erin)
+
+    response = client.get(ROSTER)
+
+    assert _offered(response) == [tree.city.name, "天河区", "海珠区"]
+
+
+def test_city_roster_offers_a_districts_schools_once_it_is_chosen_and_lists_the_district(client, tree):
+    client.force_login(tree.erin)
+
+    response = client.get(ROSTER, {"unit": tree.district1.pk})
+
+    assert _offered(response) == [tree.city.name, "天河区", "A校", "B校"]
+    assert {t.pk for t in response.context["page"]} == {tree.teacher_a.teacher.pk, tree.teacher_b.teacher.pk}
+    # The transfer offers the schools shown, no others.
+    assert [label for _, label in response.context["bulk_form"].fields["destination"].widget.choices][1:] == [
+        "A校",
+        "B校",
+    ]
+
+
+def test_city_roster_with_a_school_chosen_offers_its_neighbours(client, tree):
+    client.force_login(tree.erin)
+
+    response = client.get(ROSTER, {"unit": tree.school_c.pk})
+
+    assert _offered(response) == [tree.city.name, "海珠区", "C校"]
+    assert [t.pk for t in response.context["page"]] == [tree.teacher_c.teacher.pk]
+
+
+def test_district_roster_offers_only_its_own_schools_even_when_asked_for_another_district(client, tree):
+    client.force_login(tree.carol)
+
+    response = client.get(ROSTER, {"unit": tree.district2.pk})
+
+    assert response.context["filter"].errors.keys() == {"unit"}
+    assert _offered(response) == ["天河区", "A校", "B校"]
+
+
+def test_city_roster_query_count_does_not_grow_with_teachers_or_a_chosen_district(
+    client, tree, django_assert_max_num_queries
+):
+    client.force_login(tree.erin)
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(ROSTER, {"unit": tree.district1.pk})
+    for k in range(30):
+        SchoolFactory(parent=tree.district1, name=f"新校{k}")
+    TeacherFactory.create_batch(60, unit=tree.school_a)
+
+    with django_assert_max_num_queries(len(ctx.captured_queries)):
+        response = client.get(ROSTER, {"unit": tree.district1.pk})
+
+    assert response.context["page"].paginator.count == 62
+
+
+def test_roster_past_the_count_cap_says_more_than_and_has_no_last_page(client, tree, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    monkeypatch.setattr(roster_views, "PAGE_SIZE", 2)
+    TeacherFactory.create_batch(4, unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    response = client.get(ROSTER)
+
+    paginator = response.context["page"].paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (3, True, 2)
+    body = response.content.decode()
+    assert "超过 3 名教师" in body
+    assert "末页" not in body
+
+
+def test_roster_at_the_count_cap_counts_exactly(client, tree, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    TeacherFactory.create_batch(4, unit=tree.school_a)
+    client.force_login(tree.alice)
+
+    paginator = client.get(ROSTER).context["page"].paginator
+
+    assert (paginator.count, paginator.capped) == (5, False)

@@ -1,0 +1,30 @@
+"""A paginator for lists that can run to a whole city's rows (the roster: 250,000 teachers).
+
+``Paginator.count`` is an exact ``COUNT(*)``: over a city it reads every row, and costs more than the
+page. ``CappedPaginator`` counts at most ``cap`` rows; past that the page says "more than N" (``capped``)
+and the pager has no last page. Filters narrow the list to an exact count again.
+"""
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    cap = COUNT_CAP
+
+    @cached_property
+    def _counted(self) -> int:
+        # A sliced queryset counts in a subquery with LIMIT: the scan stops after cap + 1 rows (in
+        # whatever order they come: the list's own order would sort them all first).
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        """Whether there are more rows than ``cap``: ``count`` is then ``cap``, a lower bound."""
+        return self._counted > self.cap

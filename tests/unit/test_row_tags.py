@@ -1,0 +1,44 @@
+from django import forms
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+
+from portal.forms import LongSelect
+from portal.models import Gender, Teacher, TeacherStatus
+
+
+def _render(source: str, **context) -> str:
+    return Template("{% load rows %}" + source).render(Context(context))
+
+
+def test_id_url_is_the_reversed_url():
+    for pk in (1, 42, 9_000_000_001):
+        assert _render("{% id_url 'portal:teacher_detail' pk %}", pk=pk) == reverse("portal:teacher_detail", args=[pk])
+
+
+def test_choice_label_is_the_display_in_each_language():
+    teacher = Teacher(gender=Gender.FEMALE, status=TeacherStatus.RETIRED)
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            rendered = _render('{{ t|choice_label:"gender" }} {{ t|choice_label:"status" }}', t=teacher)
+            assert rendered == f"{teacher.get_gender_display()} {teacher.get_status_display()}"
+
+
+def test_choice_label_of_a_value_outside_the_choices_is_the_value():
+    assert _render('{{ t|choice_label:"status" }}', t=Teacher(status="odd")) == "odd"
+
+
+def test_long_select_renders_as_djangos_select():
+    class Form(forms.Form):
+        unit = forms.ChoiceField(
+            choices=[("", "全部"), ("1", "A<校>"), ("2", "B校")], widget=LongSelect, required=False
+        )
+
+    class Plain(forms.Form):
+        unit = forms.ChoiceField(choices=[("", "全部"), ("1", "A<校>"), ("2", "B校")], required=False)
+
+    ours, django = str(Form({"unit": "2"})["unit"]), str(Plain({"unit": "2"})["unit"])
+
+    assert " ".join(ours.split()) == " ".join(django.split())
+    assert '<option value="2" selected>B校</option>' in ours
+    assert "A&lt;校&gt;" in ours
