@@ -36,9 +36,14 @@ test: install
 	$(VENV)/bin/mypy
 	.ci/services start
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
-	eval "$$(.ci/services env)" && $(PY) -m pytest $(PYTEST_ARGS)
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -m "sqlite and not browser and not celery" $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory prod-smoke
+	@# The SQLite run and prod-smoke take a few minutes of one core: on the other, beside the PostgreSQL run.
+	@mkdir -p .tmp; \
+	( env -u DATABASE_URL -u REDIS_URL VAR_DIR=$(CURDIR)/.tmp/var-sqlite $(PY) -m pytest -q -m "sqlite and not browser and not celery" $(PYTEST_ARGS) \
+	  && $(MAKE) --no-print-directory prod-smoke ) > .tmp/test-beside.log 2>&1 & beside=$$!; \
+	eval "$$(.ci/services env)" && $(PY) -m pytest --durations=15 $(PYTEST_ARGS); postgres=$$?; \
+	wait $$beside; sqlite=$$?; \
+	echo "----- the SQLite run, then make prod-smoke"; cat .tmp/test-beside.log; \
+	[ $$postgres = 0 ] && [ $$sqlite = 0 ]
 
 ## make prod-smoke: docker-compose.yml's processes (.ci/process) on loopback with production settings,
 ## driven end to end: /healthz, log in, select a course, a notice through the workers, Redis down -> 503.
