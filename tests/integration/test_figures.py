@@ -20,23 +20,16 @@ from portal.roster_import import roster_import
 from portal.scoping import scope_for
 from portal.selectors import organisation_counts
 from tests.factories.courses import CourseFactory, PeriodFactory, shanghai
-from tests.factories.credits import GUANGZHOU_TREE, RuleSetFactory, entries, preloaded
+from tests.factories.credits import entries
 from tests.factories.portal import admin_user
+from tests.integration import test_credits_views
 from tests.integration.test_roster_import import row, xlsx
 
 pytestmark = pytest.mark.django_db
 
 AT = shanghai(2022, 3, 20, 10)
 DASHBOARD = reverse("credits:dashboard") + "?year=2022"
-
-
-@pytest.fixture
-def gz(tree):
-    preloaded()
-    RuleSetFactory(city=tree.city, year=2022, tree=GUANGZHOU_TREE, name="广州2022")
-    # 84 hours, professional 36: short of 90 in all and of 42 professional.
-    entries(tree.teacher_a.teacher, 2022, ("public", 30, None, ["ethics"]), ("professional", 36), ("elective", 18))
-    return tree
+gz = test_credits_views.gz  # the fixture: teacher_a has 84 hours of 90, professional 36 of 42
 
 
 @pytest.fixture
