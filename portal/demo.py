@@ -217,6 +217,8 @@ def load(seed: int = 2026, now: dt.datetime | None = None) -> DemoContext:
             step(ctx)
         # Fresh statistics: planned on those of empty tables, the city-wide pages take seconds.
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # autovacuum may be analysing a table just filled: wait for it
+                cursor.execute("SET LOCAL lock_timeout = '60s'")
             cursor.execute("ANALYZE")
     return ctx
 
