@@ -42,7 +42,7 @@ class NulInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        for data in (request.GET, request.POST) if request.method == "POST" else (request.GET,):
-            if any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists()):
-                raise BadRequest("NUL in request data")
+        sent = [*request.GET.lists(), *(request.POST.lists() if request.method == "POST" else ())]
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in sent):
+            raise BadRequest("NUL in request data")
         return self.get_response(request)

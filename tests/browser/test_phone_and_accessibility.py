@@ -89,6 +89,7 @@ def audit(browser, live_server, number: str, urls: list[str], shots: str | None 
         context.add_cookies([session_cookie(live_server, number)])
         page = context.new_page()
         page.set_default_timeout(15_000)
+        (SCREENSHOTS / viewport).mkdir(parents=True, exist_ok=True)
         for url in urls:
             status = page.goto(live_server.url + url).status
             page.add_script_tag(url=live_server.url + AXE)
@@ -98,7 +99,6 @@ def audit(browser, live_server, number: str, urls: list[str], shots: str | None 
                 found[(viewport, url)] = {"status": status, "axe": violations, "scroll_width": width}
             if shots is not None:
                 name = f"{shots}{url}".replace("/", "_").replace("?", "_")[:120]
-                (SCREENSHOTS / viewport).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=SCREENSHOTS / viewport / f"{name}.jpg", full_page=True, quality=70)
         context.close()
     return found
@@ -113,7 +113,6 @@ def test_every_page_of_each_role_passes_axe_and_fits_the_viewport(live_server, b
             (role, *where): wrong
             for where, wrong in audit(browser, live_server, number, pages_of(number), shots=role).items()
         }
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "findings.json").write_text(
         json.dumps({" ".join(k): v for k, v in found.items()}, ensure_ascii=False, indent=1)
     )
