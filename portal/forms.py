@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -26,7 +27,13 @@ class LongSelect(forms.Select):
     option (a district's schools are a hundred and fifty). Choices in groups go to Django's template."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(iter(self.choices))  # iter(): list() would ask a ModelChoiceIterator's len(), a COUNT query
+        if isinstance(self.choices, ModelChoiceIterator):
+            # One plain fetch: iterating it would read through a server-side cursor (three round trips).
+            field = self.choices.field
+            empty = [("", field.empty_label)] if field.empty_label is not None else []
+            choices = empty + [self.choices.choice(obj) for obj in self.choices.queryset]
+        else:
+            choices = list(self.choices)
         if any(isinstance(label, (list, tuple)) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         chosen = {str(v) for v in self.format_value(value)}
