@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from courses.models import (
     LIVE_AGREEMENT_STATES,
@@ -268,11 +269,19 @@ def teacher_waitlist(teacher: Teacher, period: TrainingPeriod) -> dict[int, Wait
 
 
 def course_fill_rates(period: TrainingPeriod) -> QuerySet[Course]:
-    """Published courses with their waiting-list length, fullest first."""
+    """Published courses with their waiting-list length (a subquery per row, so that counting the courses
+    needs no join)."""
+    waiting = (
+        WaitlistEntry.objects.filter(course=OuterRef("pk"), status=WaitlistStatus.WAITING)
+        .order_by()
+        .values("course")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
         .select_related("provider")
-        .annotate(waiting=Count("waitlist", filter=Q(waitlist__status=WaitlistStatus.WAITING)))
+        .annotate(waiting=Coalesce(Subquery(waiting), 0))
     )
 
 

@@ -51,11 +51,17 @@ def light_fields(form: forms.BaseForm) -> forms.BaseForm:
     """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup
     (templates/portal/_field.html): for the filter and bulk forms of the long lists, where crispy's nested
     field templates cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
-    for field in form.fields.values():
+    for field in long_selects(form).fields.values():
         field.template_name = "portal/_field.html"
+        field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+    return form
+
+
+def long_selects(form: forms.BaseForm) -> forms.BaseForm:
+    """``form``'s plain selects become LongSelects. The form, for chaining."""
+    for field in form.fields.values():
         if type(field.widget) is forms.Select:
             field.widget = LongSelect(attrs=field.widget.attrs, choices=field.widget.choices)
-        field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
     return form
 
 
