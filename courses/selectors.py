@@ -83,13 +83,21 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 # --- courses --------------------------------------------------------------------------------------
 
 
+# What a course card shows (courses/_partials.html#course-card), besides its provider's name and its topics.
+CARD_FIELDS = ("code", "title", "category", "mode", "hours", "fee_per_hour")
+
+
 def catalogue_courses(period: TrainingPeriod, teacher: Teacher | None = None) -> QuerySet[Course]:
     """Published courses of the period, ready for the catalogue (topics: ``courses.views._with_cards``).
 
     Where the period asks for it, only courses of approved offers (立项) for the teacher's area and,
     once her school chose its provider, only that provider's.
     """
-    qs = Course.objects.filter(period=period, status=CourseStatus.PUBLISHED).select_related("provider", "kind")
+    qs = (
+        Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
+        .select_related("provider")
+        .only(*CARD_FIELDS, "period_id", "capacity", "enrolled_count", "updated_at", "provider__name")
+    )
     if period.offers_required:
         qs = qs.filter(offer__status=OfferStatus.APPROVED)
         if teacher is not None:
@@ -247,21 +255,30 @@ def teacher_plan(
 
 
 def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, CourseSelection]:
-    """The teacher's live selections of the period by course id (one query)."""
+    """The teacher's live selections of the period by course id, with what the plan shows of their courses
+    (one query)."""
     return {
         e.course_id: e
         for e in CourseSelection.objects.filter(
             teacher=teacher, period=period, status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED)
-        ).select_related("course__provider", "course__kind")
+        )
+        .select_related("course__kind")
+        .only(
+            "teacher_id",
+            "course_id",
+            "period_id",
+            "status",
+            *(f"course__{f}" for f in ("title", "hours", "category", "enrolled_count", "kind__code")),
+        )
     }
 
 
 def teacher_waitlist(teacher: Teacher, period: TrainingPeriod) -> dict[int, WaitlistEntry]:
     return {
         w.course_id: w
-        for w in WaitlistEntry.objects.filter(
-            teacher=teacher, course__period=period, status=WaitlistStatus.WAITING
-        ).select_related("course")
+        for w in WaitlistEntry.objects.filter(teacher=teacher, course__period=period, status=WaitlistStatus.WAITING)
+        .select_related("course")
+        .only("teacher_id", "course_id", "status", "course__title")
     }
 
 
