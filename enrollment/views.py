@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from portal.forms import light_fields
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
+from portal.pagination import Paginator
 from portal.scoping import get_visible_or_404, scope_for
 from portal.selectors import units_in_reach
 
