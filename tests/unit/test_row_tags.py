@@ -42,3 +42,22 @@ def test_long_select_renders_as_djangos_select():
     assert " ".join(ours.split()) == " ".join(django.split())
     assert '<option value="2" selected>B校</option>' in ours
     assert "A&lt;校&gt;" in ours
+
+
+def test_nav_links_marks_the_current_page_and_escapes_labels(rf):
+    from django.template import Context
+    from django.urls import resolve
+
+    from portal.registry import NavItem
+    from portal.templatetags.rows import nav_links
+
+    request = rf.get("/portal/roster/")
+    request.resolver_match = resolve("/portal/roster/")
+    items = [NavItem("教师名册", "portal:roster", ()), NavItem("<b>首页</b>", "home", ())]
+
+    html = nav_links(Context({"request": request}), items)
+
+    assert html == (
+        '<li class="nav-item"><a class="nav-link active" href="/portal/roster/">教师名册</a></li>\n'
+        '<li class="nav-item"><a class="nav-link" href="/">&lt;b&gt;首页&lt;/b&gt;</a></li>'
+    )
