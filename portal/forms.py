@@ -1,6 +1,7 @@
 """Forms of the roster and account pages (crispy, Bootstrap 5)."""
 
 import datetime as dt
+import functools
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
@@ -47,12 +48,67 @@ class LongSelect(forms.Select):
         )
 
 
+class LightBoundField(forms.BoundField):
+    """A field of ``light_fields``' forms: label, control, help and errors in Bootstrap markup, written in Python."""
+
+    def as_field_group(self):
+        label = self.label and format_html(
+            '<label class="form-label" for="{}">{}</label>', self.id_for_label, self.label
+        )
+        help_text = self.help_text and format_html(
+            '<div class="form-text" id="{}_helptext">{}</div>', self.auto_id, self.help_text
+        )
+        errors = format_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors))
+        return format_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors)
+
+
+class _WrittenInPython:
+    """Django's input.html and textarea.html for a widget, written in Python (for ``light_fields``)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if isinstance(self, forms.Textarea):
+            return format_html(
+                '<textarea name="{}"{}>\n{}</textarea>', widget["name"], flatatt(widget["attrs"]), widget["value"] or ""
+            )
+        value = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, flatatt(widget["attrs"])
+        )
+
+
+# The widgets whose template is Django's input.html (or textarea.html) and nothing else.
+_PLAIN_WIDGETS = (
+    forms.TextInput,
+    forms.NumberInput,
+    forms.EmailInput,
+    forms.URLInput,
+    forms.PasswordInput,
+    forms.DateInput,
+    forms.DateTimeInput,
+    forms.TimeInput,
+    forms.HiddenInput,
+    forms.Textarea,
+)
+
+
+@functools.cache
+def _in_python(widget_class: type) -> type:
+    return type(
+        widget_class.__name__,
+        (_WrittenInPython, widget_class),
+        {"input_type": getattr(widget_class, "input_type", "textarea")},
+    )
+
+
 def light_fields(form: forms.BaseForm) -> forms.BaseForm:
-    """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup
-    (templates/portal/_field.html): for the filter and bulk forms of the long lists, where crispy's nested
-    field templates cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
+    """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup, written in Python:
+    for the filter and bulk forms of the long lists, where crispy's nested field templates (and Django's, a few
+    includes a field) cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
     for field in long_selects(form).fields.values():
-        field.template_name = "portal/_field.html"
+        field.bound_field_class = LightBoundField
+        if type(field.widget) in _PLAIN_WIDGETS:
+            field.widget.__class__ = _in_python(type(field.widget))
         field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
     return form
 
