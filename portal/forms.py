@@ -58,8 +58,12 @@ class LightBoundField(forms.BoundField):
         help_text = self.help_text and format_html(
             '<div class="form-text" id="{}_helptext">{}</div>', self.auto_id, self.help_text
         )
-        errors = format_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors))
-        return format_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors)
+        errors = self.errors and format_html(  # the id the control's aria-describedby names
+            '<div id="{}_error">{}</div>',
+            self.auto_id,
+            format_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors)),
+        )
+        return format_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors or "")
 
 
 class _WrittenInPython:
