@@ -89,3 +89,39 @@ def test_light_fields_write_label_control_help_and_errors_escaped():
         str(form["note"])
         == '<textarea name="note" class="form-control" cols="40" id="id_note" rows="2">\n&lt;b&gt;</textarea>'
     )
+
+
+def test_review_rows_head_each_school_once_and_escape_names():
+    import datetime as dt
+    from types import SimpleNamespace as Row
+
+    from enrollment.models import ProgrammeLevel
+    from enrollment.templatetags.applications import review_rows
+    from portal.models import Teacher
+
+    at = dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
+    level = ProgrammeLevel(unit_kind="school")
+    district = Row(name="天河区")
+
+    def application(pk, school_id, name):
+        teacher = Teacher(name=name, id_number="440106198506150021", stage=None, position="teacher")
+        school = Row(name=f"{school_id}校")
+        return Row(
+            pk=pk,
+            school_id=school_id,
+            school=school,
+            district=district,
+            teacher=teacher,
+            level=level,
+            submitted_at=at,
+            deadline=at,
+            effective_state="submitted",
+        )
+
+    html = review_rows([application(1, 7, "<张>"), application(2, 7, "李"), application(3, 8, "王")], True)
+
+    assert html.count('scope="rowgroup"') == 2
+    assert "天河区 · 7校" in html and "天河区 · 8校" in html
+    assert "&lt;张&gt;" in html and "<张>" not in html
+    assert html.count("03-02 09:30") == 6
+    assert html.count("待学校审核") == 3
