@@ -28,22 +28,27 @@ demo: install
 	DEBUG=1 $(PY) manage.py serve_demo
 
 ## make test: lint, import contracts, types, then the whole suite on a throwaway PostgreSQL and Redis
-## started here, and again on SQLite (the demo's database) for the paths whose SQL differs by database
-## and the demo's pages (tests/conftest.py SQLITE_TOO); then the production processes (prod-smoke).
+## started here (the browser tests in a second run beside it), and again on SQLite (the demo's database)
+## for the paths whose SQL differs by database and the demo's pages (tests/conftest.py SQLITE_TOO); then
+## the production processes (prod-smoke).
 test: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 	.ci/services start
 	eval "$$(.ci/services env)" && $(PY) manage.py makemigrations --check --dry-run -v 0 --settings=tests.settings
-	@# The SQLite run and prod-smoke take a few minutes of one core: on the other, beside the PostgreSQL run.
+	@# Beside the PostgreSQL run, on the other core: the browser tests (their own database and Redis
+	@# database, so neither run sees the other's rows, cache or queues), the SQLite run, prod-smoke.
 	@mkdir -p .tmp; \
-	( env -u DATABASE_URL -u REDIS_URL VAR_DIR=$(CURDIR)/.tmp/var-sqlite $(PY) -m pytest -q -m "sqlite and not browser and not celery" $(PYTEST_ARGS) \
-	  && $(MAKE) --no-print-directory prod-smoke ) > .tmp/test-beside.log 2>&1 & beside=$$!; \
-	eval "$$(.ci/services env)" && $(PY) -m pytest --durations=15 $(PYTEST_ARGS); postgres=$$?; \
-	wait $$beside; sqlite=$$?; \
-	echo "----- the SQLite run, then make prod-smoke"; cat .tmp/test-beside.log; \
-	[ $$postgres = 0 ] && [ $$sqlite = 0 ]
+	( eval "$$(.ci/services env)"; \
+	  DATABASE_URL=$${DATABASE_URL%/*}/jijiao_browser REDIS_URL=$${REDIS_URL%/*}/2 VAR_DIR=$(CURDIR)/.tmp/var-browser \
+	    $(PY) -m pytest -q --durations=5 -m browser $(PYTEST_ARGS); browser=$$?; \
+	  env -u DATABASE_URL -u REDIS_URL VAR_DIR=$(CURDIR)/.tmp/var-sqlite $(PY) -m pytest -q -m "sqlite and not browser and not celery" $(PYTEST_ARGS) \
+	  && $(MAKE) --no-print-directory prod-smoke; [ $$? = 0 ] && [ $$browser = 0 ] ) > .tmp/test-beside.log 2>&1 & beside=$$!; \
+	eval "$$(.ci/services env)" && $(PY) -m pytest --durations=15 -m "not browser" $(PYTEST_ARGS); postgres=$$?; \
+	wait $$beside; others=$$?; \
+	echo "----- the browser tests, the SQLite run, then make prod-smoke"; cat .tmp/test-beside.log; \
+	[ $$postgres = 0 ] && [ $$others = 0 ]
 
 ## make prod-smoke: docker-compose.yml's processes (.ci/process) on loopback with production settings,
 ## driven end to end: /healthz, log in, select a course, a notice through the workers, Redis down -> 503.

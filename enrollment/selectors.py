@@ -1,6 +1,7 @@
 """Reads for special programmes. Every queryset starts from portal.scoping."""
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
@@ -52,33 +53,45 @@ def actionable_q(scope: Scope, programme: Programme | None = None) -> Q:
     """Applications whose current level is decided by one of the user's roles, in that role's reach.
 
     Units directly under the city are decided by the city at district level (their application's
-    district is the city). Levels are matched by their ids (``programme``'s, or those of the user's cities'
-    programmes, one small query), so that indexes find the rows instead of a scan of every pending application.
+    district is the city). A city admin's levels are matched by lists of ids (``programme``'s, or those of
+    her cities' programmes: one small query), so that each of the two levels she decides finds its rows by
+    index instead of a scan of every pending application of the city; other admins' rows are found by
+    their schools' ids, and their levels by a subquery.
     """
+    ids: dict[str, list[int]] | None = None
     if programme is not None:
-        found = [(level.pk, level.unit_kind) for level in programme.levels.all()]
-    else:
-        found = ProgrammeLevel.objects.filter(programme__period__city__code__in=_city_codes(scope)).values_list(
+        ids = {}
+        for level in programme.levels.all():
+            ids.setdefault(level.unit_kind, []).append(level.pk)
+    elif scope.admin_paths((Role.CITY_ADMIN,)):
+        ids = {}
+        for pk, kind in ProgrammeLevel.objects.filter(programme__period__city__code__in=_city_codes(scope)).values_list(
             "pk", "unit_kind"
-        )
-    levels: dict[str, list[int]] = {}
-    for pk, kind in found:
-        levels.setdefault(kind, []).append(pk)
+        ):
+            ids.setdefault(kind, []).append(pk)
+
+    def at_level(kind: str) -> Q:
+        if ids is None:
+            return Q(level_id__in=ProgrammeLevel.objects.filter(unit_kind=kind).values("pk"))
+        return Q(level_id__in=ids.get(kind, []))
+
     cities = Unit.objects.filter(kind=UnitKind.CITY).values("pk")
     q = Q(pk__in=[])
     for kind, role in LEVEL_ROLE.items():
         if not scope.admin_paths((role,)):
             continue
-        at_level = Q(level_id__in=levels.get(kind, []))
         reach = scope.unit_ids_q("school", roles=(role,))
         if kind == UnitKind.DISTRICT:
-            q |= at_level & ~Q(district_id__in=cities) & reach
+            q |= at_level(kind) & ~Q(district_id__in=cities) & reach
         else:
-            q |= at_level & reach
+            q |= at_level(kind) & reach
     city_units = [u.pk for u in scope.units.get(Role.CITY_ADMIN, ()) if u.kind == UnitKind.CITY]
     if city_units:
-        at_district = Q(level_id__in=levels.get(UnitKind.DISTRICT, []))
-        q |= at_district & Q(district_id__in=city_units) & scope.unit_ids_q("school", roles=(Role.CITY_ADMIN,))
+        q |= (
+            at_level(UnitKind.DISTRICT)
+            & Q(district_id__in=city_units)
+            & scope.unit_ids_q("school", roles=(Role.CITY_ADMIN,))
+        )
     return q
 
 
@@ -96,11 +109,28 @@ def may_act(user: User, application: Application, now: dt.datetime) -> bool:
     return scope_for(user).reaches(application.school, roles=(role,))
 
 
-def list_rows(qs: ApplicationQuerySet, now: dt.datetime) -> QuerySet[Application]:
-    """The joins a list page needs, so its query count does not grow with the rows."""
-    return qs.with_effective_state(now).select_related(
-        "teacher", "teacher__stage", "school", "district", "level", "programme"
-    )
+def list_rows(qs: ApplicationQuerySet, now: dt.datetime, programme: Programme | None = None) -> QuerySet[Application]:
+    """The joins a list page needs, so its query count does not grow with the rows, and only the columns
+    its rows show (fifty applications with six related rows each: most of the page's time in full rows).
+
+    Rows of one ``programme`` take it and its levels from there (``attach_programme``): two joins fewer,
+    which PostgreSQL plans in half the time.
+    """
+    related = ["teacher", "teacher__stage", "school", "district"]
+    columns = ["programme_id", "teacher_id", "school_id", "district_id", "level_id", "state", "deadline"]
+    columns += ["submitted_at", "teacher__name", "teacher__id_number", "teacher__position", "teacher__stage__name"]
+    columns += ["school__name", "district__name"]
+    if programme is None:
+        related += ["level", "programme"]
+        columns += ["level__unit_kind", "programme__title"]
+    return qs.with_effective_state(now).select_related(*related).only(*columns)
+
+
+def attach_programme(applications: Iterable[Application], programme: Programme) -> None:
+    """Give rows read with ``list_rows(..., programme)`` their programme and level (from its prefetched levels)."""
+    levels = {level.pk: level for level in programme.levels.all()}
+    for application in applications:
+        application.programme, application.level = programme, levels[application.level_id]
 
 
 @dataclass(frozen=True)

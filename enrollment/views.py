@@ -223,8 +223,9 @@ def review(request: HttpRequest) -> HttpResponse:
         qs = selectors.review_queue(request.user, now, programme)
         if app_filter.is_bound and app_filter.is_valid():
             qs = app_filter.filter_queryset(qs)
-    qs = selectors.list_rows(qs, now).order_by("school__path", "teacher__name", "pk")
+    qs = selectors.list_rows(qs, now, programme).order_by("school__path", "teacher__name", "pk")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.attach_programme(page, programme)
     query = request.GET.copy()
     query.pop("page", None)
     is_city = _is_city_admin(request, programme)
