@@ -67,20 +67,56 @@ def city(
     return Place(unit, districts, units, teachers)
 
 
-def logins(teachers: list, password: str = PASSWORD) -> list:
-    """A user account for each of ``teachers`` (all with ``password``), linked to the teacher."""
+def insert_select(model, given: dict[str, str], source: str, params: dict | None = None) -> int:
+    """INSERT INTO ``model``'s table SELECT ... ``source``: one statement for any number of rows; the count.
+
+    ``given`` maps columns to SQL expressions over ``source``; every other column gets the
+    field's Python default as a parameter (NULL without one), as ``Model.objects.create`` would.
+    """
+    from django.db import connection
+
+    columns, values, params = [], [], dict(params or {})
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.column not in given:
+            continue
+        columns.append(field.column)
+        if field.column in given:
+            values.append(given[field.column])
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            values.append("now()")
+        else:
+            params[f"default_{field.column}"] = field.get_db_prep_save(field.get_default(), connection)
+            values.append(f"%(default_{field.column})s")
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(values)} {source}", params
+        )
+        return cur.rowcount
+
+
+def logins(ids: list[int], password: str = PASSWORD):
+    """A user account for each teacher of ``ids`` (all with ``password``), linked to the teacher; the users.
+
+    Two statements whatever the number: the users from the teachers' rows, then the link.
+    """
     from django.contrib.auth.hashers import make_password
+    from django.db import connection
 
-    from portal.models import Teacher, User
+    from portal.models import User
 
-    encoded = make_password(password)
-    users = User.objects.bulk_create(
-        [User(id_number=t.id_number, name=t.name, password=encoded) for t in teachers], batch_size=5000
+    insert_select(
+        User,
+        {"id_number": "t.id_number", "name": "t.name", "password": "%(password)s"},
+        "FROM portal_teacher t WHERE t.id = ANY(%(ids)s) ORDER BY t.id",
+        {"password": make_password(password), "ids": ids},
     )
-    for teacher, user in zip(teachers, users, strict=True):
-        teacher.user_id = user.pk
-    Teacher.objects.bulk_update(teachers, ["user_id"], batch_size=5000)
-    return users
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE portal_teacher t SET user_id = u.id FROM portal_user u"
+            " WHERE u.id_number = t.id_number AND t.id = ANY(%s)",
+            [ids],
+        )
+    return User.objects.filter(teacher__in=ids).order_by("teacher")
 
 
 def _user(number: int, name: str, password: str = PASSWORD, **extra):
@@ -246,44 +282,46 @@ def programme(period, seats: int, *, title: str = "中学(中职)校长任职资
     return made, levels
 
 
-def applications(programme, teachers: list, level, state: str, submitted_at) -> None:
-    """One application per teacher, waiting at ``level`` in ``state``."""
+def applications(programme, level, state: str, submitted_at, *, teachers: str, params: dict | None = None) -> int:
+    """One application per teacher of ``teachers`` (SQL selecting portal_teacher ids) waiting at ``level``
+    in ``state``, in one statement; the count."""
     from enrollment.models import Application
 
-    district = {}
-    for teacher in teachers:
-        if teacher.unit_id not in district:
-            district[teacher.unit_id] = teacher.unit.parent_id
-    Application.objects.bulk_create(
-        [
-            Application(
-                programme=programme,
-                teacher=t,
-                school_id=t.unit_id,
-                district_id=district[t.unit_id],
-                state=state,
-                level=level,
-                deadline=level.deadline,
-                submitted_at=submitted_at,
-            )
-            for t in teachers
-        ],
-        batch_size=5000,
+    return insert_select(
+        Application,
+        {
+            "programme_id": "%(programme)s",
+            "teacher_id": "t.id",
+            "school_id": "t.unit_id",
+            "district_id": "s.parent_id",
+            "state": "%(state)s",
+            "level_id": "%(level)s",
+            "deadline": "%(deadline)s",
+            "submitted_at": "%(submitted)s",
+        },
+        f"FROM portal_teacher t JOIN portal_unit s ON s.id = t.unit_id WHERE t.id IN ({teachers}) ORDER BY t.id",
+        {
+            **(params or {}),
+            "programme": programme.pk,
+            "state": state,
+            "level": level.pk,
+            "deadline": level.deadline,
+            "submitted": submitted_at,
+        },
     )
 
 
 def guangzhou_chain(teachers: int, *, per_school: int = 80):
     """A city of ``teachers`` teachers, each with a login, and the 2201 principals' programme.
 
-    Returns (place, teachers with their units, programme, levels).
+    Returns (place, programme, levels).
     """
     from portal.models import Teacher
 
     place = city(teachers, code="440100", name="广州市", per_school=per_school)
-    rows = list(Teacher.objects.select_related("unit").order_by("id"))
-    logins(rows)
+    logins(list(Teacher.objects.values_list("pk", flat=True)))
     made, levels = programme(guangzhou_2201(place), seats=teachers)
-    return place, rows, made, levels
+    return place, made, levels
 
 
 def vacuum(*tables: str) -> None:

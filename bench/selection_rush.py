@@ -65,9 +65,9 @@ def seed(teachers: int, courses: int, logins: int, rng: random.Random):
     place = _data.city(teachers)
     period = _data.open_period(place, timezone.now())
     _data.courses(period, courses, rng)
-    chosen = list(Teacher.objects.order_by("?")[:logins])
-    _data.logins(chosen)
-    return period, [t.id_number for t in chosen]
+    chosen = list(Teacher.objects.order_by("?").values_list("pk", "id_number")[:logins])
+    _data.logins([pk for pk, _number in chosen])
+    return period, [number for _pk, number in chosen]
 
 
 def free_port() -> int:
