@@ -248,15 +248,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=size()["sweep_rows"])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    bench_url, broker = setup_database()
     report = Report("deadline_sweep", rows=args.rows)
+    with report.building():
+        bench_url, broker = setup_database()
+        start = time.perf_counter()
+        build(args.rows)
+        vacuum()
+        print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
 
     from enrollment.services import application_expire_overdue
-
-    start = time.perf_counter()
-    build(args.rows)
-    vacuum()
-    print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
 
     update = bare(BARE_UPDATE, args.repeat)
     same_work = bare(BARE_SAME_WORK, args.repeat)

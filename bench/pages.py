@@ -133,7 +133,9 @@ def measure(report: Report, teachers: int, courses: int, repeat: int, only: list
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    users, pages = build(teachers, courses)
+    with report.building():
+        fresh_database(DB_NAME)
+        users, pages = build(teachers, courses)
     clients = {role: client_for(user) for role, user in users.items()}
     label = f"{teachers:,} teachers / {courses:,} courses"
     report.context[f"database at {label}"] = sizes = table_sizes()
@@ -185,7 +187,6 @@ def main() -> None:
     sizes = [tuple(int(n) for n in pair.split(":")) for pair in args.sizes.split(",")]
     report = Report("pages", sizes=[f"{t}:{c}" for t, c in sizes])
     for teachers, courses in sizes:
-        fresh_database(DB_NAME)
         measure(report, teachers, courses, args.repeat, only)
         drop_database(DB_NAME)
     report.save()
