@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseMode, CourseStatus, Provider
 from credits.models import Category, Topic
+from portal.forms import long_selects
 from portal.models import Stage, Teacher
 
 SORTS = {
@@ -159,7 +160,7 @@ class FillRateFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["provider"].queryset = providers  # the period's own providers, never another city's
         # Plain Bootstrap markup, as the catalogue's: crispy's templates were a fifth of the page's time.
-        for name, field in self.form.fields.items():
+        for name, field in long_selects(self.form).fields.items():
             field.widget.attrs["class"] = (
                 "form-control form-control-sm" if name == "q" else "form-select form-select-sm"
             )

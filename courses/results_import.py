@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from credits.models import CreditEntry, Source
 from portal import idcard
+from portal.figures import figures_forget
 from portal.importing import Column, ImportFileError, ImportResult, choice, excerpt, name, read_table, text
 from portal.locking import lock_rows
 from portal.models import Teacher
@@ -244,3 +245,5 @@ def _record(passed, year: int, actor, now: dt.datetime, note: str) -> None:
             ],
             batch_size=2000,
         )
+        # New hours for many teachers at once: the dashboards' counts (portal.figures) show them at their next read.
+        transaction.on_commit(figures_forget)

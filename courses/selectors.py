@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from courses.models import (
     LIVE_AGREEMENT_STATES,
@@ -82,13 +83,21 @@ def period_current(periods: Iterable[TrainingPeriod], now: dt.datetime) -> Train
 # --- courses --------------------------------------------------------------------------------------
 
 
+# What a course card shows (courses/_partials.html#course-card), besides its provider's name and its topics.
+CARD_FIELDS = ("code", "title", "category", "mode", "hours", "fee_per_hour")
+
+
 def catalogue_courses(period: TrainingPeriod, teacher: Teacher | None = None) -> QuerySet[Course]:
     """Published courses of the period, ready for the catalogue (topics: ``courses.views._with_cards``).
 
     Where the period asks for it, only courses of approved offers (立项) for the teacher's area and,
     once her school chose its provider, only that provider's.
     """
-    qs = Course.objects.filter(period=period, status=CourseStatus.PUBLISHED).select_related("provider", "kind")
+    qs = (
+        Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
+        .select_related("provider")
+        .only(*CARD_FIELDS, "period_id", "capacity", "enrolled_count", "updated_at", "provider__name")
+    )
     if period.offers_required:
         qs = qs.filter(offer__status=OfferStatus.APPROVED)
         if teacher is not None:
@@ -246,21 +255,30 @@ def teacher_plan(
 
 
 def teacher_selections(teacher: Teacher, period: TrainingPeriod) -> dict[int, CourseSelection]:
-    """The teacher's live selections of the period by course id (one query)."""
+    """The teacher's live selections of the period by course id, with what the plan shows of their courses
+    (one query)."""
     return {
         e.course_id: e
         for e in CourseSelection.objects.filter(
             teacher=teacher, period=period, status__in=(SelectionStatus.SELECTED, SelectionStatus.COMPLETED)
-        ).select_related("course__provider", "course__kind")
+        )
+        .select_related("course__kind")
+        .only(
+            "teacher_id",
+            "course_id",
+            "period_id",
+            "status",
+            *(f"course__{f}" for f in ("title", "hours", "category", "enrolled_count", "kind__code")),
+        )
     }
 
 
 def teacher_waitlist(teacher: Teacher, period: TrainingPeriod) -> dict[int, WaitlistEntry]:
     return {
         w.course_id: w
-        for w in WaitlistEntry.objects.filter(
-            teacher=teacher, course__period=period, status=WaitlistStatus.WAITING
-        ).select_related("course")
+        for w in WaitlistEntry.objects.filter(teacher=teacher, course__period=period, status=WaitlistStatus.WAITING)
+        .select_related("course")
+        .only("teacher_id", "course_id", "status", "course__title")
     }
 
 
@@ -268,11 +286,19 @@ def teacher_waitlist(teacher: Teacher, period: TrainingPeriod) -> dict[int, Wait
 
 
 def course_fill_rates(period: TrainingPeriod) -> QuerySet[Course]:
-    """Published courses with their waiting-list length, fullest first."""
+    """Published courses with their waiting-list length (a subquery per row, so that counting the courses
+    needs no join)."""
+    waiting = (
+        WaitlistEntry.objects.filter(course=OuterRef("pk"), status=WaitlistStatus.WAITING)
+        .order_by()
+        .values("course")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         Course.objects.filter(period=period, status=CourseStatus.PUBLISHED)
         .select_related("provider")
-        .annotate(waiting=Count("waitlist", filter=Q(waitlist__status=WaitlistStatus.WAITING)))
+        .annotate(waiting=Coalesce(Subquery(waiting), 0))
     )
 
 

@@ -414,7 +414,7 @@ def fill_rates(request: HttpRequest) -> HttpResponse:
     course_filter = FillRateFilter(
         request.GET,
         queryset=selectors.course_fill_rates(period).order_by("-enrolled_count", "code"),
-        providers=Provider.objects.filter(courses__period=period).distinct(),
+        providers=Provider.objects.filter(pk__in=Course.objects.filter(period=period).values("provider_id")),
     )
     if request.GET.get("export") == "xlsx":
         return xlsx_response(

@@ -1,7 +1,6 @@
 """Reads for special programmes. Every queryset starts from portal.scoping."""
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
@@ -49,29 +48,44 @@ def applications_visible_to(user: User) -> QuerySet[Application]:
     return Application.objects.filter(q)
 
 
-def actionable_q(scope: Scope) -> Q:
+def actionable_q(scope: Scope, programme: Programme | None = None) -> Q:
     """Applications whose current level is decided by one of the user's roles, in that role's reach.
 
-    Units directly under the city are decided by the city at district level.
+    Units directly under the city are decided by the city at district level (their application's
+    district is the city). Levels are matched by their ids (``programme``'s, or those of the user's cities'
+    programmes, one small query), so that indexes find the rows instead of a scan of every pending application.
     """
+    if programme is not None:
+        found = [(level.pk, level.unit_kind) for level in programme.levels.all()]
+    else:
+        found = ProgrammeLevel.objects.filter(programme__period__city__code__in=_city_codes(scope)).values_list(
+            "pk", "unit_kind"
+        )
+    levels: dict[str, list[int]] = {}
+    for pk, kind in found:
+        levels.setdefault(kind, []).append(pk)
+    cities = Unit.objects.filter(kind=UnitKind.CITY).values("pk")
     q = Q(pk__in=[])
     for kind, role in LEVEL_ROLE.items():
         if not scope.admin_paths((role,)):
             continue
-        reach = scope.unit_q("school", roles=(role,))
+        at_level = Q(level_id__in=levels.get(kind, []))
+        reach = scope.unit_ids_q("school", roles=(role,))
         if kind == UnitKind.DISTRICT:
-            q |= Q(level__unit_kind=kind) & ~Q(district__kind=UnitKind.CITY) & reach
+            q |= at_level & ~Q(district_id__in=cities) & reach
         else:
-            q |= Q(level__unit_kind=kind) & reach
-    city_reach = scope.unit_q("school", roles=(Role.CITY_ADMIN,))
-    if scope.admin_paths((Role.CITY_ADMIN,)):
-        q |= Q(level__unit_kind=UnitKind.DISTRICT, district__kind=UnitKind.CITY) & city_reach
+            q |= at_level & reach
+    city_units = [u.pk for u in scope.units.get(Role.CITY_ADMIN, ()) if u.kind == UnitKind.CITY]
+    if city_units:
+        at_district = Q(level_id__in=levels.get(UnitKind.DISTRICT, []))
+        q |= at_district & Q(district_id__in=city_units) & scope.unit_ids_q("school", roles=(Role.CITY_ADMIN,))
     return q
 
 
-def review_queue(user: User, now: dt.datetime) -> QuerySet[Application]:
-    """What the user can decide now: pending at a level of hers, deadline not passed."""
-    return Application.objects.filter(actionable_q(scope_for(user))).pending(now)
+def review_queue(user: User, now: dt.datetime, programme: Programme | None = None) -> QuerySet[Application]:
+    """What the user can decide now (of ``programme``, if given): pending at a level of hers, deadline not passed."""
+    qs = Application.objects.filter(actionable_q(scope_for(user), programme)).pending(now)
+    return qs if programme is None else qs.filter(programme=programme)
 
 
 def may_act(user: User, application: Application, now: dt.datetime) -> bool:
@@ -102,23 +116,21 @@ class QuotaFill:
         return self.seats - self.used
 
 
-def quota_fill(programme: Programme, now: dt.datetime, district_ids: Iterable[int] | None = None) -> list[QuotaFill]:
-    """Per district of the quota table: seats, seats used (approved at the quota level or beyond), waiting."""
+def quota_fill(programme: Programme, now: dt.datetime, reach: Q | None = None) -> list[QuotaFill]:
+    """Per district of the quota table: seats, seats used (approved at the quota level or beyond), waiting.
+
+    ``reach`` (a filter on the district, e.g. ``Scope.unit_ids_q("district")``) keeps the districts of it.
+    """
     levels = list(programme.levels.all())
     qlevel = chain.quota_level(levels) if levels else None
     beyond = chain.beyond_quota(levels)
     quotas = Quota.objects.filter(programme=programme).select_related("district")
-    if district_ids is not None:
-        quotas = quotas.filter(district_id__in=district_ids)
-    counts = (
-        Application.objects.filter(programme=programme)
-        .values("district_id")
-        .annotate(
-            used=Count(
-                "pk", filter=Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond)
-            ),
-            waiting=Count("pk", filter=Q(state__in=PENDING_STATES, level=qlevel, deadline__gte=now)),
-        )
+    applications = Application.objects.filter(programme=programme)
+    if reach is not None:
+        quotas, applications = quotas.filter(reach), applications.filter(reach)
+    counts = applications.values("district_id").annotate(
+        used=Count("pk", filter=Q(state=ApplicationState.FINALIZED) | Q(state__in=PENDING_STATES, level_id__in=beyond)),
+        waiting=Count("pk", filter=Q(state__in=PENDING_STATES, level=qlevel, deadline__gte=now)),
     )
     by_district = {c["district_id"]: c for c in counts}
     return [
@@ -131,6 +143,14 @@ def quota_fill(programme: Programme, now: dt.datetime, district_ids: Iterable[in
         )
         for q in quotas
     ]
+
+
+def quota_fill_seen_by(user: User, programme: Programme, now: dt.datetime) -> list[QuotaFill]:
+    """The quota table as ``user`` sees it: the programme's city admin every district, others those of their reach."""
+    scope = scope_for(user)
+    if scope.reaches(programme.period.city, roles=(Role.CITY_ADMIN,)):
+        return quota_fill(programme, now)
+    return quota_fill(programme, now, scope.unit_ids_q("district", kinds=(UnitKind.DISTRICT, UnitKind.CITY)))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from portal.forms import light_fields
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
+from portal.pagination import Paginator
 from portal.scoping import get_visible_or_404, scope_for
 from portal.selectors import units_in_reach
 
@@ -83,10 +83,7 @@ def programme_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["problem"] = services.application_eligibility_problem(scope.teacher, programme)
         context["apply_form"] = ApplyForm()
     if scope.is_admin:
-        fills = selectors.quota_fill(programme, now)
-        if not context["is_city"]:
-            fills = [f for f in fills if scope.reaches(f.district)]
-        context["fills"] = fills
+        context["fills"] = selectors.quota_fill_seen_by(request.user, programme, now)
         context["finalize_form"] = FinalizeForm(programme=programme)
     return render(request, "enrollment/programme_detail.html", context)
 
@@ -223,27 +220,25 @@ def review(request: HttpRequest) -> HttpResponse:
     if app_filter.is_bound and app_filter.is_valid() and app_filter.form.cleaned_data.get("state"):
         qs = app_filter.qs
     else:
-        qs = selectors.review_queue(request.user, now).filter(programme=programme)
+        qs = selectors.review_queue(request.user, now, programme)
         if app_filter.is_bound and app_filter.is_valid():
             qs = app_filter.filter_queryset(qs)
     qs = selectors.list_rows(qs, now).order_by("school__path", "teacher__name", "pk")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    fills = selectors.quota_fill(programme, now)
-    if not _is_city_admin(request, programme):
-        fills = [f for f in fills if scope.reaches(f.district)]
+    is_city = _is_city_admin(request, programme)
     context.update(
         {
             "filter": app_filter,
             "page": page,
             "query": query.urlencode(),
-            "fills": fills,
+            "fills": selectors.quota_fill_seen_by(request.user, programme, now),
             "levels": list(programme.levels.all()),
-            "is_city": _is_city_admin(request, programme),
+            "is_city": is_city,
             "group_by_school": scope.has(Role.DISTRICT_ADMIN) or scope.has(Role.CITY_ADMIN),
             "bulk_form": light_fields(BulkDecisionForm()),
-            "finalize_form": FinalizeForm(programme=programme),
+            "finalize_form": FinalizeForm(programme=programme) if is_city else None,
         }
     )
     return render(request, "enrollment/review.html", context)

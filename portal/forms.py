@@ -1,6 +1,7 @@
 """Forms of the roster and account pages (crispy, Bootstrap 5)."""
 
 import datetime as dt
+import functools
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
@@ -8,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -26,7 +28,13 @@ class LongSelect(forms.Select):
     option (a district's schools are a hundred and fifty). Choices in groups go to Django's template."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        choices = list(iter(self.choices))  # iter(): list() would ask a ModelChoiceIterator's len(), a COUNT query
+        if isinstance(self.choices, ModelChoiceIterator):
+            # One plain fetch: iterating it would read through a server-side cursor (three round trips).
+            field = self.choices.field
+            empty = [("", field.empty_label)] if field.empty_label is not None else []
+            choices = empty + [self.choices.choice(obj) for obj in self.choices.queryset]
+        else:
+            choices = list(self.choices)
         if any(isinstance(label, (list, tuple)) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         chosen = {str(v) for v in self.format_value(value)}
@@ -40,15 +48,80 @@ class LongSelect(forms.Select):
         )
 
 
+class LightBoundField(forms.BoundField):
+    """A field of ``light_fields``' forms: label, control, help and errors in Bootstrap markup, written in Python."""
+
+    def as_field_group(self):
+        label = self.label and format_html(
+            '<label class="form-label" for="{}">{}</label>', self.id_for_label, self.label
+        )
+        help_text = self.help_text and format_html(
+            '<div class="form-text" id="{}_helptext">{}</div>', self.auto_id, self.help_text
+        )
+        errors = self.errors and format_html(  # the id the control's aria-describedby names
+            '<div id="{}_error">{}</div>',
+            self.auto_id,
+            format_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors)),
+        )
+        return format_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors or "")
+
+
+class _WrittenInPython:
+    """Django's input.html and textarea.html for a widget, written in Python (for ``light_fields``)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if isinstance(self, forms.Textarea):
+            return format_html(
+                '<textarea name="{}"{}>\n{}</textarea>', widget["name"], flatatt(widget["attrs"]), widget["value"] or ""
+            )
+        value = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, flatatt(widget["attrs"])
+        )
+
+
+# The widgets whose template is Django's input.html (or textarea.html) and nothing else.
+_PLAIN_WIDGETS = (
+    forms.TextInput,
+    forms.NumberInput,
+    forms.EmailInput,
+    forms.URLInput,
+    forms.PasswordInput,
+    forms.DateInput,
+    forms.DateTimeInput,
+    forms.TimeInput,
+    forms.HiddenInput,
+    forms.Textarea,
+)
+
+
+@functools.cache
+def _in_python(widget_class: type) -> type:
+    return type(
+        widget_class.__name__,
+        (_WrittenInPython, widget_class),
+        {"input_type": getattr(widget_class, "input_type", "textarea")},
+    )
+
+
 def light_fields(form: forms.BaseForm) -> forms.BaseForm:
-    """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup
-    (templates/portal/_field.html): for the filter and bulk forms of the long lists, where crispy's nested
-    field templates cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
+    """Render ``form``'s fields with ``{{ form.name.as_field_group }}`` in plain Bootstrap markup, written in Python:
+    for the filter and bulk forms of the long lists, where crispy's nested field templates (and Django's, a few
+    includes a field) cost more than the fifty rows; its plain selects become LongSelects. The form, for chaining."""
+    for field in long_selects(form).fields.values():
+        field.bound_field_class = LightBoundField
+        if type(field.widget) in _PLAIN_WIDGETS:
+            field.widget.__class__ = _in_python(type(field.widget))
+        field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+    return form
+
+
+def long_selects(form: forms.BaseForm) -> forms.BaseForm:
+    """``form``'s plain selects become LongSelects. The form, for chaining."""
     for field in form.fields.values():
-        field.template_name = "portal/_field.html"
         if type(field.widget) is forms.Select:
             field.widget = LongSelect(attrs=field.widget.attrs, choices=field.widget.choices)
-        field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
     return form
 
 

@@ -75,7 +75,7 @@ def unit_filter_units(user: User, selected: Unit | None) -> list[Unit]:
     if focus:
         # Every prefix of a path is an ancestor's path: "/440100/", "/440100/440104/", ...
         q |= Q(path__in=[focus[: i + 1] for i, c in enumerate(focus) if c == "/"]) | Q(parent__path=focus)
-    return list(Unit.objects.filter(scope.unit_q(""), q, is_active=True).order_by("path"))
+    return list(Unit.objects.filter(scope.unit_q(""), q, is_active=True).only("name", "path", "kind").order_by("path"))
 
 
 def units_in_reach(user: User) -> QuerySet[Unit]:

@@ -11,6 +11,7 @@ from courses.models import CourseSelection, SelectionStatus
 from courses.results_import import provider_results_import
 from credits.models import CreditEntry, Source
 from portal.exporting import xlsx_bytes
+from portal.figures import figures_counted
 from portal.models import User
 from tests.factories.courses import CourseFactory, PeriodFactory, ProviderFactory
 from tests.factories.portal import TeacherFactory
@@ -69,6 +70,17 @@ def test_import_records_passed_rows_and_completes_the_selection(setup):
     assert (entry.teacher, entry.hours, entry.category, entry.source) == (s.a, D(12), "public", Source.IMPORT)
     assert CourseSelection.objects.get(teacher=s.a).status == SelectionStatus.COMPLETED
     assert CourseSelection.objects.get(teacher=s.b).status == SelectionStatus.SELECTED
+
+
+def test_import_has_the_kept_figures_counted_anew(setup, django_capture_on_commit_callbacks):
+    s = setup
+    counts = []
+    figures_counted("compliance", (), lambda: counts.append(1) or len(counts))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run(s, sheet([s.a.id_number, s.a.name, "GZ-101", 12, "合格"]))
+
+    assert figures_counted("compliance", (), lambda: counts.append(1) or len(counts)).value == 2
 
 
 def test_import_same_sheet_twice_records_once(setup):

@@ -790,3 +790,14 @@ def test_roster_at_the_count_cap_counts_exactly(client, tree, monkeypatch):
     paginator = client.get(ROSTER).context["page"].paginator
 
     assert (paginator.count, paginator.capped) == (5, False)
+
+
+def test_a_list_that_counted_no_rows_reads_no_rows(tree, django_assert_num_queries):
+    from portal.pagination import Paginator
+
+    empty, some = Teacher.objects.filter(name="nobody"), Teacher.objects.order_by("pk")
+
+    with django_assert_num_queries(1):  # the count only
+        assert list(Paginator(empty, 2).get_page(1)) == []
+    with django_assert_num_queries(2):
+        assert len(Paginator(some, 2).get_page(1)) == 2

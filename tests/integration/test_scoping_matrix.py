@@ -157,3 +157,25 @@ def test_unit_tree_shows_only_own_district(client, tree, people):
     units = [root.unit for root in response.context["roots"]]
     units += [child.unit for root in response.context["roots"] for child in root.children]
     assert units == [tree.district1, tree.school_a, tree.school_b]
+
+
+@pytest.mark.parametrize("small_reach", [1000, 1])
+@pytest.mark.parametrize("name", ["alice", "bob", "carol", "dave", "erin"])
+def test_unit_ids_q_finds_the_rows_unit_q_finds_as_ids_or_as_a_path_test(tree, monkeypatch, name, small_reach):
+    """A reach of at most SMALL_REACH units becomes a list of ids, a bigger one stays a path test: same rows."""
+    from portal import scoping
+    from portal.models import Teacher, UnitKind
+
+    monkeypatch.setattr(scoping, "SMALL_REACH", small_reach)
+    scope = scoping.scope_for(getattr(tree, name))
+    by_path = set(Teacher.objects.filter(scope.unit_q("unit")).values_list("pk", flat=True))
+    by_ids = set(Teacher.objects.filter(scope.unit_ids_q("unit")).values_list("pk", flat=True))
+    assert by_ids == by_path
+    schools = scope.unit_ids_q("unit", kinds=(UnitKind.SCHOOL,))
+    in_schools = set(
+        Teacher.objects.filter(scope.unit_q("unit"), unit__kind=UnitKind.SCHOOL).values_list("pk", flat=True)
+    )
+    assert set(Teacher.objects.filter(schools).values_list("pk", flat=True)) == in_schools
+    assert by_path and in_schools  # every admin of the tree reaches a teacher
+    reach = scoping.Unit.objects.filter(scope.unit_q("")).count()
+    assert ("unit_id__in" in str(schools)) == (reach <= small_reach)

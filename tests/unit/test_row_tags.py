@@ -42,3 +42,50 @@ def test_long_select_renders_as_djangos_select():
     assert " ".join(ours.split()) == " ".join(django.split())
     assert '<option value="2" selected>B校</option>' in ours
     assert "A&lt;校&gt;" in ours
+
+
+def test_nav_links_marks_the_current_page_and_escapes_labels(rf):
+    from django.template import Context
+    from django.urls import resolve
+
+    from portal.registry import NavItem
+    from portal.templatetags.rows import nav_links
+
+    request = rf.get("/portal/roster/")
+    request.resolver_match = resolve("/portal/roster/")
+    items = [NavItem("教师名册", "portal:roster", ()), NavItem("<b>首页</b>", "home", ())]
+
+    html = nav_links(Context({"request": request}), items)
+
+    assert html == (
+        '<li class="nav-item"><a class="nav-link active" href="/portal/roster/">教师名册</a></li>\n'
+        '<li class="nav-item"><a class="nav-link" href="/">&lt;b&gt;首页&lt;/b&gt;</a></li>'
+    )
+
+
+def test_light_fields_write_label_control_help_and_errors_escaped():
+    from django import forms
+
+    from portal.forms import light_fields
+
+    class Form(forms.Form):
+        q = forms.CharField(label="姓名", help_text="<i>提示</i>", max_length=3)
+        note = forms.CharField(label="说明", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    form = light_fields(Form({"q": '"<x>"&long', "note": "<b>"}))
+    form.is_valid()
+
+    assert form["q"].as_field_group() == (
+        '<div class="mb-3"><label class="form-label" for="id_q">姓名</label>'
+        '<input type="text" name="q" value="&quot;&lt;x&gt;&quot;&amp;long" '
+        'aria-describedby="id_q_helptext id_q_error" aria-invalid="true" class="form-control" id="id_q" maxlength="3" '
+        "required>"
+        '<div class="form-text" id="id_q_helptext">&lt;i&gt;提示&lt;/i&gt;</div>'
+        '<div id="id_q_error"><div class="invalid-feedback d-block">'
+        "确保该变量包含不超过 3 字符 (目前字符数 10)。</div></div>"
+        "</div>"
+    )
+    assert (
+        str(form["note"])
+        == '<textarea name="note" class="form-control" cols="40" id="id_note" rows="2">\n&lt;b&gt;</textarea>'
+    )
