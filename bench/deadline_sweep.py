@@ -57,10 +57,13 @@ def build(rows: int):
     """``rows`` applications waiting at the school level past its deadline, NOT_DUE at the district level."""
     from enrollment.models import ApplicationState
 
-    _place, teachers, programme, (school_level, district_level, _city) = _data.guangzhou_chain(rows + NOT_DUE)
+    _place, programme, (school_level, district_level, _city) = _data.guangzhou_chain(rows + NOT_DUE)
     submitted = dt.datetime(2022, 3, 14, 9, tzinfo=SHANGHAI)
-    _data.applications(programme, teachers[:rows], school_level, ApplicationState.SUBMITTED, submitted)
-    _data.applications(programme, teachers[rows:], district_level, ApplicationState.APPROVED, submitted)
+    first = "SELECT id FROM portal_teacher ORDER BY id LIMIT %(rows)s"
+    rest = "SELECT id FROM portal_teacher ORDER BY id OFFSET %(rows)s"
+    params = {"rows": rows}
+    _data.applications(programme, school_level, ApplicationState.SUBMITTED, submitted, teachers=first, params=params)
+    _data.applications(programme, district_level, ApplicationState.APPROVED, submitted, teachers=rest, params=params)
 
 
 def vacuum() -> None:
@@ -133,6 +136,7 @@ def run_worker(env: dict, log) -> subprocess.Popen:
             "worker",
             "--pool=prefork",
             "--concurrency=2",
+            "--queues=sweeps,default",  # as the deadline worker of production (portal/settings.py TASK_QUEUES)
             "-n",
             f"bench-{time.monotonic_ns()}@%h",
             "--without-gossip",
@@ -186,7 +190,11 @@ def killed_worker_run(bench_url: str, broker: str, rows: int) -> tuple[int, int,
             start = time.perf_counter()
             applications_expire_overdue.delay(NOW.isoformat())
             expired = Application.objects.filter(state="expired")
+            give_up = time.monotonic() + 120
             while not (at_kill := expired.count()):
+                if time.monotonic() > give_up:
+                    os.killpg(first.pid, signal.SIGKILL)
+                    sys.exit(f"the worker did not start the sweep:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.05)
             time.sleep(0.2)  # a batch or two more, so the kill lands mid-way
             os.killpg(first.pid, signal.SIGKILL)
@@ -195,7 +203,11 @@ def killed_worker_run(bench_url: str, broker: str, rows: int) -> tuple[int, int,
             offset = log_path.stat().st_size
             second = run_worker(env, log)
             wait_ready(log_path, offset, second)
+            give_up = time.monotonic() + 600
             while expired.count() < rows:
+                if time.monotonic() > give_up:
+                    os.killpg(second.pid, signal.SIGKILL)
+                    sys.exit(f"the restarted worker did not finish the sweep:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.2)
             elapsed = time.perf_counter() - start
             time.sleep(visibility + 5)  # let any redelivered duplicate run to its end, then stop
@@ -236,15 +248,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=size()["sweep_rows"])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    bench_url, broker = setup_database()
     report = Report("deadline_sweep", rows=args.rows)
+    with report.building():
+        bench_url, broker = setup_database()
+        start = time.perf_counter()
+        build(args.rows)
+        vacuum()
+        print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
 
     from enrollment.services import application_expire_overdue
-
-    start = time.perf_counter()
-    build(args.rows)
-    vacuum()
-    print(f"built {args.rows} overdue + {NOT_DUE} not-due applications in {time.perf_counter() - start:.1f} s")
 
     update = bare(BARE_UPDATE, args.repeat)
     same_work = bare(BARE_SAME_WORK, args.repeat)

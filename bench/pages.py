@@ -47,18 +47,25 @@ def build(teachers: int, courses: int):
     school, district = place.schools[0], place.districts[0]
     # A teacher of the first school with three selections (ids ending below 300 have them).
     teacher = next(t for t in Teacher.objects.filter(unit=school).order_by("id") if t.pk % 1000 < 300)
-    (teacher_user,) = _data.logins([teacher])
+    (teacher_user,) = _data.logins([teacher.pk])
     opens = now - dt.timedelta(days=2)
     deadlines = [now + dt.timedelta(days=d) for d in (5, 10, 15)]
-    all_teachers = list(Teacher.objects.select_related("unit").order_by("id"))
+    # Programme k: the teachers whose id ends in k (two digits), but ours; the lower half of them
+    # waits at the school level, the upper half at the district level.
+    applicants = (
+        "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r, count(*) OVER () AS n FROM portal_teacher"
+        " WHERE id %% 100 = %(k)s AND id <> %(me)s) a WHERE (r <= n / 2) = %(lower)s"
+    )
     for k in range(size()["programmes"]):
         made, levels = _data.programme(
             period, seats=teachers // 50, title=f"专项培训{k + 1}", opens=opens, deadlines=deadlines
         )
-        applicants = [t for t in all_teachers if t.pk % 100 == k and t.pk != teacher.pk]
-        half = len(applicants) // 2
-        _data.applications(made, applicants[:half], levels[0], ApplicationState.SUBMITTED, opens)
-        _data.applications(made, applicants[half:], levels[1], ApplicationState.APPROVED, opens)
+        for level, state, lower in (
+            (levels[0], ApplicationState.SUBMITTED, True),
+            (levels[1], ApplicationState.APPROVED, False),
+        ):
+            params = {"k": k, "me": teacher.pk, "lower": lower}
+            _data.applications(made, level, state, opens, teachers=applicants, params=params)
     _data.vacuum("enrollment_application", "courses_courseselection", "portal_teacher")
     users = {
         "teacher": teacher_user,
@@ -126,7 +133,9 @@ def measure(report: Report, teachers: int, courses: int, repeat: int, only: list
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    users, pages = build(teachers, courses)
+    with report.building():
+        fresh_database(DB_NAME)
+        users, pages = build(teachers, courses)
     clients = {role: client_for(user) for role, user in users.items()}
     label = f"{teachers:,} teachers / {courses:,} courses"
     report.context[f"database at {label}"] = sizes = table_sizes()
@@ -178,7 +187,6 @@ def main() -> None:
     sizes = [tuple(int(n) for n in pair.split(":")) for pair in args.sizes.split(",")]
     report = Report("pages", sizes=[f"{t}:{c}" for t, c in sizes])
     for teachers, courses in sizes:
-        fresh_database(DB_NAME)
         measure(report, teachers, courses, args.repeat, only)
         drop_database(DB_NAME)
     report.save()

@@ -79,12 +79,22 @@ def write_report(meta: dict) -> None:
 
 def markdown(data: dict) -> str:
     m = data.get("machine", {})
+    minutes, size = data.get("seconds", 0) / 60, data.get("size")
+    ran = data.get("ran", [])
+    if set(ran) == set(BENCHES) and not data.get("failed"):
+        budget = f" (budget at city size: 30 min, {'met' if minutes < 30 else 'NOT met'})" if size == "city" else ""
+        how = f"**{minutes:.1f} min in all**{budget}: one run of `BENCH_SIZE={size} make bench`, every bench in one go"
+    else:
+        how = (
+            f"{minutes:.1f} min for {', '.join(ran) or 'none'} at BENCH_SIZE={size}; not one whole run: "
+            "the other sections come from earlier runs (each says its size)"
+        )
     lines = [
         "# Benchmark report",
         "",
-        f"`make bench` (BENCH_SIZE={data.get('size')}), finished {data.get('finished', '?')}, "
-        f"{data.get('seconds', 0) / 60:.1f} min in all. Machine: {m.get('cores')} cores shared with other work "
-        f"(load average {', '.join(f'{x:.1f}' for x in m.get('load_average', []))} at the start), "
+        f"{how}, finished {data.get('finished', '?')}. Machine: {m.get('cores')} cores shared with other work "
+        f"(load average {', '.join(f'{x:.1f}' for x in m.get('load_average', []))} at the start, "
+        f"{', '.join(f'{x:.1f}' for x in m.get('load_average_at_end', []))} at the end), "
         f"PostgreSQL {m.get('postgresql')}, Python {m.get('python')}.",
         "",
         "Every figure is ours against the bare library, SQL or view doing the same work in the same run; "
@@ -95,10 +105,11 @@ def markdown(data: dict) -> str:
     ]
     for bench in data["benches"]:
         context = ", ".join(f"{k} {v}" for k, v in bench["context"].items() if not isinstance(v, dict))
+        data_seconds = f" ({bench['data_seconds']:.0f} s of it building the data)" if "data_seconds" in bench else ""
         lines += [
             f"## {bench['bench']}",
             "",
-            f"{context}; {bench.get('wall_seconds', bench['seconds']):.0f} s with its data; "
+            f"{context}; {bench.get('wall_seconds', bench['seconds']):.0f} s with its data{data_seconds}; "
             f"peak RSS {bench['peak_rss_mb']} MB.",
             "",
         ]
@@ -147,14 +158,16 @@ def main() -> None:
             elif (result := OUT / f"{name}.json").exists():
                 data = json.loads(result.read_text())
                 result.write_text(json.dumps({**data, "wall_seconds": round(seconds)}, ensure_ascii=False, indent=1))
+    meta["machine"]["load_average_at_end"] = os.getloadavg()
     meta.update(
         seconds=round(time.monotonic() - started),
         finished=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        ran=[] if args.report_only else names,
         failed=failed,
     )
     if args.report_only and (HERE / "report.json").exists():
         old = json.loads((HERE / "report.json").read_text())
-        meta.update({k: old[k] for k in ("size", "machine", "seconds", "finished") if k in old})
+        meta.update({k: old[k] for k in ("size", "machine", "seconds", "finished", "ran") if k in old})
     write_report(meta)
     print(f"wrote {HERE / 'REPORT.md'} and {HERE / 'report.json'}")
     sys.exit(1 if failed else 0)
