@@ -185,6 +185,16 @@ class ApplicationQuerySet(models.QuerySet["Application"]):
         return self.filter(q)
 
 
+def state_text(state: str, level: "ProgrammeLevel") -> str:
+    """What an application in ``state`` at ``level`` is called: 待学校审核, 区级审核未通过, 已审定, ..."""
+    state = ApplicationState(state)
+    if state in PENDING_STATES:
+        return _("待%(level)s") % {"level": level.label}
+    if state in (ApplicationState.REJECTED, ApplicationState.EXPIRED):
+        return f"{level.label}{state.label}"
+    return str(state.label)
+
+
 class Application(models.Model):
     """A teacher's application to a programme; ``level`` is where it waits (or where it ended).
 
@@ -233,12 +243,7 @@ class Application(models.Model):
         return ApplicationState(self.state)
 
     def status_text(self, now: dt.datetime) -> str:
-        state = self.effective_state(now)
-        if state in PENDING_STATES:
-            return _("待%(level)s") % {"level": self.level.label}
-        if state in (ApplicationState.REJECTED, ApplicationState.EXPIRED):
-            return f"{self.level.label}{state.label}"
-        return str(state.label)
+        return state_text(self.effective_state(now), self.level)
 
 
 class AuditAction(models.TextChoices):

@@ -8,24 +8,25 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
 
+from enrollment.models import state_text
 from portal.templatetags.rows import choice_label, id_url
 
 register = template.Library()
 
 
+_BADGE = {
+    "submitted": "text-bg-warning",
+    "approved": "text-bg-warning",
+    "finalized": "text-bg-success",
+    "rejected": "text-bg-danger",
+    "expired": "text-bg-secondary",
+}
+
+
 @register.simple_tag
 def state_badge(state: str, level) -> SafeString:
-    if state in ("submitted", "approved"):
-        return format_html('<span class="badge text-bg-warning">{}</span>', _("待%(level)s") % {"level": level.label})
-    if state == "finalized":
-        return format_html('<span class="badge text-bg-success">{}</span>', _("已审定"))
-    if state == "rejected":
-        return format_html('<span class="badge text-bg-danger">{}{}</span>', level.label, _("未通过"))
-    if state == "expired":
-        return format_html('<span class="badge text-bg-secondary">{}{}</span>', level.label, _("已逾期"))
-    return format_html('<span class="badge text-bg-light">{}</span>', _("已撤回"))
+    return format_html('<span class="badge {}">{}</span>', _BADGE.get(state, "text-bg-light"), state_text(state, level))
 
 
 def _when(moment) -> str:
