@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit
+from portal.lookups import IdIn
+from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit, User
 from portal.registry import MEMBERSHIPS
 
 
@@ -70,7 +71,7 @@ class Scope:
         return q
 
     def unit_ids_q(self, prefix: str, roles=ADMIN_ROLES, kinds: tuple[str, ...] = ()) -> Q:
-        """The same rows as ``unit_q(prefix, roles)``, as ``<prefix>_id IN (ids)`` when the reach holds at
+        """The same rows as ``unit_q(prefix, roles)``, as ``<prefix>_id IN (ids)`` (``IdIn``) when the reach holds at
         most SMALL_REACH units (a school's or a district's): an indexed filter on the row's own column
         instead of a join to every row's unit and a test of its path. A city's reach stays a path test.
         ``kinds``: the only kinds of unit the column can name (a quota's district: district or city), so
@@ -84,7 +85,7 @@ class Scope:
         units = self._units_in_reach[paths]
         if units is None:
             return self.unit_q(prefix, roles)
-        return Q(**{f"{prefix}_id__in": [pk for pk, kind in units if not kinds or kind in kinds]})
+        return Q(IdIn(f"{prefix}_id", [pk for pk, kind in units if not kinds or kind in kinds]))
 
 
 SMALL_REACH = 1000
@@ -102,7 +103,7 @@ def scope_for(user) -> Scope:
     for assignment in RoleAssignment.objects.filter(user=user, unit__is_active=True).select_related("unit"):
         paths.setdefault(assignment.role, []).append(assignment.unit.path)
         units.setdefault(assignment.role, []).append(assignment.unit)
-    teacher = Teacher.objects.filter(user=user).select_related("unit", "stage").first()
+    teacher = _teacher_of(user)
     scope = Scope(
         user_id=user.pk,
         paths={role: tuple(v) for role, v in paths.items()},
@@ -113,6 +114,14 @@ def scope_for(user) -> Scope:
     )
     user._portal_scope = scope
     return scope
+
+
+def _teacher_of(user) -> Teacher | None:
+    """The user's teacher record, with its unit and stage: read with the user when the session's backend
+    joined it (``portal.auth.IdNumberBackend.get_user``), else one query."""
+    if User.teacher.is_cached(user):
+        return getattr(user, "teacher", None)
+    return Teacher.objects.filter(user=user).select_related("unit", "stage").first()
 
 
 def units_visible_to(user) -> QuerySet[Unit]:
