@@ -1,7 +1,6 @@
 from django.contrib.auth.backends import ModelBackend
 
 from portal import idcard
-from portal.models import User
 
 
 class IdNumberBackend(ModelBackend):
@@ -11,12 +10,6 @@ class IdNumberBackend(ModelBackend):
         if username is not None:
             username = idcard.normalize(username)
         return super().authenticate(request, username=username, password=password, **kwargs)
-
-    def get_user(self, user_id):
-        """The session's user with her teacher record (its unit and stage) in the same query: every page's
-        scope (``portal.scoping.scope_for``) needs it."""
-        user = User.objects.select_related("teacher__unit", "teacher__stage").filter(pk=user_id).first()
-        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def axes_username(request, credentials=None) -> str:
