@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from portal import idcard
 from portal.converters import parse_id
+from portal.html import quick_html, quick_html_join
 from portal.models import Announcement, Audience, Contact, Stage, Teacher, Unit, UnitKind
 from portal.roster_import import ConflictWording
 from portal.validators import check_mobile
@@ -38,12 +38,12 @@ class LongSelect(forms.Select):
         if any(isinstance(label, (list, tuple)) for _, label in choices):
             return super().render(name, value, attrs, renderer)
         chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
+        options = quick_html_join(
             "\n",
             '<option value="{}"{}>{}</option>',
             ((key, mark_safe(" selected") if str(key) in chosen else "", label) for key, label in choices),
         )
-        return format_html(
+        return quick_html(
             '<select name="{}"{}>\n{}\n</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
         )
 
@@ -52,18 +52,18 @@ class LightBoundField(forms.BoundField):
     """A field of ``light_fields``' forms: label, control, help and errors in Bootstrap markup, written in Python."""
 
     def as_field_group(self):
-        label = self.label and format_html(
+        label = self.label and quick_html(
             '<label class="form-label" for="{}">{}</label>', self.id_for_label, self.label
         )
-        help_text = self.help_text and format_html(
+        help_text = self.help_text and quick_html(
             '<div class="form-text" id="{}_helptext">{}</div>', self.auto_id, self.help_text
         )
-        errors = self.errors and format_html(  # the id the control's aria-describedby names
+        errors = self.errors and quick_html(  # the id the control's aria-describedby names
             '<div id="{}_error">{}</div>',
             self.auto_id,
-            format_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors)),
+            quick_html_join("", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in self.errors)),
         )
-        return format_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors or "")
+        return quick_html('<div class="mb-3">{}{}{}{}</div>', label or "", str(self), help_text or "", errors or "")
 
 
 class _WrittenInPython:
@@ -72,11 +72,11 @@ class _WrittenInPython:
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
         if isinstance(self, forms.Textarea):
-            return format_html(
+            return quick_html(
                 '<textarea name="{}"{}>\n{}</textarea>', widget["name"], flatatt(widget["attrs"]), widget["value"] or ""
             )
-        value = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
-        return format_html(
+        value = "" if widget["value"] is None else quick_html(' value="{}"', widget["value"])
+        return quick_html(
             '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, flatatt(widget["attrs"])
         )
 

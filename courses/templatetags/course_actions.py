@@ -8,10 +8,10 @@ rows the same way). Used by the catalogue, the course page and the htmx answer t
 """
 
 from django import template
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from portal.html import quick_html
 from portal.templatetags.rows import id_url
 
 register = template.Library()
@@ -27,7 +27,7 @@ _FORM = (
 @register.simple_tag(takes_context=True)
 def course_actions(context, course) -> SafeString:
     def form(url_name: str, style: str, label: str) -> SafeString:
-        return format_html(
+        return quick_html(
             _FORM,
             action=id_url(url_name, course.pk),
             pk=course.pk,
@@ -43,18 +43,18 @@ def course_actions(context, course) -> SafeString:
         seats = _("已选 %(n)s/%(cap)s") % {"n": course.enrolled_count, "cap": course.capacity}
     selection, waiting = getattr(course, "my_selection", None), getattr(course, "my_waiting", None)
     if selection and selection.status == "completed":
-        action = format_html(
+        action = quick_html(
             '<span class="badge text-bg-success"><i class="bi bi-check2-all" aria-hidden="true"></i> {}</span>',
             _("已完成"),
         )
     elif selection:
-        action = format_html(
+        action = quick_html(
             '<span class="badge text-bg-primary"><i class="bi bi-check2" aria-hidden="true"></i> {}</span>{}',
             _("已选"),
             form("courses:course_drop", "btn-outline-danger", _("退选")) if context.get("can_drop") else "",
         )
     elif waiting:
-        action = format_html(
+        action = quick_html(
             '<span class="badge text-bg-warning">{}</span>{}',
             _("候补中"),
             form("courses:waitlist_leave", "btn-outline-secondary", _("退出候补")),
@@ -66,8 +66,8 @@ def course_actions(context, course) -> SafeString:
             action = form("courses:course_select", "btn-primary", _("选课"))
     else:
         phase = context.get("phase")
-        action = format_html('<span class="small text-muted">{}</span>', phase.label if phase else "")
-    return format_html(
+        action = quick_html('<span class="small text-muted">{}</span>', phase.label if phase else "")
+    return quick_html(
         '<div id="course-{}-actions" class="course-actions d-flex flex-wrap align-items-center gap-2">'
         '<span class="small text-muted">{}</span>{}</div>',
         course.pk,

@@ -21,12 +21,13 @@ from django import template
 from django.conf import settings
 from django.db.models import Model
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from portal.converters import MAX_ID
+from portal.html import quick_html, quick_html_join
 
 register = template.Library()
 
@@ -55,7 +56,7 @@ def nav_links(context, items) -> SafeString:
     urlconf, prefix = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
     match = getattr(context.get("request"), "resolver_match", None)
     current = match.view_name if match else None
-    return format_html_join(
+    return quick_html_join(
         "\n",
         '<li class="nav-item"><a class="nav-link{}" href="{}">{}</a></li>',
         (
@@ -72,8 +73,18 @@ def _id_pattern(name: str, urlconf: str, prefix: str) -> str:
 
 @register.simple_tag
 def id_url(name: str, pk: int) -> str:
+    return id_urls(name)(pk)
+
+
+def id_urls(name: str):
+    """``id_url`` of ``name`` as a function of the id, the URL looked up once (for a loop over rows)."""
     url = _id_pattern(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    return url.replace(_MARKER, str(int(pk)))
+    return lambda pk: url.replace(_MARKER, str(int(pk)))
+
+
+def choice_labels(model: type[Model], field_name: str) -> dict:
+    """The labels ``choice_label`` looks up, by value, in the current language (for a loop over rows)."""
+    return _labels(model, field_name, get_language())
 
 
 _STATUS_BADGE = {"active": "text-bg-success", "retired": "text-bg-secondary"}
@@ -121,8 +132,8 @@ def roster_rows(page, many_units: bool) -> SafeString:
 
     language = get_language()
     row = _roster_row(language)
-    missing = format_html('<span class="text-danger small">{}</span>', _("缺"))
-    opened = format_html(
+    missing = quick_html('<span class="text-danger small">{}</span>', _("缺"))
+    opened = quick_html(
         '<i class="bi bi-person-check text-success" title="{0}" aria-hidden="true"></i>'
         '<span class="visually-hidden">{0}</span>',
         _("已开通"),
@@ -135,26 +146,26 @@ def roster_rows(page, many_units: bool) -> SafeString:
 
     def cells(t) -> SafeString:
         pk = str(int(t.pk))
-        return format_html(
+        return quick_html(
             row,
             pk=pk,
             name=t.name,
             url=detail.replace(_MARKER, pk),
             id=t.masked_id_number,
             gender=gender.get(t.gender, t.gender or ""),
-            unit=format_html('<td data-label="{}">{}</td>', unit_label, t.unit.name) if many_units else "",
+            unit=quick_html('<td data-label="{}">{}</td>', unit_label, t.unit.name) if many_units else "",
             stage=t.stage.name if t.stage else missing,
             subject=t.subject,
             position=position.get(t.position, t.position or ""),
             mobile=t.mobile or missing,
             badge=_STATUS_BADGE.get(t.status, "text-bg-warning"),
             status=status.get(t.status, t.status),
-            dated=format_html(' <span class="small text-muted">{}</span>', t.status_date.strftime("%Y-%m-%d"))
+            dated=quick_html(' <span class="small text-muted">{}</span>', t.status_date.strftime("%Y-%m-%d"))
             if t.status_date
             else "",
             account=opened
             if t.user_id
-            else format_html('<a class="small" href="{}">{}</a>', password.replace(_MARKER, pk), set_password),
+            else quick_html('<a class="small" href="{}">{}</a>', password.replace(_MARKER, pk), set_password),
         )
 
-    return format_html_join("\n", "{}", ((cells(t),) for t in page))
+    return quick_html_join("\n", "{}", ((cells(t),) for t in page))
