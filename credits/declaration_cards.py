@@ -31,7 +31,7 @@ def declaration_cards(request, scope, now) -> list[HomeCard]:
             )
     if scope.has(Role.SCHOOL_ADMIN):
         pending = Declaration.objects.filter(
-            scope.unit_q("school", roles=(Role.SCHOOL_ADMIN,)), state=DeclarationState.SUBMITTED
+            scope.unit_ids_q("school", roles=(Role.SCHOOL_ADMIN,)), state=DeclarationState.SUBMITTED
         ).aggregate(n=Count("pk"), oldest=Min("submitted_at"))
         if pending["n"]:
             cards.append(
@@ -48,7 +48,7 @@ def declaration_cards(request, scope, now) -> list[HomeCard]:
                 )
             )
     if scope.has(Role.DISTRICT_ADMIN):
-        counts = Declaration.objects.filter(scope.unit_q("school", roles=(Role.DISTRICT_ADMIN,))).aggregate(
+        counts = Declaration.objects.filter(scope.unit_ids_q("school", roles=(Role.DISTRICT_ADMIN,))).aggregate(
             pending=Count("pk", filter=Q(state=DeclarationState.SUBMITTED)),
             unchecked=Count(
                 "pk",

@@ -185,6 +185,13 @@ class ApplicationQuerySet(models.QuerySet["Application"]):
         return self.filter(q)
 
 
+def effective_state(state: str, deadline: dt.datetime, now: dt.datetime) -> ApplicationState:
+    """An application's state as shown: waiting past its level's deadline is expired, swept or not."""
+    if state in PENDING_STATES and deadline < now:
+        return ApplicationState.EXPIRED
+    return ApplicationState(state)
+
+
 def state_text(state: str, level: "ProgrammeLevel") -> str:
     """What an application in ``state`` at ``level`` is called: 待学校审核, 区级审核未通过, 已审定, ..."""
     state = ApplicationState(state)
@@ -238,9 +245,7 @@ class Application(models.Model):
         return f"{self.teacher} · {self.programme}"
 
     def effective_state(self, now: dt.datetime) -> ApplicationState:
-        if self.state in PENDING_STATES and self.deadline < now:
-            return ApplicationState.EXPIRED
-        return ApplicationState(self.state)
+        return effective_state(self.state, self.deadline, now)
 
     def status_text(self, now: dt.datetime) -> str:
         return state_text(self.effective_state(now), self.level)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -199,17 +200,24 @@ def _review_programme(request: HttpRequest, programmes: list[Programme]) -> Prog
     return programmes[0] if programmes else None
 
 
+REVIEW_PROGRAMME_FIELDS = ["title", "registration_opens_at", "registration_closes_at"]
+REVIEW_PROGRAMME_FIELDS += ["period__name", "period__city__path"]
+
+
 @role_required(*ADMIN_ROLES)
 def review(request: HttpRequest) -> HttpResponse:
     """The approver's queue: by default what she can decide now; filters; select-all and bulk decisions."""
     now = timezone.now()
     scope = scope_for(request.user)
-    # One list for the select and the chosen one; its levels serve the chain, the quota fills and the rows.
-    programmes = list(selectors.programmes_visible_to(request.user).prefetch_related("levels"))
+    # One list for the select and the chosen one, with what the page shows of them; the chosen one's levels
+    # serve the chain, the quota fills and the rows (read for it alone: prefetching every programme's cost
+    # more than the query).
+    programmes = list(selectors.programmes_visible_to(request.user).only(*REVIEW_PROGRAMME_FIELDS))
     programme = _review_programme(request, programmes)
     context = {"programmes": programmes, "programme": programme, "now": now}
     if programme is None:
         return render(request, "enrollment/review.html", context)
+    prefetch_related_objects([programme], "levels")
     app_filter = ApplicationFilter(
         request.GET or None,
         schools=units_in_reach(request.user),
@@ -223,9 +231,8 @@ def review(request: HttpRequest) -> HttpResponse:
         qs = selectors.review_queue(request.user, now, programme)
         if app_filter.is_bound and app_filter.is_valid():
             qs = app_filter.filter_queryset(qs)
-    qs = selectors.list_rows(qs, now, programme).order_by("school__path", "teacher__name", "pk")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    selectors.attach_programme(page, programme)
+    qs = qs.order_by("school__path", "teacher__name", "pk")
+    page = Paginator(qs, PAGE_SIZE, rows=selectors.review_list).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     is_city = _is_city_admin(request, programme)

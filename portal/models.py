@@ -79,7 +79,11 @@ class Unit(models.Model):
         ordering = ["path"]
         verbose_name = _("单位")
         verbose_name_plural = _("单位")
-        indexes = [models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"])]
+        indexes = [
+            models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"]),
+            # The cities (a score of rows among thousands), read by every review queue's query.
+            models.Index(fields=["id"], condition=Q(kind=UnitKind.CITY), name="unit_cities"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind=UnitKind.CITY, parent__isnull=True) | ~Q(kind=UnitKind.CITY),

@@ -1,7 +1,8 @@
 """Paginators for the long lists.
 
 ``Paginator`` is Django's, except that a list that counted no rows does not build its rows' query (for a
-review queue's filters of every level and reach, a few milliseconds for nothing).
+review queue's filters of every level and reach, a few milliseconds for nothing), and that the page's rows
+may be read otherwise than the list is counted (``rows``).
 
 For lists that can run to a whole city's rows (the roster: 250,000 teachers):
 
@@ -17,8 +18,19 @@ COUNT_CAP = 10_000
 
 
 class Paginator(DjangoPaginator):
+    """``rows``: how the page's slice of the list is read (e.g. ``lambda qs: qs.values_list(...)``), so that the
+    count stays a COUNT of the list itself, without the joins the rows' columns need."""
+
+    def __init__(self, object_list, per_page, *, rows=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.rows = rows
+
     def _get_page(self, object_list, number, paginator):
-        return super()._get_page(object_list if self.count else [], number, paginator)
+        if not self.count:
+            object_list = []
+        elif self.rows is not None:
+            object_list = self.rows(object_list)
+        return super()._get_page(object_list, number, paginator)
 
 
 class CappedPaginator(Paginator):

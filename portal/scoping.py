@@ -9,12 +9,13 @@ role granted or taken away applies on the next request.
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from portal.lookups import IdIn
-from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit, User
+from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit
 from portal.registry import MEMBERSHIPS
 
 
@@ -26,7 +27,7 @@ class Scope:
     teacher: Teacher | None = None
     memberships: dict[str, tuple[int, ...]] = field(default_factory=dict)  # role -> organisation ids
     is_operator: bool = False  # platform-wide settings only; no city's people through this role
-    _units_in_reach: dict = field(default_factory=dict, compare=False, repr=False)  # unit_ids_q's, by paths
+    _units_in_reach: dict = field(default_factory=dict, compare=False, repr=False)  # small_reach's, by paths
 
     @property
     def roles(self) -> list[Role]:
@@ -70,22 +71,35 @@ class Scope:
             q |= Q(**{lookup: path})
         return q
 
+    def small_reach(self, roles=ADMIN_ROLES) -> list["ReachUnit"] | None:
+        """The units of the reach (``unit_q("", roles)``'s), when it holds at most SMALL_REACH of them (a
+        school's or a district's); None for a bigger one (a city's). One query per scope and roles."""
+        paths = self.admin_paths(roles)
+        if paths not in self._units_in_reach:
+            found = Unit.objects.filter(self.unit_q("", roles)).order_by()
+            units = [ReachUnit(*row) for row in found.values_list(*ReachUnit._fields)[: SMALL_REACH + 1]]
+            self._units_in_reach[paths] = units if paths and len(units) <= SMALL_REACH else None
+        return self._units_in_reach[paths]
+
     def unit_ids_q(self, prefix: str, roles=ADMIN_ROLES, kinds: tuple[str, ...] = ()) -> Q:
-        """The same rows as ``unit_q(prefix, roles)``, as ``<prefix>_id IN (ids)`` (``IdIn``) when the reach holds at
-        most SMALL_REACH units (a school's or a district's): an indexed filter on the row's own column
-        instead of a join to every row's unit and a test of its path. A city's reach stays a path test.
+        """The same rows as ``unit_q(prefix, roles)``, as ``<prefix>_id IN (ids)`` (``IdIn``) when the reach is
+        small (``small_reach``): an indexed filter on the row's own column instead of a join to every row's
+        unit and a test of its path. A city's reach stays a path test.
         ``kinds``: the only kinds of unit the column can name (a quota's district: district or city), so
         that the list is short, or empty and no query runs.
         """
-        paths = self.admin_paths(roles)
-        if paths not in self._units_in_reach:
-            found = Unit.objects.filter(self.unit_q("", roles)).order_by().values_list("pk", "kind")
-            units = list(found[: SMALL_REACH + 1])
-            self._units_in_reach[paths] = units if paths and len(units) <= SMALL_REACH else None
-        units = self._units_in_reach[paths]
+        units = self.small_reach(roles)
         if units is None:
             return self.unit_q(prefix, roles)
-        return Q(IdIn(f"{prefix}_id", [pk for pk, kind in units if not kinds or kind in kinds]))
+        return Q(IdIn(f"{prefix}_id", [u.pk for u in units if not kinds or u.kind in kinds]))
+
+
+class ReachUnit(NamedTuple):
+    pk: int
+    kind: str
+    path: str
+    name: str
+    is_active: bool
 
 
 SMALL_REACH = 1000
@@ -103,7 +117,8 @@ def scope_for(user) -> Scope:
     for assignment in RoleAssignment.objects.filter(user=user, unit__is_active=True).select_related("unit"):
         paths.setdefault(assignment.role, []).append(assignment.unit.path)
         units.setdefault(assignment.role, []).append(assignment.unit)
-    teacher = _teacher_of(user)
+    # At most one (Teacher.user is one-to-one): no ORDER BY for first() to add.
+    teacher = next(iter(Teacher.objects.filter(user=user).select_related("unit", "stage")[:1]), None)
     scope = Scope(
         user_id=user.pk,
         paths={role: tuple(v) for role, v in paths.items()},
@@ -114,14 +129,6 @@ def scope_for(user) -> Scope:
     )
     user._portal_scope = scope
     return scope
-
-
-def _teacher_of(user) -> Teacher | None:
-    """The user's teacher record, with its unit and stage: read with the user when the session's backend
-    joined it (``portal.auth.IdNumberBackend.get_user``), else one query."""
-    if User.teacher.is_cached(user):
-        return getattr(user, "teacher", None)
-    return Teacher.objects.filter(user=user).select_related("unit", "stage").first()
 
 
 def units_visible_to(user) -> QuerySet[Unit]:

@@ -64,18 +64,41 @@ def employer_units_for(user: User) -> QuerySet[Unit]:
 def unit_filter_units(user: User, selected: Unit | None) -> list[Unit]:
     """The units a unit filter offers, one level of the tree at a time: the user's own units, the chain down to the
     chosen one, and the units right under it (a district's schools once the district is chosen; a chosen school's
-    neighbours). A city's thousands of schools are never offered at once. One query."""
+    neighbours). A city's thousands of schools are never offered at once. One query, or none when the reach is
+    small: its units are known from the scope (``Scope.small_reach``)."""
     scope = scope_for(user)
     roots = scope.admin_paths()
     if selected is not None and scope.reaches(selected):
         focus = selected.path if selected.kind not in EMPLOYER_KINDS else selected.path.rsplit("/", 2)[0] + "/"
     else:
         focus = roots[0] if len(roots) == 1 else ""
+    # Every prefix of a path is an ancestor's path: "/440100/", "/440100/440104/", ...
+    chain = {focus[: i + 1] for i, c in enumerate(focus) if c == "/"}
+    reach = scope.small_reach()
+    if reach is not None:  # the units are known already: no query
+        depth = focus.count("/") + 1
+        found = sorted(
+            (
+                u
+                for u in reach
+                if u.is_active and (u.path in roots or u.path in chain or _is_child(u.path, focus, depth))
+            ),
+            key=lambda u: u.path,
+        )
+        # As read with .only("name", "path", "kind"): from_db takes the values in the model's field order.
+        db, names = Unit.objects.db, [f.attname for f in Unit._meta.concrete_fields if f.attname in _OFFERED]
+        return [Unit.from_db(db, names, [getattr(u, _OFFERED[n]) for n in names]) for u in found]
     q = Q(path__in=roots)
     if focus:
-        # Every prefix of a path is an ancestor's path: "/440100/", "/440100/440104/", ...
-        q |= Q(path__in=[focus[: i + 1] for i, c in enumerate(focus) if c == "/"]) | Q(parent__path=focus)
+        q |= Q(path__in=chain) | Q(parent__path=focus)
     return list(Unit.objects.filter(scope.unit_q(""), q, is_active=True).only("name", "path", "kind").order_by("path"))
+
+
+_OFFERED = {"id": "pk", "name": "name", "path": "path", "kind": "kind"}  # Unit's attname: ReachUnit's
+
+
+def _is_child(path: str, focus: str, depth: int) -> bool:
+    return bool(focus) and path.startswith(focus) and path.count("/") == depth
 
 
 def units_in_reach(user: User) -> QuerySet[Unit]:

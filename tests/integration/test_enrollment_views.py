@@ -6,6 +6,8 @@ import re
 import openpyxl
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from enrollment import services
@@ -126,7 +128,7 @@ def test_school_queue_shows_only_her_teachers(client, tree, programme):
     with time_machine.travel(at("2022-03-15 10:00"), tick=False):
         page = client.get(reverse("enrollment:review"), {"programme": programme.pk}).context["page"]
 
-    assert [a.teacher.name for a in page] == ["teacher_a"]
+    assert [a.teacher__name for a in page] == ["teacher_a"]
 
 
 def test_district_queue_shows_the_quota_count(client, tree, programme):
@@ -143,7 +145,7 @@ def test_district_queue_shows_the_quota_count(client, tree, programme):
     body = response.content.decode()
     assert "已通过 1 / 名额 15" in body
     assert "海珠区" not in body
-    assert [a.teacher.name for a in response.context["page"]] == ["teacher_b"]
+    assert [a.teacher__name for a in response.context["page"]] == ["teacher_b"]
 
 
 def test_city_queue_filtered_by_a_district_lists_its_schools_and_offers_them(client, tree, programme):
@@ -156,7 +158,7 @@ def test_city_queue_filtered_by_a_district_lists_its_schools_and_offers_them(cli
             reverse("enrollment:review"), {"programme": programme.pk, "state": "submitted", "school": tree.district1.pk}
         )
 
-    assert sorted(a.teacher.name for a in response.context["page"]) == ["teacher_a", "teacher_b"]
+    assert sorted(a.teacher__name for a in response.context["page"]) == ["teacher_a", "teacher_b"]
     offered = [label.strip("\u3000") for _, label in response.context["filter"].form.fields["school"].widget.choices]
     assert offered[1:] == [tree.city.name, "天河区", "A校", "B校"]
 
@@ -171,6 +173,20 @@ def test_review_page_query_count_is_fixed(client, tree, programme, rows, django_
 
     assert response.status_code == 200
     assert len(response.context["page"]) == min(rows, 50)
+
+
+def test_review_page_counts_its_rows_without_the_joins_its_rows_read(client, tree, programme):
+    bulk_applications(programme, TeacherFactory.create_batch(3, unit=tree.school_a))
+    client.force_login(tree.alice)
+
+    with time_machine.travel(at("2022-03-15 10:00"), tick=False), CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("enrollment:review"), {"programme": programme.pk})
+
+    assert response.context["page"].paginator.count == 3
+    counts = [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "enrollment_application" in q["sql"]]
+    rows = [q["sql"] for q in queries if '"portal_teacher"."name"' in q["sql"] and "enrollment_application" in q["sql"]]
+    assert len(counts) == 1 and " JOIN " not in counts[0]
+    assert len(rows) == 1 and " JOIN " in rows[0]  # the rows read their teacher, school, district in one query
 
 
 def test_bulk_approve_through_the_page(client, tree, programme):

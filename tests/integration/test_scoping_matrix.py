@@ -179,3 +179,23 @@ def test_unit_ids_q_finds_the_rows_unit_q_finds_as_ids_or_as_a_path_test(tree, m
     assert by_path and in_schools  # every admin of the tree reaches a teacher
     reach = scoping.Unit.objects.filter(scope.unit_q("")).count()
     assert ("IdIn(F(unit_id)" in str(schools)) == (reach <= small_reach)
+
+
+@pytest.mark.parametrize("name", ["alice", "carol", "erin"])
+def test_unit_filter_offers_the_same_units_from_a_small_reach_as_from_its_query(tree, monkeypatch, name):
+    """A small reach's units are known to the scope: the filter offers them without a query, exactly what the
+    query finds (for each unit chosen, and none)."""
+    from portal import scoping
+    from portal.selectors import unit_filter_units
+
+    def offered(small_reach, selected):
+        monkeypatch.setattr(scoping, "SMALL_REACH", small_reach)
+        user = getattr(tree, name)
+        user._portal_scope = None  # a fresh scope for each reach size
+        units = unit_filter_units(user, selected)
+        return [(u.pk, u.name, u.path, u.kind) for u in units]
+
+    for selected in (None, tree.city, tree.district1, tree.school_a, tree.school_c):
+        from_memory, from_query = offered(1000, selected), offered(0, selected)
+        assert from_memory == from_query
+        assert from_memory  # each of these admins is offered her own units at least

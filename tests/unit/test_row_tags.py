@@ -93,35 +93,41 @@ def test_light_fields_write_label_control_help_and_errors_escaped():
 
 def test_review_rows_head_each_school_once_and_escape_names():
     import datetime as dt
-    from types import SimpleNamespace as Row
+    from collections import namedtuple
 
     from enrollment.models import ProgrammeLevel
+    from enrollment.selectors import REVIEW_COLUMNS
     from enrollment.templatetags.applications import review_rows
-    from portal.models import Teacher
 
     at = dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
-    level = ProgrammeLevel(unit_kind="school")
-    district = Row(name="天河区")
+    level = ProgrammeLevel(pk=5, unit_kind="school")
 
     def application(pk, school_id, name):
-        teacher = Teacher(name=name, id_number="440106198506150021", stage=None, position="teacher")
-        school = Row(name=f"{school_id}校")
-        return Row(
-            pk=pk,
-            school_id=school_id,
-            school=school,
-            district=district,
-            teacher=teacher,
-            level=level,
-            submitted_at=at,
-            deadline=at,
-            effective_state="submitted",
-        )
+        values = {
+            "pk": pk,
+            "school_id": school_id,
+            "level_id": level.pk,
+            "state": "submitted",
+            "deadline": at,
+            "submitted_at": at,
+            "teacher__name": name,
+            "teacher__id_number": "440106198506150021",
+            "teacher__position": "teacher",
+            "teacher__stage__name": None,
+            "school__name": f"{school_id}校",
+            "district__name": "天河区",
+        }
+        return namedtuple("Row", REVIEW_COLUMNS)(**values)
 
-    html = review_rows([application(1, 7, "<张>"), application(2, 7, "李"), application(3, 8, "王")], True)
+    rows = [application(1, 7, "<张>"), application(2, 7, "李"), application(3, 8, "王")]
+    html = review_rows(rows, True, at - dt.timedelta(hours=1), [level])
 
     assert html.count('scope="rowgroup"') == 2
     assert "天河区 · 7校" in html and "天河区 · 8校" in html
     assert "&lt;张&gt;" in html and "<张>" not in html
+    assert "440106********0021" in html and "198506150021" not in html
     assert html.count("03-02 09:30") == 6
     assert html.count("待学校审核") == 3
+    # Past its deadline, a waiting application shows as expired (worked out in Python, not by the query).
+    late = review_rows(rows, True, at + dt.timedelta(seconds=1), [level])
+    assert late.count("待学校审核") == 0 and late.count("text-bg-secondary") == 3
