@@ -239,6 +239,8 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["programme", "district", "state"], name="application_quota_count"),
             models.Index(fields=["state", "deadline"], name="application_overdue"),
+            # A district's queue at each level (selectors.actionable_q: a district admin's rows by district).
+            models.Index(fields=["district", "level"], name="application_district_queue"),
         ]
 
     def __str__(self) -> str:

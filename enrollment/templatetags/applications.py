@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString
 
 from enrollment.models import effective_state, state_text
 from portal import idcard
-from portal.html import quick_html
+from portal.html import quick_html, quick_html_join
 from portal.templatetags.rows import choice_labels, id_urls
 
 register = template.Library()
@@ -23,6 +23,16 @@ _BADGE = {
     "rejected": "text-bg-danger",
     "expired": "text-bg-secondary",
 }
+
+
+@register.simple_tag
+def programme_options(programmes, chosen) -> SafeString:
+    """The programme select's ``<option>``s: title (period), the chosen one selected."""
+    return quick_html_join(
+        "",
+        '<option value="{}"{}>{}（{}）</option>',
+        ((p.pk, " selected" if p.pk == chosen.pk else "", p.title, p.period.name) for p in programmes),
+    )
 
 
 @register.simple_tag

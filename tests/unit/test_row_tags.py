@@ -131,3 +131,17 @@ def test_review_rows_head_each_school_once_and_escape_names():
     # Past its deadline, a waiting application shows as expired (worked out in Python, not by the query).
     late = review_rows(rows, True, at + dt.timedelta(seconds=1), [level])
     assert late.count("待学校审核") == 0 and late.count("text-bg-secondary") == 3
+
+
+def test_programme_options_select_the_chosen_one_and_escape_titles():
+    from types import SimpleNamespace as Row
+
+    from enrollment.templatetags.applications import programme_options
+
+    period = Row(name="2026年度")
+    programmes = [Row(pk=1, title="<校长>培训", period=period), Row(pk=2, title="骨干教师", period=period)]
+
+    assert programme_options(programmes, programmes[1]) == (
+        '<option value="1">&lt;校长&gt;培训（2026年度）</option>'
+        '<option value="2" selected>骨干教师（2026年度）</option>'
+    )
