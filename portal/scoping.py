@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from portal.lookups import IdIn
-from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit
+from portal.models import ADMIN_ROLES, Role, RoleAssignment, Teacher, Unit, UnitKind
 from portal.registry import MEMBERSHIPS
 
 
@@ -73,8 +73,13 @@ class Scope:
 
     def small_reach(self, roles=ADMIN_ROLES) -> list["ReachUnit"] | None:
         """The units of the reach (``unit_q("", roles)``'s), when it holds at most SMALL_REACH of them (a
-        school's or a district's); None for a bigger one (a city's). One query per scope and roles."""
+        school's or a district's); None for a bigger one, and for a city's without asking (thousands of
+        units). At most one query per scope and roles."""
         paths = self.admin_paths(roles)
+        if paths not in self._units_in_reach and any(
+            u.kind == UnitKind.CITY for role in roles for u in self.units.get(role, ())
+        ):
+            self._units_in_reach[paths] = None
         if paths not in self._units_in_reach:
             found = Unit.objects.filter(self.unit_q("", roles)).order_by()
             units = [ReachUnit(*row) for row in found.values_list(*ReachUnit._fields)[: SMALL_REACH + 1]]
