@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Window
 
 from portal.lookups import IdIn
 from portal.models import Role, RoleAssignment, Teacher, Unit, UnitKind, User
@@ -131,10 +131,11 @@ REVIEW_COLUMNS = (
 
 def review_list(qs: ApplicationQuerySet) -> QuerySet:
     """The review queue's rows (``{% review_rows %}``): named tuples of the columns its table shows, read with
-    their teacher, stage, school and district in one query. As model instances (five a row, from a query
-    that also worked out each row's state), fifty rows cost half again as much; the state as shown is
+    their teacher, stage, school and district in one query, and the count of the whole queue as ``total``
+    (``portal.pagination.FirstPageCountedPaginator``). As model instances (five a row, from a query that
+    also worked out each row's state), fifty rows cost half again as much; the state as shown is
     ``models.effective_state``, the level one of the programme's."""
-    return qs.values_list(*REVIEW_COLUMNS, named=True)
+    return qs.annotate(total=Window(Count("pk"))).values_list(*REVIEW_COLUMNS, "total", named=True)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from portal.forms import light_fields
 from portal.importing import ImportFileError
 from portal.locking import LockBusy
 from portal.models import ADMIN_ROLES, Role, Unit
-from portal.pagination import Paginator
+from portal.pagination import FirstPageCountedPaginator, Paginator
 from portal.scoping import get_visible_or_404, scope_for
 from portal.selectors import units_in_reach
 
@@ -232,7 +232,7 @@ def review(request: HttpRequest) -> HttpResponse:
         if app_filter.is_bound and app_filter.is_valid():
             qs = app_filter.filter_queryset(qs)
     qs = qs.order_by("school__path", "teacher__name", "pk")
-    page = Paginator(qs, PAGE_SIZE, rows=selectors.review_list).get_page(request.GET.get("page"))
+    page = FirstPageCountedPaginator(qs, PAGE_SIZE, rows=selectors.review_list).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     is_city = _is_city_admin(request, programme)

@@ -7,6 +7,7 @@ from django_filters.constants import EMPTY_VALUES
 
 from portal.forms import light_fields
 from portal.models import Stage, Teacher, TeacherStatus, Unit, User
+from portal.scoping import ReachUnit
 from portal.selectors import teacher_search_q, unit_filter_units
 
 
@@ -23,7 +24,7 @@ class UnitFilter(django_filters.ModelChoiceFilter):
         return qs.filter(**{f"{self.field_name}__path__startswith": value.path})
 
 
-def offer_units(filterset: django_filters.FilterSet, name: str, user: User) -> list[Unit]:
+def offer_units(filterset: django_filters.FilterSet, name: str, user: User) -> list[Unit] | list[ReachUnit]:
     """Let filter ``name``'s select offer one level of the unit tree (``unit_filter_units``), indented under the
     user's own units; the units offered."""
     field = filterset.form.fields[name]

@@ -2,7 +2,8 @@
 
 ``Paginator`` is Django's, except that a list that counted no rows does not build its rows' query (for a
 review queue's filters of every level and reach, a few milliseconds for nothing), and that the page's rows
-may be read otherwise than the list is counted (``rows``).
+may be read otherwise than the list is counted (``rows``). ``FirstPageCountedPaginator`` reads the first
+page's count with its rows.
 
 For lists that can run to a whole city's rows (the roster: 250,000 teachers):
 
@@ -30,6 +31,25 @@ class Paginator(DjangoPaginator):
             object_list = []
         elif self.rows is not None:
             object_list = self.rows(object_list)
+        return super()._get_page(object_list, number, paginator)
+
+
+class FirstPageCountedPaginator(Paginator):
+    """For a list mostly read at its first page (a review queue): that page's rows carry the list's count, so
+    it costs one query instead of two. ``rows`` must give each row it reads the count of the whole list as
+    ``total`` (``COUNT(*) OVER ()``, computed before the LIMIT). Other pages count first, as Django's do."""
+
+    _first: list | None = None
+
+    def get_page(self, number):
+        if number in (None, "", "1", 1) and self.rows is not None:
+            self._first = list(self.rows(self.object_list)[: self.per_page])
+            self.count = self._first[0].total if self._first else 0
+        return super().get_page(number)
+
+    def _get_page(self, object_list, number, paginator):
+        if number == 1 and self._first is not None:
+            return DjangoPaginator._get_page(self, self._first, number, paginator)
         return super()._get_page(object_list, number, paginator)
 
 

@@ -25,7 +25,7 @@ from portal.models import (
     User,
 )
 from portal.registry import AUDIENCES
-from portal.scoping import Scope, scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
+from portal.scoping import ReachUnit, Scope, scope_for, teachers_managed_by, teachers_visible_to, units_visible_to
 
 
 def teacher_search_q(value: str, prefix: str = "") -> Q:
@@ -61,11 +61,12 @@ def employer_units_for(user: User) -> QuerySet[Unit]:
     return units_visible_to(user).filter(kind__in=EMPLOYER_KINDS, is_active=True).order_by("path")
 
 
-def unit_filter_units(user: User, selected: Unit | None) -> list[Unit]:
+def unit_filter_units(user: User, selected: Unit | None) -> list[Unit] | list[ReachUnit]:
     """The units a unit filter offers, one level of the tree at a time: the user's own units, the chain down to the
     chosen one, and the units right under it (a district's schools once the district is chosen; a chosen school's
     neighbours). A city's thousands of schools are never offered at once. One query, or none when the reach is
-    small: its units are known from the scope (``Scope.small_reach``)."""
+    small: its units are known from the scope (``Scope.small_reach``), and given as its ``ReachUnit``s (pk, kind,
+    path, name, as a Unit has them)."""
     scope = scope_for(user)
     roots = scope.admin_paths()
     if selected is not None and scope.reaches(selected):
@@ -85,16 +86,11 @@ def unit_filter_units(user: User, selected: Unit | None) -> list[Unit]:
             ),
             key=lambda u: u.path,
         )
-        # As read with .only("name", "path", "kind"): from_db takes the values in the model's field order.
-        db, names = Unit.objects.db, [f.attname for f in Unit._meta.concrete_fields if f.attname in _OFFERED]
-        return [Unit.from_db(db, names, [getattr(u, _OFFERED[n]) for n in names]) for u in found]
+        return found
     q = Q(path__in=roots)
     if focus:
         q |= Q(path__in=chain) | Q(parent__path=focus)
     return list(Unit.objects.filter(scope.unit_q(""), q, is_active=True).only("name", "path", "kind").order_by("path"))
-
-
-_OFFERED = {"id": "pk", "name": "name", "path": "path", "kind": "kind"}  # Unit's attname: ReachUnit's
 
 
 def _is_child(path: str, focus: str, depth: int) -> bool:
