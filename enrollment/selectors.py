@@ -159,10 +159,8 @@ def quota_fill(programme: Programme, now: dt.datetime, reach: Q | None = None) -
     levels = list(programme.levels.all())
     qlevel = chain.quota_level(levels) if levels else None
     beyond = chain.beyond_quota(levels)
-    quotas = Quota.objects.filter(programme=programme).select_related("district")
-    if reach is not None:
-        quotas = quotas.filter(reach)
-    quotas = list(quotas)
+    in_table = Quota.objects.filter(programme=programme).select_related("district")
+    quotas = list(in_table if reach is None else in_table.filter(reach))
     if not quotas:  # no quota of a district in reach: nothing to count
         return []
     applications = Application.objects.filter(IdIn("district_id", [q.district_id for q in quotas]), programme=programme)
