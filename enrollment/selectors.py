@@ -123,10 +123,10 @@ def list_rows(qs: ApplicationQuerySet, now: dt.datetime) -> QuerySet[Application
 
 
 REVIEW_COLUMNS = (
-    *("pk", "school_id", "level_id", "state", "deadline", "submitted_at"),
-    *("teacher__name", "teacher__id_number", "teacher__position", "teacher__stage__name"),
-    *("school__name", "district__name"),
-)
+    "pk", "school_id", "level_id", "state", "deadline", "submitted_at",
+    "teacher__name", "teacher__id_number", "teacher__position", "teacher__stage__name",
+    "school__name", "district__name",
+)  # fmt: skip
 
 
 def review_list(qs: ApplicationQuerySet) -> QuerySet:

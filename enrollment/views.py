@@ -200,8 +200,9 @@ def _review_programme(request: HttpRequest, programmes: list[Programme]) -> Prog
     return programmes[0] if programmes else None
 
 
-REVIEW_PROGRAMME_FIELDS = ["title", "registration_opens_at", "registration_closes_at"]
-REVIEW_PROGRAMME_FIELDS += ["period__name", "period__city__path"]
+REVIEW_PROGRAMME_FIELDS = (
+    "title", "registration_opens_at", "registration_closes_at", "period__name", "period__city__path",
+)  # fmt: skip
 
 
 @role_required(*ADMIN_ROLES)

@@ -76,14 +76,12 @@ class Scope:
         school's or a district's); None for a bigger one, and for a city's without asking (thousands of
         units). At most one query per scope and roles."""
         paths = self.admin_paths(roles)
-        if paths not in self._units_in_reach and any(
-            u.kind == UnitKind.CITY for role in roles for u in self.units.get(role, ())
-        ):
-            self._units_in_reach[paths] = None
         if paths not in self._units_in_reach:
-            found = Unit.objects.filter(self.unit_q("", roles)).order_by()
-            units = [ReachUnit(*row) for row in found.values_list(*ReachUnit._fields)[: SMALL_REACH + 1]]
-            self._units_in_reach[paths] = units if paths and len(units) <= SMALL_REACH else None
+            units = None
+            if paths and not any(u.kind == UnitKind.CITY for role in roles for u in self.units.get(role, ())):
+                found = Unit.objects.filter(self.unit_q("", roles)).order_by()
+                units = [ReachUnit(*row) for row in found.values_list(*ReachUnit._fields)[: SMALL_REACH + 1]]
+            self._units_in_reach[paths] = units if units is not None and len(units) <= SMALL_REACH else None
         return self._units_in_reach[paths]
 
     def unit_ids_q(self, prefix: str, roles=ADMIN_ROLES, kinds: tuple[str, ...] = ()) -> Q:
