@@ -78,15 +78,10 @@ def unit_filter_units(user: User, selected: Unit | None) -> list[Unit] | list[Re
     reach = scope.small_reach()
     if reach is not None:  # the units are known already: no query
         depth = focus.count("/") + 1
-        found = sorted(
-            (
-                u
-                for u in reach
-                if u.is_active and (u.path in roots or u.path in chain or _is_child(u.path, focus, depth))
-            ),
-            key=lambda u: u.path,
-        )
-        return found
+        shown = [
+            u for u in reach if u.is_active and (u.path in roots or u.path in chain or _is_child(u.path, focus, depth))
+        ]
+        return sorted(shown, key=lambda u: u.path)
     q = Q(path__in=roots)
     if focus:
         q |= Q(path__in=chain) | Q(parent__path=focus)

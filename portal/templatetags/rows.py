@@ -139,10 +139,8 @@ def roster_rows(page, many_units: bool) -> SafeString:
         _("已开通"),
     )
     set_password, unit_label = _("设置密码"), _("学校")
-    urlconf, prefix = get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
-    detail = _id_pattern("portal:teacher_detail", urlconf, prefix)
-    password = _id_pattern("portal:teacher_password", urlconf, prefix)
-    gender, position, status = (_labels(Teacher, f, language) for f in ("gender", "position", "status"))
+    detail, password = id_urls("portal:teacher_detail"), id_urls("portal:teacher_password")
+    gender, position, status = (choice_labels(Teacher, f) for f in ("gender", "position", "status"))
 
     def cells(t) -> SafeString:
         pk = str(int(t.pk))
@@ -150,7 +148,7 @@ def roster_rows(page, many_units: bool) -> SafeString:
             row,
             pk=pk,
             name=t.name,
-            url=detail.replace(_MARKER, pk),
+            url=detail(pk),
             id=t.masked_id_number,
             gender=gender.get(t.gender, t.gender or ""),
             unit=quick_html('<td data-label="{}">{}</td>', unit_label, t.unit.name) if many_units else "",
@@ -165,7 +163,7 @@ def roster_rows(page, many_units: bool) -> SafeString:
             else "",
             account=opened
             if t.user_id
-            else quick_html('<a class="small" href="{}">{}</a>', password.replace(_MARKER, pk), set_password),
+            else quick_html('<a class="small" href="{}">{}</a>', password(pk), set_password),
         )
 
     return quick_html_join("\n", "{}", ((cells(t),) for t in page))
