@@ -81,7 +81,7 @@ class Unit(models.Model):
         verbose_name_plural = _("单位")
         indexes = [
             models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"]),
-            # The cities (a score of rows among thousands), read by every review queue's query.
+            # The cities (a score of rows among thousands): the review queue of a reach too big to list by ids.
             models.Index(fields=["id"], condition=Q(kind=UnitKind.CITY), name="unit_cities"),
         ]
         constraints = [
