@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from portal.models import Notification
+from portal.notifications import unread_count
 from portal.registry import NAV_ITEMS
 from portal.scoping import scope_for
 
@@ -17,5 +17,5 @@ def portal(request):
         "scope": scope,
         "nav_items": [item for item in NAV_ITEMS if roles.intersection(item.roles)],
         # Lazy: fragments and files that never render the header pay nothing.
-        "inbox_unread": SimpleLazyObject(lambda: Notification.objects.filter(user=user, read_at__isnull=True).count()),
+        "inbox_unread": SimpleLazyObject(lambda: unread_count(user.pk)),
     }

@@ -174,6 +174,17 @@ def absolute_url(url: str) -> str:
     return settings.SITE_URL.rstrip("/") + "/" + url.lstrip("/")
 
 
+def unread_count(user_id: int) -> int:
+    """How many of the user's notifications are unread: the header's badge on every page. Written as SQL
+    (the ``notification_unread`` index answers it): the ORM spent four times the query's time compiling it."""
+    qn, meta = connection.ops.quote_name, Notification._meta
+    user, read_at = (qn(meta.get_field(name).column) for name in ("user", "read_at"))
+    sql = f"SELECT COUNT(*) FROM {qn(meta.db_table)} WHERE {user} = %s AND {read_at} IS NULL"  # noqa: S608 - names from the model; the id a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        return cursor.fetchone()[0]
+
+
 def notification_mark_read(user: User, notification_id: int, now=None) -> Notification:
     """Mark one of the user's notifications read (404 for someone else's). Side effect: ``read_at``."""
     from portal.scoping import get_visible_or_404

@@ -200,3 +200,44 @@ def test_unit_filter_offers_the_same_units_from_a_small_reach_as_from_its_query(
         from_memory, from_query = offered(1000, selected), offered(0, selected)
         assert from_memory == from_query
         assert from_memory  # each of these admins is offered her own units at least
+
+
+@pytest.mark.sqlite  # the demo's database too: its converters (dates) come from the backend
+def test_scope_reads_the_roles_and_teacher_record_the_orm_reads_in_one_query(tree, django_assert_num_queries):
+    """The scope's hand-written query gives what the two querysets it replaces give: the role assignments in
+    active units (not one in a closed school), the teacher record with its dates, unit and stage (none)."""
+    import datetime as dt
+
+    from portal.models import Role, RoleAssignment, Stage, Teacher, Unit
+    from portal.scoping import _roles_and_teacher
+    from tests.factories.portal import SchoolFactory
+
+    closed = SchoolFactory(name="D校", parent=tree.district1, is_active=False)
+    both = tree.teacher_b  # a teacher who is also her school's admin, and a district's, and a closed school's
+    RoleAssignment.objects.create(user=both, role=Role.SCHOOL_ADMIN, unit=tree.school_b)
+    RoleAssignment.objects.create(user=both, role=Role.DISTRICT_ADMIN, unit=tree.district2)
+    RoleAssignment.objects.create(user=both, role=Role.SCHOOL_ADMIN, unit=closed)
+    Teacher.objects.filter(user=tree.teacher_c).update(stage=None)
+    stage = Stage.objects.order_by("pk").last()
+    assert stage is not None
+    Teacher.objects.filter(user=both).update(stage=stage)
+
+    def fields(instance):
+        return instance and [getattr(instance, f.attname) for f in instance._meta.concrete_fields]
+
+    for user in (tree.alice, tree.erin, tree.teacher_a, both, tree.teacher_c, UserFactory(name="nobody")):
+        assigned = RoleAssignment.objects.filter(user=user, unit__is_active=True).select_related("unit")
+        expected_roles = [(a.role, fields(a.unit)) for a in assigned.order_by("pk")]
+        expected = Teacher.objects.filter(user=user).select_related("unit", "stage").first()
+        with django_assert_num_queries(1):
+            roles, teacher = _roles_and_teacher(user.pk)
+            assert fields(teacher) == fields(expected)
+            if expected:  # unit and stage came with it
+                assert fields(teacher.unit) == fields(expected.unit)
+                assert fields(teacher.stage) == fields(expected.stage)
+        assert [(role, fields(unit)) for role, unit in roles] == expected_roles
+        assert all(isinstance(unit, Unit) for _, unit in roles)
+    assert len(_roles_and_teacher(both.pk)[0]) == 2
+    assert _roles_and_teacher(tree.teacher_c.pk)[1].stage is None
+    assert isinstance(_roles_and_teacher(both.pk)[1].birth_date, dt.date)
+    assert _roles_and_teacher(both.pk)[1].stage == stage

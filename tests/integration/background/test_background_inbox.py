@@ -182,6 +182,7 @@ def test_header_shows_unread_count(client, tree):
     _note(tree.teacher_a)
     _note(tree.teacher_a)
     _note(tree.teacher_a, read_at=tree.teacher_a.date_joined)
+    _note(tree.teacher_b)  # someone else's
     client.force_login(tree.teacher_a)
 
     html = client.get(reverse("inbox:preferences")).content.decode()
