@@ -132,8 +132,11 @@ def kinds_counted_for_unit(unit: Unit, year: int) -> dict[str, list[CreditKind]]
     return kinds_counted(rule_set.tree if rule_set else None)
 
 
-def rule_years_for_unit(unit: Unit) -> list[int]:
-    return list(RuleSet.objects.filter(city__code=unit.city_code).order_by("-year").values_list("year", flat=True))
+def rule_sets_for_unit(unit: Unit) -> dict[int, RuleSet]:
+    """The rule sets of the unit's city by year, newest first (a page's year choice and its rule together). One
+    query."""
+    found = RuleSet.objects.filter(city__code=unit.city_code).select_related("city").order_by("-year")
+    return {rule_set.year: rule_set for rule_set in found}
 
 
 # --------------------------------------------------------------------------- set-based compliance

@@ -71,13 +71,13 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Her hours for a year: progress per requirement, the entries, the verdict."""
     teacher = _visible_teacher(request, pk)
     now = timezone.now()
+    rule_sets = selectors.rule_sets_for_unit(teacher.unit)
     years = sorted(
-        set(selectors.rule_years_for_unit(teacher.unit))
-        | set(CreditEntry.objects.filter(teacher=teacher).values_list("year", flat=True).distinct()),
+        set(rule_sets) | set(CreditEntry.objects.filter(teacher=teacher).values_list("year", flat=True).distinct()),
         reverse=True,
     )
     year = _year(request, years, timezone.localdate(now))
-    rule_set = selectors.rule_set_for_unit(teacher.unit, year)
+    rule_set = rule_sets.get(year)
     entries = list(
         CreditEntry.objects.filter(teacher=teacher, year=year)
         .select_related("kind", "recorded_by", "reversed_by")
@@ -256,9 +256,10 @@ class _ShortList:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """达标率 of the unit and each unit below it, the trend, and the teachers short of hours."""
     unit = _dashboard_unit(request)
-    years = selectors.rule_years_for_unit(unit)
+    rule_sets = selectors.rule_sets_for_unit(unit)
+    years = list(rule_sets)
     year = _year(request, years, timezone.localdate())
-    overview = selectors.compliance_overview(unit, year, kept=True)
+    overview = selectors.compliance_overview(unit, year, kept=True, rule_set=rule_sets.get(year))
     context = {
         "unit": unit,
         "year": year,
@@ -332,8 +333,9 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     from credits.xlsx_stream import write_rows
 
     unit = _dashboard_unit(request)
-    year = _year(request, selectors.rule_years_for_unit(unit), timezone.localdate())
-    rule_set = selectors.rule_set_for_unit(unit, year)
+    rule_sets = selectors.rule_sets_for_unit(unit)
+    year = _year(request, list(rule_sets), timezone.localdate())
+    rule_set = rule_sets.get(year)
     if rule_set is None:
         raise Http404
     show_all = request.GET.get("show") == "all"

@@ -134,7 +134,7 @@ def test_dashboard_query_count_independent_of_teachers(gz, client, django_assert
     client.force_login(gz.erin)
     client.get(reverse("credits:dashboard") + "?year=2022")  # warm the names cache
     figures_forget()  # counted anew: the most queries the page makes
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("credits:dashboard") + "?year=2022")
     assert response.context["overview"].total.teachers == 3 + extra
 
@@ -282,7 +282,7 @@ def test_teacher_page_query_count_independent_of_entries(gz, client, django_asse
     client.force_login(gz.erin)
     url = reverse("credits:teacher", args=[gz.teacher_a.teacher.pk]) + "?year=2022"
     client.get(url)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(11):
         response = client.get(url)
     assert len(response.context["entries"]) == 3 + extra + min(extra, 3)
 
