@@ -10,13 +10,13 @@ role granted or taken away applies on the next request.
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from portal.lookups import IdIn
+from portal.lookups import IdIn, ModelColumns, quoted
 from portal.models import ADMIN_ROLES, Role, RoleAssignment, Stage, Teacher, Unit, UnitKind, User
 from portal.registry import MEMBERSHIPS
 
@@ -135,54 +135,35 @@ def scope_for(user) -> Scope:
     return scope
 
 
-class _Columns:
-    """One model's columns in a SELECT written here: their SQL, their converters, the instance they make."""
-
-    def __init__(self, model: type[Model], alias: str, connection) -> None:
-        fields = model._meta.concrete_fields
-        self.model, self.attnames = model, [f.attname for f in fields]
-        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
-        cols = [f.get_col(alias) for f in fields]
-        self.converters = [
-            (i, col, found)
-            for i, col in enumerate(cols)
-            if (found := connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-        ]
-
-    def build(self, row: list[Any], start: int, connection) -> Model | None:
-        values = row[start : start + len(self.attnames)]
-        if values[0] is None:  # the primary key: no row joined
-            return None
-        for i, col, converters in self.converters:
-            for convert in converters:
-                values[i] = convert(values[i], col, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
 @functools.cache
-def _scope_select(vendor: str) -> tuple[str, tuple[_Columns, ...]]:
+def _scope_select(vendor: str) -> tuple[str, tuple[ModelColumns, ...]]:
     """The user's role assignments with their units and her teacher record with its unit and stage, in one
     query (what ``RoleAssignment.objects.filter(user=…).select_related("unit")`` and
     ``Teacher.objects.filter(user=…).select_related("unit", "stage")`` read): written once per process,
     since compiling those two querysets cost every request three times what running them does."""
     connection = connections[DEFAULT_DB_ALIAS]
     assert connection.vendor == vendor
-    qn = connection.ops.quote_name
     columns = (
-        _Columns(Unit, "ru", connection),
-        _Columns(Teacher, "t", connection),
-        _Columns(Unit, "tu", connection),
-        _Columns(Stage, "st", connection),
+        ModelColumns(Unit, "ru", connection),
+        ModelColumns(Teacher, "t", connection),
+        ModelColumns(Unit, "tu", connection),
+        ModelColumns(Stage, "st", connection),
     )
-    table = {model: qn(model._meta.db_table) for model in (User, RoleAssignment, Unit, Teacher, Stage)}
+    user, user_pk = quoted(User, "id")
+    assignments, role, assignment_user, assignment_unit, assignment_pk = quoted(
+        RoleAssignment, "role", "user", "unit", "id"
+    )
+    units, unit_pk = quoted(Unit, "id")
+    teachers, teacher_user, teacher_unit, teacher_stage = quoted(Teacher, "user", "unit", "stage")
+    stages, stage_pk = quoted(Stage, "id")
     sql = (
-        f"SELECT ra.{qn('role')}, {', '.join(c.sql for c in columns)} FROM {table[User]} usr"  # noqa: S608 - names from the models; the id a parameter
-        f" LEFT JOIN {table[RoleAssignment]} ra ON ra.{qn('user_id')} = usr.{qn('id')}"
-        f" LEFT JOIN {table[Unit]} ru ON ru.{qn('id')} = ra.{qn('unit_id')}"
-        f" LEFT JOIN {table[Teacher]} t ON t.{qn('user_id')} = usr.{qn('id')}"
-        f" LEFT JOIN {table[Unit]} tu ON tu.{qn('id')} = t.{qn('unit_id')}"
-        f" LEFT JOIN {table[Stage]} st ON st.{qn('id')} = t.{qn('stage_id')}"
-        f" WHERE usr.{qn('id')} = %s ORDER BY ra.{qn('id')}"
+        f"SELECT ra.{role}, {', '.join(c.sql for c in columns)} FROM {user} usr"  # noqa: S608 - names from the models; the id a parameter
+        f" LEFT JOIN {assignments} ra ON ra.{assignment_user} = usr.{user_pk}"
+        f" LEFT JOIN {units} ru ON ru.{unit_pk} = ra.{assignment_unit}"
+        f" LEFT JOIN {teachers} t ON t.{teacher_user} = usr.{user_pk}"
+        f" LEFT JOIN {units} tu ON tu.{unit_pk} = t.{teacher_unit}"
+        f" LEFT JOIN {stages} st ON st.{stage_pk} = t.{teacher_stage}"
+        f" WHERE usr.{user_pk} = %s ORDER BY ra.{assignment_pk}"
     )
     return sql, columns
 
