@@ -136,13 +136,12 @@ def scope_for(user) -> Scope:
 
 
 @functools.cache
-def _scope_select(vendor: str) -> tuple[str, tuple[ModelColumns, ...]]:
+def _scope_select() -> tuple[str, tuple[ModelColumns, ...]]:
     """The user's role assignments with their units and her teacher record with its unit and stage, in one
     query (what ``RoleAssignment.objects.filter(user=…).select_related("unit")`` and
     ``Teacher.objects.filter(user=…).select_related("unit", "stage")`` read): written once per process,
     since compiling those two querysets cost every request three times what running them does."""
     connection = connections[DEFAULT_DB_ALIAS]
-    assert connection.vendor == vendor
     columns = (
         ModelColumns(Unit, "ru", connection),
         ModelColumns(Teacher, "t", connection),
@@ -172,15 +171,15 @@ def _roles_and_teacher(user_id: int) -> tuple[list[tuple[str, Unit]], Teacher | 
     """The user's role assignments in active units, (role, unit) each, and her teacher record. Read from the
     primary always (inside ``replica_reads()`` too): a role taken away applies on the next request."""
     connection = connections[DEFAULT_DB_ALIAS]
-    sql, (role_unit, teacher_cols, teacher_unit, stage) = _scope_select(connection.vendor)
+    sql, (role_unit, teacher_cols, teacher_unit, stage) = _scope_select()
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id])
         rows = [list(row) for row in cursor.fetchall()]
+    if not rows:  # the user is gone
+        return [], None
     roles = [(row[0], unit) for row in rows if (unit := role_unit.build(row, 1, connection)) and unit.is_active]
-    teacher = None
-    if rows:
-        at = 1 + len(role_unit.attnames)
-        teacher = teacher_cols.build(rows[0], at, connection)
+    at = 1 + len(role_unit.attnames)
+    teacher = teacher_cols.build(rows[0], at, connection)
     if teacher is not None:
         at += len(teacher_cols.attnames)
         Teacher.unit.field.set_cached_value(teacher, teacher_unit.build(rows[0], at, connection))

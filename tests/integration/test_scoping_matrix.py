@@ -241,3 +241,4 @@ def test_scope_reads_the_roles_and_teacher_record_the_orm_reads_in_one_query(tre
     assert _roles_and_teacher(tree.teacher_c.pk)[1].stage is None
     assert isinstance(_roles_and_teacher(both.pk)[1].birth_date, dt.date)
     assert _roles_and_teacher(both.pk)[1].stage == stage
+    assert _roles_and_teacher(10**9) == ([], None)  # no such user
