@@ -51,9 +51,8 @@ def build(teachers: int, courses: int):
     opens = now - dt.timedelta(days=2)
     deadlines = [now + dt.timedelta(days=d) for d in (5, 10, 15)]
     # Programme k: the teachers whose id ends in k (two digits), but ours; every other one of them (by
-    # the hundreds of their id, so in every district) waits at the school level, the others at the
-    # district level. (Until 2026-12-02 the lower half by id waited at the school level: the first
-    # district, whose admin is measured, had nothing at hers at 250,000 teachers.)
+    # the hundreds of their id, so that every district, the measured admin's too, has both) waits at
+    # the school level, the others at the district level.
     applicants = (
         "SELECT id FROM portal_teacher WHERE id %% 100 = %(k)s AND id <> %(me)s AND (id / 100 %% 2 = 0) = %(lower)s"
     )

@@ -259,7 +259,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     rule_sets = selectors.rule_sets_for_unit(unit)
     years = list(rule_sets)
     year = _year(request, years, timezone.localdate())
-    overview = selectors.compliance_overview(unit, year, kept=True, rule_set=rule_sets.get(year))
+    rule_set = rule_sets.get(year)
+    overview = selectors.compliance_overview(unit, year, rule_set, kept=True) if rule_set else None
     context = {
         "unit": unit,
         "year": year,

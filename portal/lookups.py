@@ -13,6 +13,7 @@ SQL written from the models' fields and run as it is; compiling the same queryse
 times as long as PostgreSQL took to run it.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -65,8 +66,8 @@ class ModelColumns:
             if (found := connection.ops.get_db_converters(col) + col.get_db_converters(connection))
         ]
 
-    def build(self, row: list[Any], start: int, connection) -> Model | None:
-        values = row[start : start + len(self.attnames)]
+    def build(self, row: Sequence[Any], start: int, connection) -> Model | None:
+        values = list(row[start : start + len(self.attnames)])
         if values[0] is None:  # the primary key: no row joined
             return None
         for i, col, converters in self.converters:

@@ -174,7 +174,7 @@ def _roles_and_teacher(user_id: int) -> tuple[list[tuple[str, Unit]], Teacher | 
     sql, (role_unit, teacher_cols, teacher_unit, stage) = _scope_select()
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id])
-        rows = [list(row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
     if not rows:  # the user is gone
         return [], None
     roles = [(row[0], unit) for row in rows if (unit := role_unit.build(row, 1, connection)) and unit.is_active]

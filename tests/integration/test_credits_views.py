@@ -119,6 +119,14 @@ def test_dashboard_scoped(gz, client, who, unit, status):
     assert _get(client, getattr(gz, who), url).status_code == status
 
 
+def test_dashboard_of_a_year_without_a_rule_says_so(gz, client):
+    response = _get(client, gz.erin, reverse("credits:dashboard") + "?year=2019")
+    assert response.status_code == 200
+    assert response.context["overview"] is None
+    assert "2019 年度本市尚未发布学时规则" in response.content.decode()
+    assert response.context["years"] == [2022]  # the years offered: those with a rule
+
+
 def test_dashboard_city_rates_and_short_list(gz, client):
     response = _get(client, gz.erin, reverse("credits:dashboard") + "?year=2022")
     overview = response.context["overview"]
